@@ -1,0 +1,68 @@
+# Shared setup: validate config and sample sheet at load time (a bad config runs no job),
+# and the get_<thing>() helpers the rules use as input functions.
+import os
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+try:
+    from kubecall.calling import parse_extra
+    from kubecall.config import validate_config
+    from kubecall.errors import KubecallError
+    from kubecall.regions import region_names
+    from kubecall.samplesheet import read_sample_sheet
+except ImportError as exc:
+    raise WorkflowError(
+        f"the kubecall package is not importable ({exc}); run 'make run' once, or "
+        f"'pip install -e .' in the environment that runs snakemake"
+    )
+
+SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
+
+
+def _load_inputs():
+    """Validate config and sheet; on user error stop with the message alone, no traceback."""
+    try:
+        validate_config(config, SCHEMAS / "config.schema.yaml", CONFIG_SOURCE)
+        samples = read_sample_sheet(Path(config["samples"]), SCHEMAS / "samples.schema.yaml")
+        _check_reference(Path(config["reference"]))
+        parse_extra(config["calling"]["extra"])
+    except KubecallError as exc:
+        raise WorkflowError(str(exc)) from None
+    return samples
+
+
+def _check_reference(reference: Path) -> None:
+    """The reference must exist; its .fai must exist or be creatable next to it."""
+    if not reference.is_file():
+        raise KubecallError(
+            f"reference {reference} (config key 'reference' in {CONFIG_SOURCE}) not found; "
+            f"point 'reference' at the FASTA the reads were aligned to"
+        )
+    fai = Path(f"{reference}.fai")
+    if not fai.is_file() and not os.access(reference.parent, os.W_OK):
+        raise KubecallError(
+            f"reference {reference} has no index {fai.name} and its directory is read-only; "
+            f"copy the reference to a writable place, or run 'samtools faidx {reference}' "
+            f"where you can write"
+        )
+
+
+SAMPLES = _load_inputs()
+REFERENCE = config["reference"]
+REGIONS = region_names(config["regions"]["count"])
+
+
+def get_region_vcfs(wildcards=None):
+    """Every region's VCF, in plan order (the order the merge relies on)."""
+    return expand("results/calls/regions/{region}.vcf.gz", region=REGIONS)
+
+
+def get_final_outputs():
+    """What a complete run delivers."""
+    return [
+        "results/calls/cohort.vcf.gz",
+        "results/calls/cohort.vcf.gz.tbi",
+        "results/stats/cohort.stats.txt",
+    ]

@@ -1,0 +1,31 @@
+# Preflight: every input checked before any calling job; the cohort manifest is the one
+# file calling jobs depend on (not each alignment), so the DAG stays small for 2,504 samples.
+
+
+rule index_reference:
+    input:
+        REFERENCE,
+    output:
+        f"{REFERENCE}.fai",
+    log:
+        "logs/index_reference.log",
+    shell:
+        "samtools faidx {input} 2> {log}"
+
+
+rule preflight_cohort:
+    input:
+        sheet=config["samples"],
+        reference=REFERENCE,
+        fai=f"{REFERENCE}.fai",
+    output:
+        manifest="results/cohort/alignments.txt",
+        report="results/cohort/preflight.tsv",
+    params:
+        schema=str(SCHEMAS / "samples.schema.yaml"),
+    log:
+        "logs/preflight_cohort.log",
+    benchmark:
+        "benchmarks/preflight_cohort.tsv"
+    script:
+        "../scripts/preflight_cohort.py"

@@ -1,0 +1,17 @@
+"""Adapter: merge region VCFs into the cohort call set."""
+
+from pathlib import Path
+
+from kubecall.merge import merge_region_vcfs
+from kubecall.regions import read_fai
+from kubecall.scripting import run_logged
+
+run_logged(
+    snakemake.log[0],
+    lambda: merge_region_vcfs(
+        inputs=[Path(p) for p in snakemake.input.vcfs],
+        output=Path(snakemake.output.vcf),
+        contig_order=[name for name, _ in read_fai(Path(snakemake.input.fai))],
+        work_dir=Path(snakemake.output.vcf).parent / ".merge",
+    ),
+)

@@ -1,0 +1,19 @@
+"""Adapter: preflight every alignment, write the cohort manifest and report."""
+
+from pathlib import Path
+
+from kubecall.preflight import preflight, write_manifest, write_report
+from kubecall.regions import read_fai
+from kubecall.samplesheet import read_sample_sheet
+from kubecall.scripting import run_logged
+
+
+def main() -> None:
+    samples = read_sample_sheet(Path(snakemake.input.sheet), Path(snakemake.params.schema))
+    contigs = read_fai(Path(snakemake.input.fai))
+    infos = preflight(samples, Path(snakemake.input.reference), contigs)
+    write_manifest(infos, Path(snakemake.output.manifest))
+    write_report(infos, Path(snakemake.output.report))
+
+
+run_logged(snakemake.log[0], main)
