@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make run` (demo cohort end to end) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+SNAKEMAKE := $(VENV)/bin/snakemake
+RUN_STAMP := $(VENV)/.run-deps
+TEST_STAMP := $(VENV)/.test-deps
+
+.PHONY: help run test tools lint dry-run clean
+
+help:
+	@echo "make run      install what is missing, then call variants on the demo cohort"
+	@echo "make test     install test dependencies and run the test suite"
+	@echo "make lint     ruff and snakemake --lint"
+	@echo "make dry-run  show the jobs 'make run' would execute"
+	@echo "make clean    remove results/, logs/ and benchmarks/ of the demo run"
+
+run: tools $(RUN_STAMP)
+	$(SNAKEMAKE) --profile profiles/default
+	@echo
+	@echo "Results in $(CURDIR)/results:"
+	@echo "  calls: results/calls/cohort.vcf.gz (+ .tbi)"
+	@echo "  stats: results/stats/cohort.stats.txt"
+	@echo "  logs:  logs/, per-job timings: benchmarks/"
+
+test: tools $(TEST_STAMP)
+	$(VENV)/bin/pytest
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check src tests workflow/scripts bench
+	$(SNAKEMAKE) --lint --profile profiles/default
+
+dry-run: $(RUN_STAMP)
+	$(SNAKEMAKE) --profile profiles/default --dry-run
+
+tools:
+	@bash scripts/ensure-tools.sh
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+clean:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,79 @@
+"""Shared fixtures: paths to bundled data and a helper that runs the workflow for real."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+NA12878 = REPO / "resources" / "na12878"
+SCHEMAS = REPO / "workflow" / "schemas"
+
+
+@dataclass
+class WorkflowRun:
+    """A finished snakemake invocation in its own working directory."""
+
+    workdir: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def call_jobs_ran(self) -> bool:
+        """Whether any calling job started (its log directory is made when one does)."""
+        return (self.workdir / "logs" / "call_region").exists() or (
+            self.workdir / "results" / "calls" / "regions"
+        ).exists()
+
+
+def run_workflow(
+    workdir: Path, config: dict, *extra_args: str, cores: int = 2
+) -> WorkflowRun:
+    """Run the real Snakefile with ``config`` written to ``workdir/config.yaml``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(config_path),
+        "--cores", str(cores), "--quiet", "rules", *extra_args,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    return WorkflowRun(workdir, done.returncode, done.stdout, done.stderr)
+
+
+def write_sheet(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] = ()) -> Path:
+    """Write a TSV sample sheet (header defaults to sample, alignment[, index])."""
+    if not header:
+        width = len(rows[0]) if rows else 2
+        header = ("sample", "alignment", "index")[:width]
+    lines = ["\t".join(header)] + ["\t".join(map(str, row)) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def na12878(tmp_path: Path) -> dict[str, Path]:
+    """A writable copy of the real NA12878 reads (BAM, CRAM, renamed-contig BAM) and references."""
+    target = tmp_path / "na12878"
+    shutil.copytree(NA12878, target)
+    for path in target.iterdir():
+        path.chmod(0o644)
+    # copytree keeps mtimes; make each index at least as new as its alignment, as on disk.
+    for index in target.glob("*.bai"):
+        index.touch()
+    return {
+        "dir": target,
+        "ref": target / "q.fa",
+        "bam": target / "NA12878.chr22.tiny.bam",
+        "cram": target / "NA12878.chr22.tiny.cram",
+        "hla_ref": target / "hla.fa",
+        "hla_bam": target / "NA12878.chr22.tiny.hla.bam",
+    }

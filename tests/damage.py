@@ -1,0 +1,142 @@
+"""Bad inputs made from the real NA12878 files, one builder per kind of damage.
+
+Each builder takes the writable copy from the ``na12878`` fixture and a scratch directory
+and returns the workflow config to run and a regex the error message must match. The unit
+tests feed the same cases to preflight directly; the workflow tests run snakemake on them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import write_sheet
+
+Case = tuple[dict, str]
+
+
+def _config(ref: Path, sheet: Path, count: int = 2) -> dict:
+    return {"reference": str(ref), "samples": str(sheet), "regions": {"count": count}}
+
+
+def missing_alignment(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", "gone.bam")])
+    return _config(data["ref"], sheet), r"sample 1 \(sheet line 2\): .*gone.bam: file not found"
+
+
+def truncated_mid_file(data: dict[str, Path], tmp: Path) -> Case:
+    bam = tmp / "cut.bam"
+    bam.write_bytes(data["bam"].read_bytes()[:100_000])
+    subprocess.run(["samtools", "index", str(data["bam"]), f"{bam}.bai"], check=True)
+    sheet = write_sheet(tmp / "s.tsv", [("1", bam.name)])
+    return _config(data["ref"], sheet), r"cut.bam: EOF marker is absent, the file is truncated"
+
+
+def eof_block_missing(data: dict[str, Path], tmp: Path) -> Case:
+    """Every read present, only the 28-byte EOF block gone: an interrupted copy."""
+    bam = tmp / "noeof.bam"
+    bam.write_bytes(data["bam"].read_bytes()[:-28])
+    shutil.copy(f"{data['bam']}.bai", f"{bam}.bai")
+    sheet = write_sheet(tmp / "s.tsv", [("1", bam.name)])
+    return _config(data["ref"], sheet), r"noeof.bam: EOF marker is absent"
+
+
+def eof_block_only(data: dict[str, Path], tmp: Path) -> Case:
+    """A file holding nothing but the EOF block (a write that failed before any data)."""
+    bam = tmp / "empty.bam"
+    bam.write_bytes(data["bam"].read_bytes()[-28:])
+    shutil.copy(f"{data['bam']}.bai", f"{bam}.bai")
+    sheet = write_sheet(tmp / "s.tsv", [("1", bam.name)])
+    return _config(data["ref"], sheet), r"empty.bam: holds no data \(only 28 bytes\)"
+
+
+def missing_index(data: dict[str, Path], tmp: Path) -> Case:
+    bam = tmp / "noidx.bam"
+    shutil.copy(data["bam"], bam)
+    sheet = write_sheet(tmp / "s.tsv", [("1", bam.name)])
+    return _config(data["ref"], sheet), r"noidx.bam: no index found .* run 'samtools index"
+
+
+def stale_index(data: dict[str, Path], tmp: Path) -> Case:
+    bam = tmp / "stale.bam"
+    shutil.copy(data["bam"], bam)
+    shutil.copy(f"{data['bam']}.bai", f"{bam}.bai")
+    old = bam.stat().st_mtime - 3600
+    os.utime(f"{bam}.bai", (old, old))
+    sheet = write_sheet(tmp / "s.tsv", [("1", bam.name)])
+    return _config(data["ref"], sheet), r"index .*stale.bam.bai is older than the alignment"
+
+
+def contig_name_mismatch(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    return (_config(data["hla_ref"], sheet),
+            r"reference contig 'HLA-DRB1\*16:02:01' is not in the alignment header")
+
+
+def contig_length_mismatch(data: dict[str, Path], tmp: Path) -> Case:
+    ref = tmp / "short.fa"
+    sequence = "".join(data["ref"].read_text().splitlines()[1:])[:12000]
+    ref.write_text(">q\n" + sequence + "\n")
+    subprocess.run(["samtools", "faidx", str(ref)], check=True)
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    return _config(ref, sheet), r"contig 'q' is 12356 bp in the alignment but 12000 bp"
+
+
+def duplicate_sheet_name(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"])), ("1", str(data["cram"]))])
+    return _config(data["ref"], sheet), r"s.tsv:3: sample '1' is listed again"
+
+
+def duplicate_read_group_sample(data: dict[str, Path], tmp: Path) -> Case:
+    copy = tmp / "copy.bam"
+    shutil.copy(data["bam"], copy)
+    shutil.copy(f"{data['bam']}.bai", f"{copy}.bai")
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"])), ("2", copy.name)])
+    return (_config(data["ref"], sheet),
+            r"copy.bam and .*NA12878.chr22.tiny.bam both carry read-group sample '1'")
+
+
+def sheet_name_differs_from_sm(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("NA12878", str(data["bam"]))])
+    return (_config(data["ref"], sheet),
+            r"read-group sample is '1' but the sheet says 'NA12878'; rename the sheet's sample")
+
+
+def schema_unknown_key(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    config = _config(data["ref"], sheet) | {"calling": {"extra": "", "ploidy": 2}}
+    return config, r"calling: Additional properties are not allowed \('ploidy' was unexpected\)"
+
+
+def schema_wrong_type(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    return _config(data["ref"], sheet) | {"regions": {"count": "many"}}, \
+        r"regions.count: 'many' is not of type 'integer'"
+
+
+def schema_missing_sheet(data: dict[str, Path], tmp: Path) -> Case:
+    return (_config(data["ref"], tmp / "absent.tsv"),
+            r"sample sheet .*absent.tsv \(config key 'samples'\) not found")
+
+
+def reserved_freebayes_option(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    config = _config(data["ref"], sheet) | {"calling": {"extra": "--min-coverage 3 -r q:1-10"}}
+    return config, r"calling.extra: -r is set by the workflow"
+
+
+# Cases caught by preflight (file contents) vs at Snakefile load (config and sheet).
+PREFLIGHT_CASES: dict[str, Callable[[dict[str, Path], Path], Case]] = {
+    f.__name__: f
+    for f in (missing_alignment, truncated_mid_file, eof_block_missing, eof_block_only,
+              missing_index, stale_index, contig_name_mismatch, contig_length_mismatch,
+              duplicate_read_group_sample, sheet_name_differs_from_sm)
+}
+LOAD_CASES: dict[str, Callable[[dict[str, Path], Path], Case]] = {
+    f.__name__: f
+    for f in (schema_unknown_key, schema_wrong_type, schema_missing_sheet, duplicate_sheet_name,
+              reserved_freebayes_option)
+}

@@ -1,0 +1,58 @@
+"""Merging region VCFs: order and uniqueness are checked, the index works."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kubecall.calling import call_region
+from kubecall.errors import KubecallError
+from kubecall.merge import check_sorted_unique, merge_region_vcfs
+from kubecall.regions import plan_equal, read_fai, write_plan
+
+ORDER = ["q", "HLA-DRB1*16:02:01"]
+
+
+def test_sorted_unique_accepts_multiallelic_neighbours() -> None:
+    lines = ["q\t5\tA\tC", "q\t5\tA\tG", "q\t9\tAT\tA", "HLA-DRB1*16:02:01\t1\tC\tT"]
+    assert check_sorted_unique(lines, ORDER) == 4
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["q\t9\tA\tC", "q\t5\tA\tC"], r"out of order at q:5"),
+        (["HLA-DRB1*16:02:01\t1\tC\tT", "q\t5\tA\tC"], r"out of order at q:5"),
+        (["q\t5\tA\tC", "q\t5\tA\tG", "q\t5\tA\tC"], r"q:5 A>C twice"),
+        (["chrX\t5\tA\tC"], r"contig 'chrX', absent from the reference"),
+    ],
+)
+def test_sorted_unique_rejects(lines: list[str], expected: str) -> None:
+    with pytest.raises(KubecallError, match=expected):
+        check_sorted_unique(lines, ORDER)
+
+
+def test_merge_of_real_regions_is_indexed_and_complete(na12878: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    ref = na12878["hla_ref"]
+    manifest = tmp_path / "alignments.txt"
+    manifest.write_text(f"{na12878['hla_bam']}\n")
+    plan = tmp_path / "regions.bed"
+    contigs = read_fai(Path(f"{ref}.fai"))
+    write_plan(plan_equal(contigs, 4), plan)
+    parts = []
+    total = 0
+    for name in ("r0000", "r0001", "r0002", "r0003"):
+        out = tmp_path / f"{name}.vcf.gz"
+        total += call_region(ref, manifest, plan, name, out, tmp_path / f"{name}.log").records_kept
+        parts.append(out)
+    merged = tmp_path / "cohort.vcf.gz"
+    count = merge_region_vcfs(parts, merged, [c for c, _ in contigs], tmp_path / "work")
+    assert count == total == 154
+    assert Path(f"{merged}.tbi").stat().st_mtime >= merged.stat().st_mtime
+    window = subprocess.run(["tabix", str(merged), "{HLA-DRB1*16:02:01}:3000-6000"],
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    assert window and all(3000 <= int(line.split("\t")[1]) <= 6000 for line in window)
+    assert not list(tmp_path.glob("*.partial*"))
