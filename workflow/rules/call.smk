@@ -18,5 +18,7 @@ rule call_region:
         freebayes="logs/call_region/{region}.freebayes.log",
     benchmark:
         "benchmarks/call_region/{region}.tsv"
+    conda:
+        "../envs/freebayes.yaml"
     script:
         "../scripts/call_region.py"

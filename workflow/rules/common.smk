@@ -1,9 +1,13 @@
 # Shared setup: validate config and sample sheet at load time (a bad config runs no job),
 # and the get_<thing>() helpers the rules use as input functions.
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+
+# This checkout's kubecall comes first, so the workflow and its library always match.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 try:
     from kubecall.calling import parse_extra
@@ -13,8 +17,8 @@ try:
     from kubecall.samplesheet import read_sample_sheet
 except ImportError as exc:
     raise WorkflowError(
-        f"the kubecall package is not importable ({exc}); run 'make run' once, or "
-        f"'pip install -e .' in the environment that runs snakemake"
+        f"kubecall's dependencies are not importable ({exc}); run 'make run' once, or "
+        f"use the conda environment in environment.yml"
     )
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"

@@ -12,5 +12,7 @@ rule merge_calls:
         "logs/merge_calls.log",
     benchmark:
         "benchmarks/merge_calls.tsv"
+    conda:
+        "../envs/bcftools.yaml"
     script:
         "../scripts/merge_calls.py"

@@ -9,6 +9,8 @@ rule index_reference:
         f"{REFERENCE}.fai",
     log:
         "logs/index_reference.log",
+    conda:
+        "../envs/samtools.yaml"
     shell:
         "samtools faidx {input} 2> {log}"
 
@@ -27,5 +29,7 @@ rule preflight_cohort:
         "logs/preflight_cohort.log",
     benchmark:
         "benchmarks/preflight_cohort.tsv"
+    conda:
+        "../envs/kubecall.yaml"
     script:
         "../scripts/preflight_cohort.py"

@@ -12,5 +12,7 @@ rule plan_regions:
         n_regions=config["regions"]["count"],
     log:
         "logs/plan_regions.log",
+    conda:
+        "../envs/kubecall.yaml"
     script:
         "../scripts/plan_regions.py"

@@ -9,5 +9,7 @@ rule compute_stats:
         "results/stats/cohort.stats.txt",
     log:
         "logs/compute_stats.log",
+    conda:
+        "../envs/bcftools.yaml"
     shell:
         "bcftools stats -F {input.reference} -s - {input.vcf} > {output} 2> {log}"

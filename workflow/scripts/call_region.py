@@ -1,5 +1,10 @@
 """Adapter: call one region with freebayes over the cohort."""
 
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
 from pathlib import Path
 
 from kubecall.calling import call_region

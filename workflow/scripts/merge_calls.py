@@ -1,5 +1,10 @@
 """Adapter: merge region VCFs into the cohort call set."""
 
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
 from pathlib import Path
 
 from kubecall.merge import merge_region_vcfs

@@ -1,5 +1,10 @@
 """Adapter: write the region plan from the reference index."""
 
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
 from pathlib import Path
 
 from kubecall.regions import plan_equal, read_fai, write_plan

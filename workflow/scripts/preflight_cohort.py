@@ -1,5 +1,10 @@
 """Adapter: preflight every alignment, write the cohort manifest and report."""
 
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
 from pathlib import Path
 
 from kubecall.preflight import preflight, write_manifest, write_report
