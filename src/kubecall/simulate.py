@@ -127,6 +127,10 @@ def validate_params(params: SimulationParams) -> None:
             raise KubecallError(f"{name} {value}: must be between 0 and {upper}")
     if params.n_gap < 0:
         raise KubecallError(f"--n-gap {params.n_gap}: must be 0 or greater")
+    if params.include_fasta is not None and not params.include_fasta.is_file():
+        raise KubecallError(
+            f"--include-fasta {params.include_fasta}: no such file; give an existing FASTA file"
+        )
     _validate_contigs(params)
 
 
