@@ -100,42 +100,41 @@ def test_sample_output_does_not_depend_on_cohort_size(tmp_path: Path) -> None:
         )
 
 
-@needs_samtools
-def test_alignments_are_valid_and_cigars_agree_with_sequence(cohort: CohortFiles) -> None:
-    with pysam.FastaFile(str(cohort.reference)) as fasta:
-        reference = {name: fasta.fetch(name) for name in fasta.references}
-    for sample in cohort.samples:
-        check = subprocess.run(["samtools", "quickcheck", str(sample.alignment)], check=False)
-        assert check.returncode == 0
+def check_alignments(bam: Path, reference: Path, sample: str) -> list[pysam.AlignedSegment]:
+    """Assert header, order, flags, mates and CIGARs of one sample's reads; return them."""
+    with pysam.FastaFile(str(reference)) as fasta:
+        sequences = {name: fasta.fetch(name) for name in fasta.references}
     mates: dict[str, list[pysam.AlignedSegment]] = defaultdict(list)
     mismatches = aligned = 0
-    with pysam.AlignmentFile(str(cohort.samples[0].alignment)) as alignments:
+    with pysam.AlignmentFile(str(bam)) as alignments:
         header = alignments.header.to_dict()
         assert header["HD"]["SO"] == "coordinate"
-        assert header["RG"] == [{"ID": "S01", "SM": "S01", "LB": "S01", "PL": "ILLUMINA"}]
-        assert [sq["LN"] for sq in header["SQ"]] == [len(reference[n]) for n in reference]
+        assert header["RG"] == [{"ID": sample, "SM": sample, "LB": sample, "PL": "ILLUMINA"}]
+        assert [(sq["SN"], sq["LN"]) for sq in header["SQ"]] == [
+            (name, len(sequence)) for name, sequence in sequences.items()
+        ]
         assert "PG" not in header
-        previous = (-1, -1)
-        for read in alignments:
-            position = (read.reference_id, read.reference_start)
-            assert position >= previous
-            previous = position
-            assert read.infer_query_length() == len(read.query_sequence)
-            assert read.cigartuples[0][0] in (0, 4) and read.cigartuples[-1][0] in (0, 4)
-            assert read.mapping_quality == 60 and read.is_paired and read.is_proper_pair
-            assert read.get_tag("RG") == "S01"
-            contig = reference[read.reference_name]
-            read_mismatches = sum(
-                read.query_sequence[query] != contig[ref]
-                for query, ref in read.get_aligned_pairs(matches_only=True)
-            )
-            # Errors (0.3%) plus at most a few SNPs: a wrong CIGAR would give ~75% mismatches.
-            assert read_mismatches <= 8, read.to_string()
-            mismatches += read_mismatches
-            aligned += read.query_alignment_length
-            mates[read.query_name].append(read)
-    assert 0.001 < mismatches / aligned < 0.01
-    assert sum(sample.reads for sample in cohort.samples[:1]) == sum(map(len, mates.values()))
+        reads = list(alignments)
+    previous = (-1, -1)
+    for read in reads:
+        position = (read.reference_id, read.reference_start)
+        assert position >= previous
+        previous = position
+        assert read.infer_query_length() == len(read.query_sequence)
+        assert read.cigartuples[0][0] in (0, 4) and read.cigartuples[-1][0] in (0, 4)
+        assert read.mapping_quality == 60 and read.is_paired and read.is_proper_pair
+        assert read.get_tag("RG") == sample
+        contig = sequences[read.reference_name]
+        read_mismatches = sum(
+            read.query_sequence[query] != contig[ref]
+            for query, ref in read.get_aligned_pairs(matches_only=True)
+        )
+        # Errors (0.3%) plus at most a few SNPs: a wrong CIGAR would give ~75% mismatches.
+        assert read_mismatches <= 8, read.to_string()
+        mismatches += read_mismatches
+        aligned += read.query_alignment_length
+        mates[read.query_name].append(read)
+    assert 0.001 < mismatches / aligned < 0.02
     for first, second in mates.values():
         assert first.is_read1 != second.is_read1
         assert first.is_reverse != second.is_reverse
@@ -143,6 +142,44 @@ def test_alignments_are_valid_and_cigars_agree_with_sequence(cohort: CohortFiles
         assert second.next_reference_start == first.reference_start
         assert first.mate_is_reverse == second.is_reverse
         assert first.template_length == -second.template_length != 0
+    return reads
+
+
+@needs_samtools
+def test_alignments_are_valid_and_cigars_agree_with_sequence(cohort: CohortFiles) -> None:
+    for sample in cohort.samples:
+        check = subprocess.run(["samtools", "quickcheck", str(sample.alignment)], check=False)
+        assert check.returncode == 0
+    reads = check_alignments(cohort.samples[0].alignment, cohort.reference, "S01")
+    assert len(reads) == cohort.samples[0].reads
+
+
+def test_indels_in_cigars_are_truth_indels(tmp_path: Path) -> None:
+    params = replace(SMALL, samples=1, depth=10, indel_rate=0.004, snp_rate=0.002)
+    cohort = simulate_cohort(tmp_path / "indels", params)
+    reads = check_alignments(cohort.samples[0].alignment, cohort.reference, "S01")
+    with pysam.VariantFile(str(cohort.truth_vcf)) as truth:
+        # (contig, 0-based reference position after the anchor) -> (op, length)
+        indels = {
+            (r.chrom, r.start + 1): ("D", len(r.ref) - 1)
+            if len(r.ref) > 1
+            else ("I", len(r.alts[0]) - 1)
+            for r in truth
+            if len(r.ref) != len(r.alts[0]) and any(r.samples["S01"]["GT"])
+        }
+    seen: set[tuple[str, int]] = set()
+    for read in reads:
+        ref_position = read.reference_start
+        for index, (op, length) in enumerate(read.cigartuples):
+            if op in (1, 2):  # I, D
+                key = (read.reference_name, ref_position)
+                assert indels.get(key) == ("ID"[op - 1], length), read.to_string()
+                seen.add(key)
+            elif op == 4:
+                assert index in (0, len(read.cigartuples) - 1)
+            if op in (0, 2):
+                ref_position += length
+    assert len(seen) >= 5 and {op for op, _ in (indels[k] for k in seen)} == {"I", "D"}
 
 
 def test_mean_depth_matches_request(cohort: CohortFiles) -> None:
