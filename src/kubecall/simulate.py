@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 import time
@@ -162,9 +163,10 @@ def _validate_contigs(params: SimulationParams) -> None:
     needed = params.n_gap + flanks * 2 * params.read_settings.max_fragment
     shortest = min(split_length(params.length, params.contigs))
     if shortest < needed:
-        total = params.length
+        shares = split_length(1_000_000, params.contigs)
+        total = math.ceil(needed * 1_000_000 / min(shares))
         while min(split_length(total, params.contigs)) < needed:
-            total += max(1, needed // 4)
+            total += 1
         raise KubecallError(
             f"--length {params.length}: too short for {params.contigs} contigs with "
             f"--insert-size {params.insert_size} and --n-gap {params.n_gap} (the shortest "

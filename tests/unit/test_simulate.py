@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import re
 import shutil
 import subprocess
 from collections import defaultdict
@@ -16,7 +17,7 @@ import pytest
 from kubecall.accuracy import compare_calls
 from kubecall.cli import main
 from kubecall.errors import KubecallError
-from kubecall.simulate import CohortFiles, SimulationParams, simulate_cohort
+from kubecall.simulate import CohortFiles, SimulationParams, simulate_cohort, validate_params
 from kubecall.synthetic.reads import coverage_profile
 from kubecall.synthetic.reference import Contig
 from kubecall.synthetic.variants import (
@@ -431,3 +432,13 @@ def test_cli_simulates_and_reports_user_errors(
     assert "a*1:2" in (tmp_path / "ok" / "ref.fa.fai").read_text()
     assert main([*base, "--contigs", "2", "--contig-names", "a", str(tmp_path / "bad")]) == 2
     assert "error: --contig-names" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("contigs", [1, 3, 7])
+def test_too_short_length_error_suggests_one_that_works(contigs: int) -> None:
+    params = replace(SMALL, length=100, contigs=contigs, n_gap=300)
+    with pytest.raises(KubecallError, match="--length 100") as error:
+        validate_params(params)
+    suggested = re.search(r"use --length (\d+) or more", str(error.value))
+    assert suggested is not None
+    validate_params(replace(params, length=int(suggested.group(1))))
