@@ -1,0 +1,1 @@
+"""Building blocks of the synthetic cohort: reference, variants and haplotypes, reads."""
