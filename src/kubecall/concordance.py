@@ -67,7 +67,7 @@ def _iterate(path: Path) -> Iterator[tuple[SiteKey, tuple[tuple[str, ...], ...]]
     # freebayes declares GQ as Float; htslib warns about it on every open, to no purpose.
     pysam.set_verbosity(0)
     with pysam.VariantFile(str(path)) as vcf:
-        samples = list(vcf.header.samples)
+        samples = sorted(vcf.header.samples)  # compare by name, whatever the column order
         for record in vcf:
             key = (record.chrom, record.pos, record.ref, tuple(record.alts or ()))
             genotypes = tuple(
@@ -77,10 +77,10 @@ def _iterate(path: Path) -> Iterator[tuple[SiteKey, tuple[tuple[str, ...], ...]]
             yield key, genotypes
 
 
-def compare_calls(a: Path, b: Path) -> Concordance:
-    """Compare call sets ``a`` and ``b`` made over the same samples in the same order."""
+def compare_records(a: Path, b: Path) -> Concordance:
+    """Compare call sets ``a`` and ``b`` made over the same samples (in any column order)."""
     with pysam.VariantFile(str(a)) as va, pysam.VariantFile(str(b)) as vb:
-        if list(va.header.samples) != list(vb.header.samples):
+        if sorted(va.header.samples) != sorted(vb.header.samples):
             raise KubecallError(f"{a} and {b} have different samples; compare like with like")
     calls_a, calls_b = read_calls(a), read_calls(b)
     result = Concordance(len(calls_a), len(calls_b))

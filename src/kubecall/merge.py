@@ -11,10 +11,15 @@ from kubecall.errors import KubecallError
 
 
 def merge_region_vcfs(
-    inputs: Sequence[Path], output: Path, contig_order: Sequence[str], work_dir: Path
+    inputs: Sequence[Path],
+    output: Path,
+    contig_order: Sequence[str],
+    sample_order: Path,
+    work_dir: Path,
 ) -> int:
     """Concatenate ``inputs`` (in region-plan order), check the result, bgzip and tabix it.
 
+    Sample columns follow ``sample_order`` (the sheet's order; freebayes uses its own).
     Returns the number of records. Regions own disjoint intervals in reference order, so a
     plain concatenation is sorted; :func:`check_sorted_unique` proves it rather than trusts it.
     """
@@ -22,8 +27,22 @@ def merge_region_vcfs(
     file_list = work_dir / "inputs.txt"
     file_list.write_text("".join(f"{path}\n" for path in inputs))
     partial = output.with_name(output.name + ".partial.vcf.gz")
-    _run(["bcftools", "concat", "--no-version", "--file-list", str(file_list),
-          "-Oz", "-o", str(partial)])
+    concat = subprocess.Popen(
+        ["bcftools", "concat", "--no-version", "--file-list", str(file_list), "-Ou"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    reorder = subprocess.run(
+        ["bcftools", "view", "--no-version", "--samples-file", str(sample_order),
+         "-Oz", "-o", str(partial), "-"],
+        stdin=concat.stdout, capture_output=True, text=True, check=False,
+    )
+    assert concat.stdout is not None and concat.stderr is not None
+    concat.stdout.close()
+    concat_error = concat.stderr.read().decode(errors="replace").strip()
+    if concat.wait() != 0:
+        raise KubecallError(f"bcftools concat failed: {concat_error}")
+    if reorder.returncode != 0:
+        raise KubecallError(f"bcftools view failed: {reorder.stderr.strip()}")
     query = subprocess.run(
         ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(partial)],
         capture_output=True, text=True, check=False,

@@ -220,6 +220,11 @@ def write_manifest(infos: Sequence[AlignmentInfo], path: Path) -> None:
             handle.write(info.htslib_path() + "\n")
 
 
+def write_sample_names(infos: Sequence[AlignmentInfo], path: Path) -> None:
+    """Sample names in sheet order, one per line: the column order of the call set."""
+    path.write_text("".join(f"{info.sample}\n" for info in infos))
+
+
 def write_report(infos: Sequence[AlignmentInfo], path: Path) -> None:
     """A TSV of what was checked, for people and for the run report."""
     with open(path, "w", newline="") as handle:

@@ -49,7 +49,9 @@ def test_merge_of_real_regions_is_indexed_and_complete(na12878: dict[str, Path],
         total += call_region(ref, manifest, plan, name, out, tmp_path / f"{name}.log").records_kept
         parts.append(out)
     merged = tmp_path / "cohort.vcf.gz"
-    count = merge_region_vcfs(parts, merged, [c for c, _ in contigs], tmp_path / "work")
+    (tmp_path / "samples.txt").write_text("1\n")
+    count = merge_region_vcfs(parts, merged, [c for c, _ in contigs], tmp_path / "samples.txt",
+                              tmp_path / "work")
     assert count == total == 154
     assert Path(f"{merged}.tbi").stat().st_mtime >= merged.stat().st_mtime
     window = subprocess.run(["tabix", str(merged), "{HLA-DRB1*16:02:01}:3000-6000"],

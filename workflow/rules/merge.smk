@@ -4,6 +4,7 @@
 rule merge_calls:
     input:
         vcfs=get_region_vcfs(),
+        samples="results/cohort/samples.txt",
         fai=f"{REFERENCE}.fai",
     output:
         vcf="results/calls/cohort.vcf.gz",

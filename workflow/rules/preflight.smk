@@ -22,6 +22,7 @@ rule preflight_cohort:
         fai=f"{REFERENCE}.fai",
     output:
         manifest="results/cohort/alignments.txt",
+        samples="results/cohort/samples.txt",
         report="results/cohort/preflight.tsv",
     params:
         schema=str(SCHEMAS / "samples.schema.yaml"),

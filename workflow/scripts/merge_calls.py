@@ -17,6 +17,7 @@ run_logged(
         inputs=[Path(p) for p in snakemake.input.vcfs],
         output=Path(snakemake.output.vcf),
         contig_order=[name for name, _ in read_fai(Path(snakemake.input.fai))],
+        sample_order=Path(snakemake.input.samples),
         work_dir=Path(snakemake.output.vcf).parent / ".merge",
     ),
 )

@@ -1,0 +1,57 @@
+"""Static checks: lint, profile documentation, conda pins, CLI help."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+
+def test_ruff_is_clean() -> None:
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "workflow",
+                           "bench"], cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_snakemake_lint_is_clean() -> None:
+    done = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO,
+                          capture_output=True, text=True, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "Congratulations" in output, output
+
+
+@pytest.mark.parametrize("profile", sorted((REPO / "profiles").glob("*/config.yaml")),
+                         ids=lambda p: p.parent.name)
+def test_every_profile_key_has_a_comment_saying_why(profile: Path) -> None:
+    lines = profile.read_text().splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"^[a-z]", line):
+            above = lines[number - 1] if number else ""
+            assert above.startswith("#"), f"{profile}:{number + 1}: {line!r} has no comment"
+
+
+def test_conda_pins_agree_with_the_user_environment() -> None:
+    """Each tool has one version across environment.yml and workflow/envs/."""
+    def pins(path: Path) -> dict[str, str]:
+        deps = yaml.safe_load(path.read_text())["dependencies"]
+        exact = [d for d in deps if isinstance(d, str) and re.match(r"^[\w-]+=[^=<>]", d)]
+        return dict(d.split("=", 1) for d in exact)
+
+    main = pins(REPO / "environment.yml")
+    assert main["freebayes"].startswith("1.3.")
+    for env in sorted((REPO / "workflow" / "envs").glob("*.yaml")):
+        for tool, version in pins(env).items():
+            assert main.get(tool) == version, f"{env.name}: {tool}={version}"
+
+
+@pytest.mark.parametrize("command", [[], ["simulate"], ["accuracy"]])
+def test_cli_help(command: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "kubecall.cli", *command, "--help"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "usage: kubecall" in done.stdout
