@@ -14,6 +14,7 @@ from kubecall.errors import KubecallError
 # and sets ``func`` (taking the parsed args, returning an exit code) as the default.
 COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.simulate",
+    "kubecall.publish_cli",
 )
 
 EPILOG = """examples:
