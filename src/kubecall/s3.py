@@ -152,7 +152,8 @@ def make_client(settings: ClientSettings, credentials: Credentials) -> Any:
         region_name=settings.region,
         signature_version="s3v4",
         s3={"addressing_style": settings.addressing_style},
-        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        # total_max_attempts counts the first try; botocore's "max_attempts" would not.
+        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         request_checksum_calculation=settings.checksum_mode,
