@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,7 +87,6 @@ def s3(moto_server: tuple[str, int]) -> Iterator[S3Env]:
         config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
                       response_checksum_validation="when_required"),
     )
-    logging.getLogger("botocore").setLevel(logging.WARNING)
     yield S3Env(proxy, admin, f"kubecall-test-{next(_bucket_numbers)}")
     proxy.stop()
 

@@ -27,7 +27,8 @@ def test_finished_run_is_never_overwritten(s3: S3Env, tmp_path: Path) -> None:
     files["stats/cohort.stats.txt"].write_bytes(b"different statistics\n")
     s3.proxy.reset()
 
-    with pytest.raises(KubecallError, match=r"already published.*stats/cohort\.stats\.txt.*--run-id"):
+    changed = r"already published.*stats/cohort\.stats\.txt.*--run-id"
+    with pytest.raises(KubecallError, match=changed):
         publish_run(files, settings, "run-1")
 
     assert [s for s in s3.proxy.requests() if s.method in ("PUT", "POST", "DELETE")] == []
