@@ -129,10 +129,12 @@ class PublishSettings:
                 "from a-z 0-9 . -, starting and ending with a letter or digit"
             )
         prefix = self.prefix.strip("/")
-        if prefix and not all(PREFIX_SEGMENT.match(s) for s in prefix.split("/")):
+        if prefix and not all(
+            PREFIX_SEGMENT.match(s) and s not in (".", "..") for s in prefix.split("/")
+        ):
             raise KubecallError(
                 f"publish.prefix {self.prefix!r} must be '/'-separated segments of "
-                "A-Z a-z 0-9 . _ = @ , + - (e.g. kubecall/runs)"
+                "A-Z a-z 0-9 . _ = @ , + - other than '.' and '..' (e.g. kubecall/runs)"
             )
         object.__setattr__(self, "prefix", prefix)
         if self.addressing_style not in ("path", "virtual", "auto"):
@@ -399,7 +401,8 @@ class _Uploader:
                 self.store.abort_multipart(key, upload_id)
                 continue
             matching = self.matching_parts(key, upload_id, size, part_size, reader)
-            if matching is None:
+            if not matching:
+                # Nothing reusable; a fresh upload also gets fresh metadata.
                 self.store.abort_multipart(key, upload_id)
                 continue
             chosen, kept = upload_id, matching

@@ -108,7 +108,7 @@ def test_interrupted_multipart_upload_resumes_after_server_returns(
     files = deliverables(write_run_dir(tmp_path, vcf_bytes=vcf_size))
     settings = s3.settings(checksum_mode=checksum_mode, multipart_threshold_mb=5, part_size_mb=5)
     base = "runs/demo/run-int"
-    s3.proxy.stop_after_parts = 1
+    s3.proxy.stop_after_parts = 2  # the server goes away during part 3
 
     with pytest.raises(KubecallError) as failure:
         publish_run(files, settings, "run-int")
@@ -125,10 +125,41 @@ def test_interrupted_multipart_upload_resumes_after_server_returns(
 
     vcf = next(o for o in result.objects if o.name == "calls/cohort.vcf.gz")
     assert vcf.action == "resumed"
-    assert vcf.uploaded_bytes == vcf_size - 5 * MIB  # part 1 was kept
+    assert vcf.uploaded_bytes == vcf_size - 10 * MIB  # parts 1 and 2 were kept
     parts = [int(s.query["partNumber"][0]) for s in s3.proxy.requests("PUT") if s.is_part]
-    assert parts == [2, 3]
+    assert parts == [3]
     assert s3.proxy.put_bytes() == result.uploaded_bytes
     assert verify_run(result.url, settings).ok
     print(f"\ninterrupt[{checksum_mode}]: rerun PUTs={len(s3.proxy.requests('PUT'))} "
           f"put_bytes={s3.proxy.put_bytes()} vcf_bytes_sent={vcf.uploaded_bytes}/{vcf_size}")
+
+
+def test_resume_after_the_file_changed_still_publishes_the_new_file(
+    s3: S3Env, tmp_path: Path
+) -> None:
+    vcf_size = 11 * MIB
+    run_dir = write_run_dir(tmp_path, vcf_bytes=vcf_size)
+    files = deliverables(run_dir)
+    settings = s3.settings(multipart_threshold_mb=5, part_size_mb=5)
+    s3.proxy.stop_after_parts = 1
+    with pytest.raises(KubecallError, match="cannot reach S3 endpoint"):
+        publish_run(files, settings, "run-chg")
+    s3.proxy.stop_after_parts = None
+    s3.proxy.start()
+    # The workflow rewrote the call set: same first part, different tail.
+    vcf = files["calls/cohort.vcf.gz"]
+    data = vcf.read_bytes()
+    vcf.write_bytes(data[: 6 * MIB] + bytes(b ^ 0xFF for b in data[6 * MIB :]))
+    s3.proxy.reset()
+
+    result = publish_run(files, settings, "run-chg")
+
+    action = next(o for o in result.objects if o.name == "calls/cohort.vcf.gz")
+    # The resumed upload carried the old file's SHA-256 metadata, so it was redone afresh.
+    assert action.action == "uploaded"
+    assert action.uploaded_bytes == (vcf_size - 5 * MIB) + vcf_size
+    head = s3.admin.head_object(Bucket=s3.bucket, Key="runs/demo/run-chg/calls/cohort.vcf.gz")
+    assert head["Metadata"]["sha256"] == sha256_hex(vcf)
+    assert verify_run(result.url, settings).ok
+    uploads = s3.admin.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", [])
+    assert uploads == []  # nothing left half-done
