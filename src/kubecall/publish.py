@@ -61,6 +61,7 @@ from kubecall.run_manifest import (
 )
 from kubecall.s3 import (
     AddressingStyle,
+    ChecksumMismatch,
     ChecksumMode,
     ClientSettings,
     Credentials,
@@ -326,7 +327,11 @@ class _Uploader:
             return False, False
         if head.vouches_for(sha256):
             return True, False
-        return self.store.read_sha256(key) == (size, sha256), True
+        try:
+            return self.store.read_sha256(key) == (size, sha256), True
+        except ChecksumMismatch as exc:
+            log.warning("%s; it will be uploaded again", exc)
+            return False, True
 
     def ensure(self, name: str, size: int, sha256: str, reader: Reader) -> ObjectAction:
         """Skip ``name`` if already right, else upload it; verify either way."""
@@ -604,7 +609,12 @@ def verify_run(url: str, settings: PublishSettings) -> VerifyResult:
     for entry in parse_manifest(manifest, f"{url}/{MANIFEST_NAME}"):
         key = f"{base}/{entry.name}"
         check = ObjectCheck(entry.name, "ok", entry.size, entry.sha256)
-        read = store.read_sha256(key)
+        try:
+            read = store.read_sha256(key)
+        except ChecksumMismatch:
+            check.status, check.detail = "mismatch", "bytes disagree with the server's checksum"
+            result.objects.append(check)
+            continue
         if read is None:
             check.status = "missing"
         else:

@@ -36,6 +36,7 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    FlexibleChecksumError,
     ReadTimeoutError,
 )
 
@@ -215,6 +216,10 @@ class NotFound(KubecallError):
     """The object (or, for HeadBucket, the bucket) does not exist."""
 
 
+class ChecksumMismatch(KubecallError):
+    """The bytes read back disagree with the checksum the server stored for them."""
+
+
 class BucketMissing(KubecallError):
     """The bucket does not exist."""
 
@@ -367,14 +372,24 @@ class S3Bucket:
             return None
 
     def read_sha256(self, key: str) -> tuple[int, str] | None:
-        """Stream ``key`` and return (size, SHA-256 hex), or None if it does not exist."""
+        """Stream ``key`` and return (size, SHA-256 hex), or None if it does not exist.
+
+        With ``response_checksum_validation=when_supported`` botocore also checks the bytes
+        against the server's stored checksum; a disagreement raises :class:`ChecksumMismatch`.
+        """
         digest, size = hashlib.sha256(), 0
         try:
             with self.translate("GetObject", key):
                 response = self.client.get_object(Bucket=self.bucket, Key=key)
-                for chunk in response["Body"].iter_chunks(CHUNK_SIZE):
-                    digest.update(chunk)
-                    size += len(chunk)
+                try:
+                    for chunk in response["Body"].iter_chunks(CHUNK_SIZE):
+                        digest.update(chunk)
+                        size += len(chunk)
+                except FlexibleChecksumError as exc:
+                    raise ChecksumMismatch(self.redact(
+                        f"s3://{self.bucket}/{key} at endpoint {self.settings.endpoint}: the "
+                        f"bytes read back do not match the server's stored checksum ({exc})"
+                    )) from None
         except NotFound:
             return None
         return size, digest.hexdigest()

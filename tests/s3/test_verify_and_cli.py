@@ -11,6 +11,7 @@ import pytest
 
 from kubecall import cli
 from kubecall.publish import deliverables, publish_run, verify_run
+from kubecall.s3 import b64_sha256
 from tests.s3.conftest import SENTINELS, S3Env, write_run_dir
 
 
@@ -73,6 +74,12 @@ def test_verify_catches_a_corrupted_and_a_missing_object(
     s3.admin.put_object(Bucket=s3.bucket, Key=key, Body=flipped,
                         Metadata={"sha256": hashlib.sha256(original).hexdigest()})
     s3.admin.delete_object(Bucket=s3.bucket, Key="runs/demo/run-1/run.json")
+    # Corruption the server's own checksum does not match (moto stores checksums unchecked).
+    index = files["calls/cohort.vcf.gz.tbi"].read_bytes()
+    s3.admin.put_object(Bucket=s3.bucket, Key="runs/demo/run-1/calls/cohort.vcf.gz.tbi",
+                        Body=index[:-1] + b"\0", ChecksumSHA256=b64_sha256(
+                            hashlib.sha256(index).digest()),
+                        Metadata={"sha256": hashlib.sha256(index).hexdigest()})
 
     code, out, err = kubecall("verify", url, *connection, "--json")
     assert code == 2
@@ -81,6 +88,7 @@ def test_verify_catches_a_corrupted_and_a_missing_object(
     statuses = {o["name"]: o["status"] for o in json.loads(out)["objects"]}
     assert statuses["stats/cohort.stats.txt"] == "mismatch"
     assert statuses["run.json"] == "missing"
+    assert statuses["calls/cohort.vcf.gz.tbi"] == "mismatch"
     assert statuses["calls/cohort.vcf.gz"] == "ok"
 
 
