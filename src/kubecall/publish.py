@@ -40,9 +40,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,8 +65,14 @@ from kubecall.s3 import (
     ClientSettings,
     Credentials,
     S3Bucket,
-    b64_sha256,
     load_credentials,
+)
+from kubecall.upload import (
+    SHA256_METADATA,
+    ObjectAction,
+    ObjectUploader,
+    bytes_reader,
+    file_reader,
 )
 
 log = logging.getLogger(__name__)
@@ -75,9 +80,6 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 MIN_PART_MB = 5  # S3's minimum size of every part but the last
 MAX_PART_MB = 5 * 1024
-MAX_PARTS = 10_000
-SHA256_METADATA = "sha256"
-RUN_ID_METADATA = "kubecall-run-id"
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9._=@,+-]+$")
 CONFIG_KEYS = frozenset({
@@ -234,18 +236,6 @@ def deliverables(run_dir: Path) -> dict[str, Path]:
 
 
 @dataclass
-class ObjectAction:
-    """What publication did with one object."""
-
-    name: str
-    size: int
-    sha256: str
-    action: str  # uploaded | resumed | skipped | planned
-    uploaded_bytes: int = 0
-    reread: bool = False
-
-
-@dataclass
 class PublishResult:
     """The receipt of one publication (``results/publish/receipt.json``)."""
 
@@ -291,159 +281,6 @@ class PublishResult:
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
-# A source of bytes: (offset, length) -> bytes.
-Reader = Callable[[int, int], bytes]
-
-
-def _file_reader(path: Path) -> Reader:
-    def read(offset: int, length: int) -> bytes:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            return handle.read(length)
-
-    return read
-
-
-def _bytes_reader(data: bytes) -> Reader:
-    return lambda offset, length: data[offset : offset + length]
-
-
-class _Uploader:
-    """Makes one object under the run prefix hold exactly the given bytes."""
-
-    def __init__(self, store: S3Bucket, settings: PublishSettings, run_id: str) -> None:
-        self.store = store
-        self.settings = settings
-        self.run_id = run_id
-        self.prefix = settings.run_prefix(run_id)
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}/{name}"
-
-    def check(self, key: str, size: int, sha256: str) -> tuple[bool, bool]:
-        """(``key`` holds ``size`` bytes hashing to ``sha256``, whether it had to be re-read)."""
-        head = self.store.head(key)
-        if head is None or head.size != size or head.metadata.get(SHA256_METADATA) != sha256:
-            return False, False
-        if head.vouches_for(sha256):
-            return True, False
-        try:
-            return self.store.read_sha256(key) == (size, sha256), True
-        except ChecksumMismatch as exc:
-            log.warning("%s; it will be uploaded again", exc)
-            return False, True
-
-    def ensure(self, name: str, size: int, sha256: str, reader: Reader) -> ObjectAction:
-        """Skip ``name`` if already right, else upload it; verify either way."""
-        key = self.key(name)
-        right, reread = self.check(key, size, sha256)
-        if right:
-            log.info("skipped %s (%d bytes, already published)", name, size)
-            return ObjectAction(name, size, sha256, "skipped", 0, reread)
-        sent, resumed = self.upload(key, size, sha256, reader, allow_resume=True)
-        right, reread = self.check(key, size, sha256)
-        if not right and resumed:
-            # The resumed upload was started from a different version of the file.
-            log.warning("resumed upload of %s did not verify; uploading it afresh", name)
-            more, resumed = self.upload(key, size, sha256, reader, allow_resume=False)
-            sent += more
-            right, reread = self.check(key, size, sha256)
-        if not right:
-            raise self.mismatch(key)
-        action = "resumed" if resumed else "uploaded"
-        log.info("%s %s (%d bytes sent, %d bytes total)", action, name, sent, size)
-        return ObjectAction(name, size, sha256, action, sent, reread)
-
-    def mismatch(self, key: str) -> KubecallError:
-        return KubecallError(
-            f"s3://{self.store.bucket}/{key} at endpoint {self.settings.endpoint} does not match "
-            "the local file after upload (size or SHA-256 differs); check the server and rerun"
-        )
-
-    def metadata(self, sha256: str) -> dict[str, str]:
-        return {SHA256_METADATA: sha256, RUN_ID_METADATA: self.run_id}
-
-    def upload(
-        self, key: str, size: int, sha256: str, reader: Reader, allow_resume: bool
-    ) -> tuple[int, bool]:
-        """Upload the bytes; returns (bytes sent, whether parts of an earlier upload were kept)."""
-        content_type = _content_type(key)
-        if size < self.settings.multipart_threshold:
-            body = reader(0, size)
-            self.store.put(key, body, hashlib.sha256(body).digest(), self.metadata(sha256),
-                           content_type)
-            return size, False
-        part_size = max(self.settings.part_size, math.ceil(size / MAX_PARTS))
-        count = math.ceil(size / part_size)
-        upload_id, kept = (None, {})
-        if allow_resume:
-            upload_id, kept = self.resumable(key, size, part_size, reader)
-        if upload_id is None:
-            upload_id = self.store.start_multipart(key, self.metadata(sha256), content_type)
-        parts: list[tuple[int, str, bytes]] = []
-        sent = 0
-        for number in range(1, count + 1):
-            if number in kept:
-                parts.append((number, *kept[number]))
-                continue
-            offset = (number - 1) * part_size
-            body = reader(offset, min(part_size, size - offset))
-            digest = hashlib.sha256(body).digest()
-            etag = self.store.upload_part(key, upload_id, number, body, digest)
-            parts.append((number, etag, digest))
-            sent += len(body)
-        self.store.complete_multipart(key, upload_id, parts)
-        return sent, bool(kept)
-
-    def resumable(
-        self, key: str, size: int, part_size: int, reader: Reader
-    ) -> tuple[str | None, dict[int, tuple[str, bytes]]]:
-        """An unfinished upload of ``key`` to continue and its reusable parts (etag, sha256)."""
-        chosen: str | None = None
-        kept: dict[int, tuple[str, bytes]] = {}
-        for upload_id in self.store.unfinished_uploads(key):
-            if chosen is not None:
-                self.store.abort_multipart(key, upload_id)
-                continue
-            matching = self.matching_parts(key, upload_id, size, part_size, reader)
-            if not matching:
-                # Nothing reusable; a fresh upload also gets fresh metadata.
-                self.store.abort_multipart(key, upload_id)
-                continue
-            chosen, kept = upload_id, matching
-        return chosen, kept
-
-    def matching_parts(
-        self, key: str, upload_id: str, size: int, part_size: int, reader: Reader
-    ) -> dict[int, tuple[str, bytes]] | None:
-        """Parts of ``upload_id`` equal to the local file's; None if the layout differs."""
-        count = math.ceil(size / part_size)
-        kept: dict[int, tuple[str, bytes]] = {}
-        for part in self.store.uploaded_parts(key, upload_id):
-            offset = (part.number - 1) * part_size
-            if part.number > count or part.size != min(part_size, size - offset):
-                return None
-            body = reader(offset, part.size)
-            digest = hashlib.sha256(body).digest()
-            if part.checksum_sha256 is not None:
-                same = part.checksum_sha256 == b64_sha256(digest)
-            else:
-                same = part.etag.strip('"') == hashlib.md5(body, usedforsecurity=False).hexdigest()
-            if same:
-                kept[part.number] = (part.etag, digest)
-        return kept
-
-
-def _content_type(key: str) -> str:
-    if key.endswith(".json"):
-        return "application/json"
-    if key.endswith(".html"):
-        return "text/html; charset=utf-8"
-    if key.endswith((".txt", ".bed", SUCCESS_NAME)):
-        return "text/plain; charset=utf-8"
-    return "application/octet-stream"
-
-
 def publish_run(
     files: Mapping[str, Path], settings: PublishSettings, run_id: str, dry_run: bool = False
 ) -> PublishResult:
@@ -468,7 +305,8 @@ def publish_run(
             )
         log.info("creating bucket %s", settings.bucket)
         store.create()
-    uploader = _Uploader(store, settings, run_id)
+    uploader = ObjectUploader(store, settings.run_prefix(run_id), run_id,
+                              settings.multipart_threshold, settings.part_size)
 
     if store.head(uploader.key(SUCCESS_NAME)) is not None:
         result.already_complete = True
@@ -478,20 +316,31 @@ def publish_run(
 
     for obj in sorted(objects, key=lambda o: o.name):
         result.objects.append(uploader.ensure(obj.name, obj.size, obj.sha256,
-                                              _file_reader(obj.path)))
+                                              file_reader(obj.path)))
     result.objects.append(uploader.ensure(MANIFEST_NAME, len(manifest), manifest_sha,
-                                          _bytes_reader(manifest)))
+                                          bytes_reader(manifest)))
     result.objects.append(_write_success(uploader, objects, manifest))
     log.info("published %s: %d objects uploaded (%d bytes), %d skipped", result.url,
              result.uploaded_objects, result.uploaded_bytes, result.skipped_objects)
     return result
 
 
+def publish_workflow_results(
+    run_dir: Path, section: Mapping[str, Any], run_id: str, receipt: Path
+) -> PublishResult:
+    """What the workflow's publish rule runs: settings from ``config["publish"]``, the run
+    directory's deliverables, publication, and the receipt written to ``receipt``."""
+    settings = PublishSettings.from_config(section)
+    result = publish_run(deliverables(run_dir), settings, run_id)
+    result.write_json(receipt)
+    return result
+
+
 def _check_finished_run(
-    uploader: _Uploader, objects: list[LocalObject], manifest: bytes
+    uploader: ObjectUploader, objects: list[LocalObject], manifest: bytes
 ) -> list[ObjectAction]:
     """Reads only: confirm a run that has ``_SUCCESS`` holds exactly these files."""
-    store, url = uploader.store, uploader.settings.run_url(uploader.run_id)
+    store, url = uploader.store, f"s3://{uploader.store.bucket}/{uploader.prefix}"
     remote = store.get_bytes(uploader.key(MANIFEST_NAME))
     if remote != manifest:
         if remote is None:
@@ -521,11 +370,11 @@ def _check_finished_run(
 
 
 def _write_success(
-    uploader: _Uploader, objects: list[LocalObject], manifest: bytes
+    uploader: ObjectUploader, objects: list[LocalObject], manifest: bytes
 ) -> ObjectAction:
     """Write ``_SUCCESS`` with If-None-Match, then read it back."""
     store, key = uploader.store, uploader.key(SUCCESS_NAME)
-    url = uploader.settings.run_url(uploader.run_id)
+    url = f"s3://{uploader.store.bucket}/{uploader.prefix}"
     marker = build_success(uploader.run_id, manifest, objects)
     digest = hashlib.sha256(marker).digest()
     written = store.put(key, marker, digest, uploader.metadata(digest.hex()), "application/json",

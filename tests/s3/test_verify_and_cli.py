@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from kubecall import cli
-from kubecall.publish import deliverables, publish_run, verify_run
+from kubecall.publish import (
+    PublishSettings,
+    deliverables,
+    publish_run,
+    publish_workflow_results,
+    verify_run,
+)
 from kubecall.s3 import b64_sha256
 from tests.s3.conftest import SENTINELS, S3Env, write_run_dir
 
@@ -175,3 +181,15 @@ def test_publish_help_has_examples(capsys: pytest.CaptureFixture[str], monkeypat
         assert exit_info.value.code == 0
         out = capsys.readouterr().out
         assert "examples:" in out and f"kubecall {command} " in out
+
+
+def test_workflow_entry_point_publishes_from_the_config_section(s3: S3Env, tmp_path: Path) -> None:
+    run_dir = write_run_dir(tmp_path)
+    receipt = run_dir / "results" / "publish" / "receipt.json"
+    section = {"enabled": True, "endpoint": s3.endpoint, "bucket": s3.bucket, "prefix": "kc",
+               "create_bucket": True, "checksum_mode": "when_required", "max_attempts": 2}
+
+    result = publish_workflow_results(run_dir, section, "demo-1", receipt)
+
+    assert json.loads(receipt.read_text())["url"] == result.url == f"s3://{s3.bucket}/kc/demo-1"
+    assert verify_run(result.url, PublishSettings.from_config(section)).ok
