@@ -86,8 +86,13 @@ class Credentials:
     source: str = "environment"
 
     def secrets(self) -> tuple[str, ...]:
-        """Every value that must never appear in a message."""
-        return tuple(v for v in (self.access_key, self.secret_key, self.session_token) if v)
+        """Every value that must never appear in a message, longest first.
+
+        Values shorter than MinIO's minimum key length (3) are not redacted: hiding "k"
+        would garble every message without protecting anything.
+        """
+        values = (self.access_key, self.secret_key, self.session_token)
+        return tuple(sorted((v for v in values if v and len(v) >= 3), key=len, reverse=True))
 
 
 def load_credentials(
@@ -245,9 +250,13 @@ class S3Bucket:
             text = text.replace(secret, "***")
         return text
 
+    def target(self, key: str | None) -> str:
+        """``s3://bucket/key``, or ``bucket NAME`` for bucket-level requests."""
+        return f"s3://{self.bucket}/{key}" if key else f"bucket {self.bucket}"
+
     def where(self, key: str | None) -> str:
-        target = f"s3://{self.bucket}/{key}" if key else f"bucket {self.bucket}"
-        return f"{target} at endpoint {self.settings.endpoint}"
+        """The target and the endpoint, for messages."""
+        return f"{self.target(key)} at endpoint {self.settings.endpoint}"
 
     @contextmanager
     def translate(self, operation: str, key: str | None = None) -> Iterator[None]:
@@ -269,7 +278,7 @@ class S3Bucket:
         except (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError) as exc:
             raise KubecallError(self.redact(
                 f"cannot reach S3 endpoint {self.settings.endpoint} ({operation} "
-                f"{self.where(key)}) after {self.settings.max_attempts} attempts: {exc}; check "
+                f"{self.target(key)}) after {self.settings.max_attempts} attempts: {exc}; check "
                 "publish.endpoint and that the server is running, then rerun (finished objects "
                 "are kept and skipped)"
             )) from None
@@ -314,7 +323,7 @@ class S3Bucket:
             )
         if code in THROTTLING_CODES or status in (429, 503):
             return (
-                f"S3 endpoint {self.settings.endpoint} kept throttling {where} ({code}) after "
+                f"S3 kept throttling {where} ({code}) after "
                 f"{attempts} attempts with backoff; retry later or raise publish.max_attempts"
             )
         return f"S3 error {code} (HTTP {status}) on {where}: {detail}"
