@@ -308,7 +308,7 @@ class S3Bucket:
             return (
                 f"access denied on {where}: the user's policy must allow s3:ListBucket, "
                 "s3:ListBucketMultipartUploads, s3:GetObject, s3:PutObject and "
-                "s3:AbortMultipartUpload on this bucket"
+                "s3:AbortMultipartUpload on this bucket (s3:CreateBucket for create_bucket)"
             )
         if status == 403:
             return (

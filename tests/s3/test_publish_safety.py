@@ -8,13 +8,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
 from kubecall.errors import KubecallError
 from kubecall.publish import PublishSettings, deliverables, publish_run
-from tests.s3.conftest import SENTINELS, S3Env, write_run_dir
+from tests.s3.conftest import SENTINEL_SECRET, SENTINELS, S3Env, write_run_dir
 from tests.s3.s3server import free_port
 
 
@@ -95,13 +97,21 @@ def test_unreachable_endpoint_names_endpoint_bucket_and_fix(tmp_path: Path) -> N
     assert not any(s in message for s in SENTINELS)
 
 
+@dataclass(frozen=True)
+class AuthServer:
+    endpoint: str
+    access_key: str  # a real IAM user's key, with no policy attached
+    secret_key: str
+
+
 @pytest.fixture(scope="module")
-def authenticating_server() -> Iterator[str]:
-    """moto in a subprocess with request authentication on: unknown keys are refused."""
+def authenticating_server() -> Iterator[AuthServer]:
+    """moto in a subprocess with request authentication on, and one IAM user without policy."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+        # The first two requests (creating the user and its key) are let through unchecked.
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "2"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
@@ -114,20 +124,42 @@ def authenticating_server() -> Iterator[str]:
                 server.kill()
                 raise RuntimeError("moto server did not start") from None
             time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    endpoint = f"http://127.0.0.1:{port}"
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+    iam.create_user(UserName="publisher")
+    key = iam.create_access_key(UserName="publisher")["AccessKey"]
+    yield AuthServer(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
     server.terminate()
     server.wait(timeout=10)
 
 
+@pytest.mark.parametrize(
+    ("credentials", "expected"),
+    [
+        ("sentinel", "rejected the credentials (InvalidAccessKeyId)"),
+        ("wrong-secret", "rejected the credentials (SignatureDoesNotMatch)"),
+        ("no-policy", "access denied on ListObjectsV2 bucket results"),
+    ],
+)
 def test_bad_credentials_are_reported_without_the_secret(
-    authenticating_server: str, tmp_path: Path
+    authenticating_server: AuthServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    credentials: str, expected: str,
 ) -> None:
-    settings = PublishSettings(endpoint=authenticating_server, bucket="results", max_attempts=1)
+    secrets = list(SENTINELS)
+    if credentials != "sentinel":
+        secret = SENTINEL_SECRET if credentials == "wrong-secret" else (
+            authenticating_server.secret_key)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", authenticating_server.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        monkeypatch.delenv("AWS_SESSION_TOKEN")
+        secrets += [authenticating_server.access_key, authenticating_server.secret_key]
+    settings = PublishSettings(endpoint=authenticating_server.endpoint, bucket="results",
+                               max_attempts=1)
 
     with pytest.raises(KubecallError) as failure:
         publish_run(deliverables(write_run_dir(tmp_path)), settings, "run-1")
 
     message = str(failure.value)
-    assert "rejected the credentials (InvalidAccessKeyId)" in message
-    assert authenticating_server in message and "AWS_SECRET_ACCESS_KEY" in message
-    assert not any(s in message for s in SENTINELS)
+    assert expected in message and authenticating_server.endpoint in message
+    assert not any(s in message for s in secrets)
