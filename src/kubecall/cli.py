@@ -15,6 +15,7 @@ from kubecall.errors import KubecallError
 COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.simulate",
     "kubecall.accuracy",
+    "kubecall.publish_cli",
 )
 
 EPILOG = """examples:
