@@ -14,6 +14,7 @@ include: "workflow/rules/regions.smk"
 include: "workflow/rules/call.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/publish.smk"
 
 
 rule all:

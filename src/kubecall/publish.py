@@ -85,6 +85,7 @@ PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9._=@,+-]+$")
 CONFIG_KEYS = frozenset({
     "enabled", "endpoint", "bucket", "prefix", "region", "addressing_style", "create_bucket",
     "multipart_threshold_mb", "part_size_mb", "checksum_mode", "credentials_dir", "max_attempts",
+    "run_id",
 })
 
 # Deliverables of a run directory: object name (path under results/) -> required?
@@ -166,7 +167,10 @@ class PublishSettings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> PublishSettings:
-        """Settings from the ``publish:`` config mapping (``enabled`` is the caller's business)."""
+        """Settings from the ``publish:`` config mapping.
+
+        ``enabled`` is the caller's business and ``run_id`` names the run, not the store.
+        """
         unknown = sorted(set(section) - CONFIG_KEYS)
         if unknown:
             raise KubecallError(
@@ -175,7 +179,9 @@ class PublishSettings:
             )
         if not section.get("bucket"):
             raise KubecallError("publish.bucket is empty: name the bucket to publish to")
-        values = {k: v for k, v in section.items() if k != "enabled" and v is not None}
+        values = {
+            k: v for k, v in section.items() if k not in ("enabled", "run_id") and v is not None
+        }
         if values.get("credentials_dir") == "":
             values.pop("credentials_dir")
         for key in ("multipart_threshold_mb", "part_size_mb", "max_attempts"):

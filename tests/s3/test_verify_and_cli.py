@@ -22,10 +22,8 @@ from tests.s3.conftest import SENTINELS, S3Env, write_run_dir
 
 
 @pytest.fixture
-def kubecall(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
+def kubecall(capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
     """Run ``kubecall`` through cli.main; returns (exit code, stdout, stderr)."""
-    # Only this branch's sub-commands: other modules in COMMAND_MODULES live on other branches.
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("kubecall.publish_cli",))
 
     def run(*argv: str) -> tuple[int, str, str]:
         code = cli.main(list(argv))
@@ -173,8 +171,7 @@ def test_cli_publish_rejects_a_bad_run_id_and_a_missing_deliverable(
 
 
 
-def test_publish_help_has_examples(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("kubecall.publish_cli",))
+def test_publish_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("publish", "verify"):
         with pytest.raises(SystemExit) as exit_info:
             cli.main([command, "--help"])

@@ -63,10 +63,20 @@ def get_region_vcfs(wildcards=None):
     return expand("results/calls/regions/{region}.vcf.gz", region=REGIONS)
 
 
+def get_deliverables(wildcards=None):
+    """What a run delivers, by name; the publish stage uploads exactly these."""
+    return {
+        "vcf": "results/calls/cohort.vcf.gz",
+        "tbi": "results/calls/cohort.vcf.gz.tbi",
+        "stats": "results/stats/cohort.stats.txt",
+        "regions": "results/regions/regions.bed",
+        "run": "results/run.json",
+    }
+
+
 def get_final_outputs():
-    """What a complete run delivers."""
-    return [
-        "results/calls/cohort.vcf.gz",
-        "results/calls/cohort.vcf.gz.tbi",
-        "results/stats/cohort.stats.txt",
-    ]
+    """The deliverables, and the publication receipt when publishing is on."""
+    outputs = list(get_deliverables().values())
+    if config["publish"]["enabled"]:
+        outputs.append("results/publish/receipt.json")
+    return outputs

@@ -13,3 +13,19 @@ rule compute_stats:
         "../envs/bcftools.yaml"
     shell:
         "bcftools stats -F {input.reference} -s - {input.vcf} > {output} 2> {log}"
+
+
+rule describe_run:
+    input:
+        samples="results/cohort/samples.txt",
+        fai=f"{REFERENCE}.fai",
+    output:
+        "results/run.json",
+    params:
+        regions=len(REGIONS),
+    log:
+        "logs/describe_run.log",
+    conda:
+        "../envs/bcftools.yaml"
+    script:
+        "../scripts/describe_run.py"

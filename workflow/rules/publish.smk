@@ -1,0 +1,19 @@
+# Publish: upload the deliverables to S3 (MinIO), verified, manifest.json then _SUCCESS last.
+# Runs on the driver (localrule): it holds the credentials, jobs never see them.
+
+
+localrules:
+    publish_results,
+
+
+rule publish_results:
+    input:
+        unpack(get_deliverables),
+    output:
+        receipt="results/publish/receipt.json",
+    log:
+        "logs/publish_results.log",
+    conda:
+        "../envs/kubecall.yaml"
+    script:
+        "../scripts/publish_results.py"

@@ -1,0 +1,21 @@
+"""Adapter: write results/run.json (config, samples, tool versions, run id)."""
+
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from pathlib import Path
+
+from kubecall.runinfo import describe_run, tool_versions, write_run_info
+from kubecall.scripting import run_logged
+
+
+def main() -> None:
+    samples = Path(snakemake.input.samples).read_text().split()
+    info = describe_run(dict(snakemake.config), samples, int(snakemake.params.regions),
+                        Path(snakemake.input.fai), tool_versions())
+    write_run_info(info, Path(snakemake.output[0]))
+
+
+run_logged(snakemake.log[0], main)

@@ -1,0 +1,22 @@
+"""Adapter: publish the run's deliverables to S3 and write the receipt."""
+
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from pathlib import Path
+
+from kubecall.publish import publish_workflow_results
+from kubecall.runinfo import read_run_id
+from kubecall.scripting import run_logged
+
+run_logged(
+    snakemake.log[0],
+    lambda: publish_workflow_results(
+        Path("."),
+        snakemake.config["publish"],
+        read_run_id(Path(snakemake.input.run)),
+        Path(snakemake.output.receipt),
+    ),
+)
