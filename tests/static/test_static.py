@@ -55,3 +55,12 @@ def test_cli_help(command: list[str]) -> None:
     done = subprocess.run([sys.executable, "-m", "kubecall.cli", *command, "--help"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "usage: kubecall" in done.stdout
+
+
+def test_every_rule_has_a_log_and_a_benchmark() -> None:
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        blocks = re.split(r"^rule ", smk.read_text(), flags=re.MULTILINE)[1:]
+        for block in blocks:
+            name = block.split(":", 1)[0]
+            assert "\n    log:" in block, f"{smk.name}: rule {name} has no log"
+            assert "\n    benchmark:" in block, f"{smk.name}: rule {name} has no benchmark"

@@ -9,6 +9,8 @@ rule index_reference:
         f"{REFERENCE}.fai",
     log:
         "logs/index_reference.log",
+    benchmark:
+        "benchmarks/index_reference.tsv"
     conda:
         "../envs/samtools.yaml"
     shell:

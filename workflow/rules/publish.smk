@@ -13,6 +13,8 @@ rule publish_results:
         receipt="results/publish/receipt.json",
     log:
         "logs/publish_results.log",
+    benchmark:
+        "benchmarks/publish_results.tsv"
     conda:
         "../envs/kubecall.yaml"
     script:

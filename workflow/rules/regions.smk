@@ -12,6 +12,8 @@ rule plan_regions:
         n_regions=config["regions"]["count"],
     log:
         "logs/plan_regions.log",
+    benchmark:
+        "benchmarks/plan_regions.tsv"
     conda:
         "../envs/kubecall.yaml"
     script:

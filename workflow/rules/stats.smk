@@ -9,6 +9,8 @@ rule compute_stats:
         "results/stats/cohort.stats.txt",
     log:
         "logs/compute_stats.log",
+    benchmark:
+        "benchmarks/compute_stats.tsv"
     conda:
         "../envs/bcftools.yaml"
     shell:
@@ -25,6 +27,8 @@ rule describe_run:
         regions=len(REGIONS),
     log:
         "logs/describe_run.log",
+    benchmark:
+        "benchmarks/describe_run.tsv"
     conda:
         "../envs/bcftools.yaml"
     script:
