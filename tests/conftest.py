@@ -28,8 +28,8 @@ class WorkflowRun:
     @property
     def call_jobs_ran(self) -> bool:
         """Whether any calling job started (its log directory is made when one does)."""
-        return (self.workdir / "logs" / "call_region").exists() or (
-            self.workdir / "results" / "calls" / "regions"
+        return (self.workdir / "logs" / "call_batch").exists() or (
+            self.workdir / "results" / "calls" / "batches"
         ).exists()
 
 

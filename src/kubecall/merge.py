@@ -89,3 +89,15 @@ def _run(command: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise KubecallError(f"{command[0]} {command[1]} failed: {result.stderr.strip()}")
+
+
+def region_vcfs_in_plan_order(batches_tsv: Path, batch_root: Path) -> list[Path]:
+    """Each region's VCF, found in its batch's directory, in plan (= reference) order."""
+    from kubecall.batching import read_batches
+
+    paths = [batch_root / row["batch"] / f"{row['region']}.vcf.gz"
+             for row in read_batches(batches_tsv)]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise KubecallError(f"region VCF(s) missing: {', '.join(missing[:5])}; rerun calling")
+    return paths

@@ -154,8 +154,27 @@ def find_region(regions: Sequence[Region], name: str) -> Region:
     raise KubecallError(f"region {name!r} is not in the region plan ({len(regions)} regions)")
 
 
-def write_targets(region: Region, path: Path) -> None:
-    """Write one region's intervals as a 3-column BED (freebayes ``--targets``)."""
+def write_targets(intervals: Iterable[Interval], path: Path) -> None:
+    """Write intervals as a 3-column BED (freebayes ``--targets``)."""
     with open(path, "w", newline="") as handle:
-        for interval in region.intervals:
+        for interval in intervals:
             handle.write("\t".join(interval.bed_fields()) + "\n")
+
+
+def padded_intervals(
+    region: Region, padding: int, lengths: dict[str, int]
+) -> list[Interval]:
+    """The region's intervals widened by ``padding`` on each side (clamped to the contig),
+    overlapping ones merged: the window freebayes calls, of which the region keeps its own."""
+    widened = [
+        Interval(i.contig, max(0, i.start - padding), min(lengths[i.contig], i.end + padding))
+        for i in region.intervals
+    ]
+    merged: list[Interval] = []
+    for interval in widened:
+        if merged and merged[-1].contig == interval.contig and interval.start <= merged[-1].end:
+            merged[-1] = Interval(interval.contig, merged[-1].start,
+                                  max(merged[-1].end, interval.end))
+        else:
+            merged.append(interval)
+    return merged

@@ -1,4 +1,5 @@
-"""Per-region calling with real freebayes: ownership, odd contig names, silent failures."""
+"""Per-region calling with real freebayes: ownership, padding, odd names, silent failures,
+the runaway guard."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ import gzip
 import shutil
 from pathlib import Path
 
+import pysam
 import pytest
 
-from kubecall.calling import call_region, parse_extra, write_owned_records
+from kubecall.calling import (
+    CallSettings,
+    call_batch,
+    call_region,
+    parse_extra,
+    split_region,
+    write_owned_records,
+)
 from kubecall.errors import KubecallError
-from kubecall.regions import Interval, Region, plan_equal, read_fai, write_plan
+from kubecall.regions import Interval, Region, plan_equal, read_fai
 
 ODD = "HLA-DRB1*16:02:01"
 
@@ -20,44 +29,67 @@ def records(path: Path) -> list[list[str]]:
         return [line.split("\t") for line in handle if not line.startswith("#")]
 
 
-def setup_call(ref: Path, bam: Path, tmp: Path, count: int) -> tuple[Path, Path]:
+def setup(ref: Path, bam: Path, tmp: Path, count: int, **settings) -> tuple[list[Region],
+                                                                          dict[str, int],
+                                                                          CallSettings]:
     manifest = tmp / "alignments.txt"
     manifest.write_text(f"{bam}\n")
-    plan = tmp / "regions.bed"
-    write_plan(plan_equal(read_fai(Path(f"{ref}.fai")), count), plan)
-    return manifest, plan
+    contigs = read_fai(Path(f"{ref}.fai"))
+    return plan_equal(contigs, count), dict(contigs), CallSettings(ref, manifest, **settings)
 
 
 def test_region_on_odd_contig_keeps_only_its_records(na12878: dict[str, Path],
                                                      tmp_path: Path) -> None:
-    manifest, plan = setup_call(na12878["hla_ref"], na12878["hla_bam"], tmp_path, 3)
+    regions, lengths, settings = setup(na12878["hla_ref"], na12878["hla_bam"], tmp_path, 3)
     out = tmp_path / "r0001.vcf.gz"
-    result = call_region(na12878["hla_ref"], manifest, plan, "r0001", out, tmp_path / "fb.log")
+    outcome = call_region(regions[1], lengths, settings, out, tmp_path / "fb.log")
     rows = records(out)
-    assert rows and result.records_kept == len(rows)
+    assert rows and outcome.records == len(rows) and outcome.how == "normal"
     assert all(row[0] == ODD and 4118 < int(row[1]) <= 8237 for row in rows)
-    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*.targets.bed"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alignments.txt", "fb.log",
+                                                          "na12878", "r0001.vcf.gz"]
+
+
+def test_padding_changes_what_is_seen_not_what_is_kept(na12878: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    regions, lengths, plain = setup(na12878["ref"], na12878["bam"], tmp_path, 4)
+    padded = CallSettings(plain.reference, plain.manifest, padding=1500)
+    a = call_region(regions[1], lengths, plain, tmp_path / "a.vcf.gz", tmp_path / "a.log")
+    b = call_region(regions[1], lengths, padded, tmp_path / "b.vcf.gz", tmp_path / "b.log")
+    assert a.dropped == 0 and b.dropped > 0  # freebayes called the margins, they were dropped
+    start, end = regions[1].intervals[0].start, regions[1].intervals[0].end
+    assert all(start < int(row[1]) <= end for row in records(tmp_path / "b.vcf.gz"))
+    assert abs(a.records - b.records) <= 2
 
 
 def test_records_outside_the_region_are_dropped(tmp_path: Path) -> None:
     region = Region("r0000", (Interval("a", 10, 20), Interval("b", 0, 5)))
     lines = ["##fileformat=VCFv4.2\n", "#CHROM\tPOS\n", "a\t10\tx\n", "a\t11\tx\n",
              "a\t20\tx\n", "a\t21\tx\n", "b\t5\tx\n", "b\t6\tx\n"]
-    kept, dropped = write_owned_records(lines, region, tmp_path / "o.vcf.gz")
+    with pysam.BGZFile(str(tmp_path / "o.vcf.gz"), "wb") as out:
+        kept, dropped = write_owned_records(lines, region, out)
     assert (kept, dropped) == (3, 3)
     assert [r[:2] for r in records(tmp_path / "o.vcf.gz")] == [["a", "11"], ["a", "20"],
                                                                 ["b", "5"]]
+
+
+def test_split_halves_tile_the_region() -> None:
+    region = Region("r0007", (Interval("a", 90, 100), Interval("b", 0, 30)))
+    first, second = split_region(region)
+    assert (first.name, second.name) == ("r0007a", "r0007b")
+    assert first.intervals == (Interval("a", 90, 100), Interval("b", 0, 10))
+    assert second.intervals == (Interval("b", 10, 30),)
 
 
 def test_missing_index_fails_although_freebayes_exits_zero(na12878: dict[str, Path],
                                                            tmp_path: Path) -> None:
     bam = tmp_path / "noindex.bam"
     shutil.copy(na12878["bam"], bam)
-    manifest, plan = setup_call(na12878["ref"], bam, tmp_path, 2)
+    regions, lengths, settings = setup(na12878["ref"], bam, tmp_path, 2)
     out = tmp_path / "r0000.vcf.gz"
     with pytest.raises(KubecallError, match=r"freebayes failed on region r0000 \(\{q\}:1-6178\): "
                                             r".*(ERROR\(freebayes\)|\[E::).*full stderr in"):
-        call_region(na12878["ref"], manifest, plan, "r0000", out, tmp_path / "fb.log")
+        call_region(regions[0], lengths, settings, out, tmp_path / "fb.log")
     assert "ERROR(freebayes)" in (tmp_path / "fb.log").read_text()
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
 
@@ -66,13 +98,13 @@ def test_truncated_input_fails_the_job(na12878: dict[str, Path], tmp_path: Path)
     bam = tmp_path / "cut.bam"
     bam.write_bytes(na12878["bam"].read_bytes()[:150_000])
     shutil.copy(f"{na12878['bam']}.bai", f"{bam}.bai")
-    manifest, plan = setup_call(na12878["ref"], bam, tmp_path, 1)
+    regions, lengths, settings = setup(na12878["ref"], bam, tmp_path, 1)
     with pytest.raises(KubecallError, match="EOF marker is absent|exit status"):
-        call_region(na12878["ref"], manifest, plan, "r0000", tmp_path / "o.vcf.gz",
-                    tmp_path / "fb.log")
+        call_region(regions[0], lengths, settings, tmp_path / "o.vcf.gz", tmp_path / "fb.log")
 
 
-def test_extra_arguments_are_passed_and_reserved_ones_refused() -> None:
+def test_extra_arguments_are_passed_and_reserved_ones_refused(na12878: dict[str, Path],
+                                                              tmp_path: Path) -> None:
     assert parse_extra("--min-alternate-count 3 --ploidy=2") == [
         "--min-alternate-count", "3", "--ploidy=2"]
     for bad in ("-r q:1-10", "--region=q", "-f other.fa", "--targets t.bed", "-L x"):
@@ -80,13 +112,40 @@ def test_extra_arguments_are_passed_and_reserved_ones_refused() -> None:
             parse_extra(bad)
     with pytest.raises(KubecallError, match="cannot parse"):
         parse_extra("--foo 'unclosed")
+    regions, lengths, default = setup(na12878["ref"], na12878["bam"], tmp_path, 1)
+    strict = CallSettings(default.reference, default.manifest, extra="--min-alternate-count 12")
+    a = call_region(regions[0], lengths, default, tmp_path / "a.vcf.gz", tmp_path / "a.log")
+    b = call_region(regions[0], lengths, strict, tmp_path / "b.vcf.gz", tmp_path / "b.log")
+    assert a.records == 154 and 0 < b.records < a.records
 
 
-def test_extra_arguments_change_the_calls(na12878: dict[str, Path], tmp_path: Path) -> None:
-    manifest, plan = setup_call(na12878["ref"], na12878["bam"], tmp_path, 1)
-    default = call_region(na12878["ref"], manifest, plan, "r0000", tmp_path / "a.vcf.gz",
-                          tmp_path / "a.log")
-    strict = call_region(na12878["ref"], manifest, plan, "r0000", tmp_path / "b.vcf.gz",
-                         tmp_path / "b.log", extra="--min-alternate-count 12")
-    assert default.records_kept == 154
-    assert 0 < strict.records_kept < default.records_kept
+def test_runaway_region_is_split_then_called_with_the_fallback(na12878: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    """A budget no freebayes run can meet: split, then fallback options, nothing lost."""
+    regions, lengths, settings = setup(na12878["ref"], na12878["bam"], tmp_path, 1,
+                                       time_budget=0.001)
+    outcome = call_region(regions[0], lengths, settings, tmp_path / "o.vcf.gz",
+                          tmp_path / "fb.log")
+    assert outcome.how == "fallback"
+    log = (tmp_path / "fb.log").read_text()
+    assert "# region r0000a:" in log and "# region r0000b:" in log
+    assert "--use-best-n-alleles 4 --limit-coverage 250" in log
+    rows = records(tmp_path / "o.vcf.gz")
+    positions = [int(r[1]) for r in rows]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert 140 <= len(rows) <= 160  # this tiny region calls about the same with the fallback
+
+
+def test_batches_give_the_same_records_whatever_the_grouping(na12878: dict[str, Path],
+                                                              tmp_path: Path) -> None:
+    regions, lengths, settings = setup(na12878["hla_ref"], na12878["hla_bam"], tmp_path, 6)
+    together = call_batch(regions, lengths, settings, tmp_path / "one", tmp_path / "one.log")
+    apart = [call_batch([r], lengths, settings, tmp_path / f"b{i}", tmp_path / f"b{i}.log")
+             for i, r in enumerate(reversed(regions))]
+    assert sum(o.records for o in together) == sum(o[0].records for o in apart) == 154
+    for index, region in enumerate(reversed(regions)):
+        a = records(tmp_path / "one" / f"{region.name}.vcf.gz")
+        b = records(tmp_path / f"b{index}" / f"{region.name}.vcf.gz")
+        assert a == b
+    table = (tmp_path / "one" / "regions.tsv").read_text().splitlines()
+    assert table[0] == "region\thow\tseconds\trecords\tdropped" and len(table) == 7

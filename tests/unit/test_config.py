@@ -23,8 +23,10 @@ def minimal() -> dict:
 def test_defaults_are_filled() -> None:
     config = minimal()
     validate_config(config, CONFIG_SCHEMA, "c.yaml")
-    assert config["regions"] == {"strategy": "equal", "count": 32}
-    assert config["calling"] == {"extra": ""}
+    assert config["regions"] == {"strategy": "balanced", "count": 32, "targets": "",
+                                 "padding": 0, "batches": 0, "weight_samples": 32}
+    assert config["calling"]["extra"] == ""
+    assert config["calling"]["region_time_budget"] == 0
     assert config["publish"]["enabled"] is False
 
 

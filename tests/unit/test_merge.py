@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kubecall.calling import call_region
+from kubecall.calling import CallSettings, call_region
 from kubecall.errors import KubecallError
 from kubecall.merge import check_sorted_unique, merge_region_vcfs
-from kubecall.regions import plan_equal, read_fai, write_plan
+from kubecall.regions import plan_equal, read_fai
 
 ORDER = ["q", "HLA-DRB1*16:02:01"]
 
@@ -39,14 +39,14 @@ def test_merge_of_real_regions_is_indexed_and_complete(na12878: dict[str, Path],
     ref = na12878["hla_ref"]
     manifest = tmp_path / "alignments.txt"
     manifest.write_text(f"{na12878['hla_bam']}\n")
-    plan = tmp_path / "regions.bed"
     contigs = read_fai(Path(f"{ref}.fai"))
-    write_plan(plan_equal(contigs, 4), plan)
+    settings = CallSettings(ref, manifest)
     parts = []
     total = 0
-    for name in ("r0000", "r0001", "r0002", "r0003"):
-        out = tmp_path / f"{name}.vcf.gz"
-        total += call_region(ref, manifest, plan, name, out, tmp_path / f"{name}.log").records_kept
+    for region in plan_equal(contigs, 4):
+        out = tmp_path / f"{region.name}.vcf.gz"
+        total += call_region(region, dict(contigs), settings, out,
+                             tmp_path / f"{region.name}.log").records
         parts.append(out)
     merged = tmp_path / "cohort.vcf.gz"
     (tmp_path / "samples.txt").write_text("1\n")

@@ -105,7 +105,7 @@ def test_region_strings_select_the_same_reads_as_the_bed(na12878: dict[str, Path
     """The htslib string (braces) and the BED file both survive ':' and '*' in the name."""
     region = Region("r0000", (Interval(ODD, 3000, 6000),))
     bed = tmp_path / "t.bed"
-    write_targets(region, bed)
+    write_targets(region.intervals, bed)
     by_string = subprocess.run(
         ["samtools", "view", "-c", str(na12878["hla_bam"]), region.intervals[0].htslib_region()],
         capture_output=True, text=True, check=True,

@@ -66,14 +66,14 @@ def test_split_calls_match_serial(name: str, count: int, serial_calls: dict[str,
                                   tmp_path: Path) -> None:
     ref, sheet = dataset(name, tmp_path)
     run = run_workflow(tmp_path / "work", {"reference": str(ref), "samples": str(sheet),
-                                           "regions": {"count": count}})
+                                           "regions": {"strategy": "equal", "count": count}})
     assert run.returncode == 0, run.stderr[-3000:]
     results = tmp_path / "work" / "results"
     merged = results / "calls" / "cohort.vcf.gz"
 
     # exactly the union of the region outputs: nothing duplicated, nothing dropped
     union: Counter = Counter()
-    for part in sorted((results / "calls" / "regions").glob("*.vcf.gz")):
+    for part in sorted((results / "calls" / "batches").glob("*/*.vcf.gz")):
         union += record_keys(part)
     assert record_keys(merged) == union
     assert max(union.values()) == 1

@@ -13,7 +13,7 @@ try:
     from kubecall.calling import parse_extra
     from kubecall.config import validate_config
     from kubecall.errors import KubecallError
-    from kubecall.regions import region_names
+    from kubecall.batching import batch_names
     from kubecall.samplesheet import read_sample_sheet
 except ImportError as exc:
     raise WorkflowError(
@@ -32,6 +32,12 @@ def _load_inputs():
         samples = read_sample_sheet(Path(config["samples"]), SCHEMAS / "samples.schema.yaml")
         _check_reference(Path(config["reference"]))
         parse_extra(config["calling"]["extra"])
+        parse_extra(config["calling"]["runaway_fallback"], "calling.runaway_fallback")
+        if config["regions"]["strategy"] == "bed" and not config["regions"]["targets"]:
+            raise KubecallError(
+                f"{CONFIG_SOURCE}: regions.strategy is bed but regions.targets is empty; "
+                f"name the BED file of targets"
+            )
     except KubecallError as exc:
         raise WorkflowError(str(exc)) from None
     return samples
@@ -53,14 +59,38 @@ def _check_reference(reference: Path) -> None:
         )
 
 
+def _batch_count() -> int:
+    """regions.batches, or twice the parallelism this run has (--jobs, else --cores).
+
+    Only the grouping of regions into jobs depends on it, never a record: each region is
+    called on its own, so any batch count gives the same call set.
+    """
+    configured = config["regions"]["batches"]
+    if configured:
+        return configured
+    nodes = workflow.global_resources.get("_nodes")
+    cores = workflow.global_resources.get("_cores")
+    parallelism = (nodes.value if nodes and nodes.value else None) or (
+        cores.value if cores and cores.value else 1
+    )
+    return max(1, min(config["regions"]["count"], 2 * parallelism))
+
+
 SAMPLES = _load_inputs()
 REFERENCE = config["reference"]
-REGIONS = region_names(config["regions"]["count"])
+BATCHES = batch_names(_batch_count())
 
 
-def get_region_vcfs(wildcards=None):
-    """Every region's VCF, in plan order (the order the merge relies on)."""
-    return expand("results/calls/regions/{region}.vcf.gz", region=REGIONS)
+def get_batch_dirs(wildcards=None):
+    """Every calling batch's output directory."""
+    return expand("results/calls/batches/{batch}", batch=BATCHES)
+
+
+def get_targets_input(wildcards=None):
+    """The targets BED as a named input when strategy is bed (a changed file replans)."""
+    if config["regions"]["strategy"] == "bed":
+        return {"targets": config["regions"]["targets"]}
+    return {}
 
 
 def get_deliverables(wildcards=None):
@@ -70,6 +100,9 @@ def get_deliverables(wildcards=None):
         "tbi": "results/calls/cohort.vcf.gz.tbi",
         "stats": "results/stats/cohort.stats.txt",
         "regions": "results/regions/regions.bed",
+        "batches": "results/regions/batches.tsv",
+        "region_runtimes": "results/qc/region_runtimes.tsv",
+        "runaway_regions": "results/qc/runaway_regions.tsv",
         "run": "results/run.json",
     }
 

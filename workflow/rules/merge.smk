@@ -1,9 +1,11 @@
-# Merge: ordered concatenation of the region VCFs, checked sorted and duplicate-free.
+# Merge: region VCFs concatenated in plan order, checked sorted and duplicate-free; the
+# per-region runtimes and runaway regions collected for QC.
 
 
 rule merge_calls:
     input:
-        vcfs=get_region_vcfs(),
+        batch_dirs=get_batch_dirs(),
+        batches="results/regions/batches.tsv",
         samples="results/cohort/samples.txt",
         fai=f"{REFERENCE}.fai",
     output:
@@ -17,3 +19,22 @@ rule merge_calls:
         "../envs/bcftools.yaml"
     script:
         "../scripts/merge_calls.py"
+
+
+rule summarize_regions:
+    input:
+        batch_dirs=get_batch_dirs(),
+        batches="results/regions/batches.tsv",
+    output:
+        runtimes="results/qc/region_runtimes.tsv",
+        runaways="results/qc/runaway_regions.tsv",
+    params:
+        budget=config["calling"]["region_time_budget"],
+    log:
+        "logs/summarize_regions.log",
+    benchmark:
+        "benchmarks/summarize_regions.tsv"
+    conda:
+        "../envs/kubecall.yaml"
+    script:
+        "../scripts/summarize_regions.py"

@@ -1,15 +1,22 @@
-# Region plan: results/regions/regions.bed (0-based, half-open; column 4 names the region).
-# The number of regions comes from config, so the DAG is known before the plan is written.
+# Region plan: results/regions/regions.bed (0-based, half-open; column 4 names the region)
+# and results/regions/batches.tsv (which calling job each region belongs to, and its weight).
+# The number of batches is fixed at load time, so the DAG is known before the plan exists.
 
 
 rule plan_regions:
     input:
+        unpack(get_targets_input),
         fai=f"{REFERENCE}.fai",
+        reference=REFERENCE,
+        report="results/cohort/preflight.tsv",
     output:
-        "results/regions/regions.bed",
+        plan="results/regions/regions.bed",
+        batches="results/regions/batches.tsv",
     params:
         strategy=config["regions"]["strategy"],
         n_regions=config["regions"]["count"],
+        n_batches=len(BATCHES),
+        weight_samples=config["regions"]["weight_samples"],
     log:
         "logs/plan_regions.log",
     benchmark:

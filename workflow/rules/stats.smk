@@ -21,10 +21,9 @@ rule describe_run:
     input:
         samples="results/cohort/samples.txt",
         fai=f"{REFERENCE}.fai",
+        batches="results/regions/batches.tsv",
     output:
         "results/run.json",
-    params:
-        regions=len(REGIONS),
     log:
         "logs/describe_run.log",
     benchmark:

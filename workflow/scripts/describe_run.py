@@ -7,13 +7,15 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
+from kubecall.batching import read_batches
 from kubecall.runinfo import describe_run, tool_versions, write_run_info
 from kubecall.scripting import run_logged
 
 
 def main() -> None:
     samples = Path(snakemake.input.samples).read_text().split()
-    info = describe_run(dict(snakemake.config), samples, int(snakemake.params.regions),
+    regions = len(read_batches(Path(snakemake.input.batches)))
+    info = describe_run(dict(snakemake.config), samples, regions,
                         Path(snakemake.input.fai), tool_versions())
     write_run_info(info, Path(snakemake.output[0]))
 

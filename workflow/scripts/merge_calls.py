@@ -7,14 +7,15 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
-from kubecall.merge import merge_region_vcfs
+from kubecall.merge import merge_region_vcfs, region_vcfs_in_plan_order
 from kubecall.regions import read_fai
 from kubecall.scripting import run_logged
 
 run_logged(
     snakemake.log[0],
     lambda: merge_region_vcfs(
-        inputs=[Path(p) for p in snakemake.input.vcfs],
+        inputs=region_vcfs_in_plan_order(Path(snakemake.input.batches),
+                                         Path("results/calls/batches")),
         output=Path(snakemake.output.vcf),
         contig_order=[name for name, _ in read_fai(Path(snakemake.input.fai))],
         sample_order=Path(snakemake.input.samples),

@@ -1,0 +1,40 @@
+"""Quality-control tables: how long each region took, and which ones ran away."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from kubecall.batching import read_batches
+
+RUNTIME_COLUMNS = ["region", "batch", "weight", "bases", "how", "seconds", "records"]
+
+
+def summarize_regions(
+    batches_tsv: Path, batch_root: Path, budget: float, runtimes: Path, runaways: Path
+) -> None:
+    """Join the plan's expected work with each batch's measured outcome, in plan order.
+
+    ``runaway_regions.tsv`` lists the regions the time budget split (``how`` = split) or
+    that needed the fallback options (``how`` = fallback), with the budget in force.
+    """
+    measured: dict[str, dict[str, str]] = {}
+    for table in sorted(batch_root.glob("*/regions.tsv")):
+        with open(table, newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                measured[row["region"]] = row
+    rows = []
+    for planned in read_batches(batches_tsv):
+        outcome = measured[planned["region"]]
+        rows.append(planned | {k: outcome[k] for k in ("how", "seconds", "records")})
+    _write(runtimes, RUNTIME_COLUMNS, rows)
+    runaway = [row | {"budget_s": f"{budget:g}"} for row in rows if row["how"] != "normal"]
+    _write(runaways, [*RUNTIME_COLUMNS, "budget_s"], runaway)
+
+
+def _write(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, delimiter="\t", lineterminator="\n",
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,33 @@
+"""Adapter: call one batch of regions with freebayes over the cohort."""
+
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from pathlib import Path
+
+from kubecall.batching import read_batches
+from kubecall.calling import CallSettings, call_batch
+from kubecall.regions import read_fai, read_plan
+from kubecall.scripting import run_logged
+
+
+def main() -> None:
+    batch = snakemake.wildcards.batch
+    members = {row["region"] for row in read_batches(Path(snakemake.input.batches))
+               if row["batch"] == batch}
+    regions = [r for r in read_plan(Path(snakemake.input.plan)) if r.name in members]
+    settings = CallSettings(
+        reference=Path(snakemake.input.reference),
+        manifest=Path(snakemake.input.manifest),
+        extra=snakemake.params.extra,
+        padding=int(snakemake.params.padding),
+        time_budget=float(snakemake.params.time_budget),
+        fallback_extra=snakemake.params.fallback,
+    )
+    call_batch(regions, dict(read_fai(Path(snakemake.input.fai))), settings,
+               Path(snakemake.output[0]), Path(snakemake.log.freebayes))
+
+
+run_logged(snakemake.log.main, main)

@@ -1,0 +1,20 @@
+"""Adapter: per-region runtimes and runaway regions for QC."""
+
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from pathlib import Path
+
+from kubecall.qc import summarize_regions
+from kubecall.scripting import run_logged
+
+run_logged(
+    snakemake.log[0],
+    lambda: summarize_regions(
+        Path(snakemake.input.batches), Path("results/calls/batches"),
+        float(snakemake.params.budget), Path(snakemake.output.runtimes),
+        Path(snakemake.output.runaways),
+    ),
+)
