@@ -1,0 +1,93 @@
+"""Fault injection and the request log, shared by the API server and tests."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RequestRecord:
+    """One API request as the server saw it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    user: str
+    verb: str = ""
+    resource: str = ""
+    namespace: str = ""
+    name: str = ""
+    code: int = 0
+
+
+@dataclass
+class _Failure:
+    remaining: int
+    code: int
+    method: str | None
+    path_contains: str | None
+
+
+@dataclass
+class Faults:
+    """What tests may break: failing requests, added latency, dropped watches."""
+
+    latency: float = 0.0
+    _failures: list[_Failure] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, count: int, code: int = 503, method: str | None = None,
+                  path_contains: str | None = None) -> None:
+        """Fail the next `count` matching API requests with `code` (503/500/429…)."""
+        with self._lock:
+            self._failures.append(_Failure(count, code, method and method.upper(), path_contains))
+
+    def add_latency(self, seconds: float) -> None:
+        """Delay every API request by `seconds` (0 to stop)."""
+        self.latency = seconds
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+        self.latency = 0.0
+
+    def take(self, method: str, path: str) -> int | None:
+        """The injected status code for this request, if a failure rule matches."""
+        with self._lock:
+            for failure in self._failures:
+                if failure.method and failure.method != method:
+                    continue
+                if failure.path_contains and failure.path_contains not in path:
+                    continue
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self._failures.remove(failure)
+                return failure.code
+        return None
+
+
+@dataclass
+class RequestLog:
+    """Every request the API server handled, in order."""
+
+    records: list[RequestRecord] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, record: RequestRecord) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def snapshot(self) -> list[RequestRecord]:
+        with self._lock:
+            return list(self.records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.records.clear()
+
+    def count(self, **match: Any) -> int:
+        """How many requests match every given attribute (e.g. verb="create", resource="jobs")."""
+        return sum(1 for r in self.snapshot()
+                   if all(getattr(r, k) == v for k, v in match.items()))
