@@ -36,7 +36,7 @@ class ApiServer:
         self.api = api
         self.tokens = tokens
         self.authorizer = Authorizer(store)
-        self.faults = Faults()
+        self.faults = Faults(watch_dropper=store.close_watches)
         self.requests = RequestLog()
         self.log_source: LogSource | None = None
         self.evictor: Evictor | None = None

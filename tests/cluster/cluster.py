@@ -134,6 +134,17 @@ class Cluster:
             "metadata": {"name": "cluster-admin"},
             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]})
         self.api.create(RT["clusterroles"], "", {
+            "metadata": {"name": "system:basic-user"},
+            "rules": [{"apiGroups": ["authorization.k8s.io"],
+                       "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                       "verbs": ["create"]}]})
+        self.api.create(RT["clusterrolebindings"], "", {
+            "metadata": {"name": "system:basic-user"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "system:basic-user"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                          "name": "system:authenticated"}]})
+        self.api.create(RT["clusterroles"], "", {
             "metadata": {"name": "view"},
             "rules": [{"apiGroups": ["", "apps", "batch"], "resources": ["*"],
                        "verbs": ["get", "list", "watch"]}]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ class Faults:
     """What tests may break: failing requests, added latency, dropped watches."""
 
     latency: float = 0.0
+    watch_dropper: Callable[[int | None], int] | None = None
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -47,6 +49,10 @@ class Faults:
     def add_latency(self, seconds: float) -> None:
         """Delay every API request by `seconds` (0 to stop)."""
         self.latency = seconds
+
+    def drop_watches(self, count: int | None = None) -> int:
+        """End open watch streams now (all, or the `count` oldest); returns how many."""
+        return self.watch_dropper(count) if self.watch_dropper else 0
 
     def clear(self) -> None:
         with self._lock:
@@ -82,6 +88,10 @@ class RequestLog:
     def snapshot(self) -> list[RequestRecord]:
         with self._lock:
             return list(self.records)
+
+    def drop_watches(self, count: int | None = None) -> int:
+        """End open watch streams now (all, or the `count` oldest); returns how many."""
+        return self.watch_dropper(count) if self.watch_dropper else 0
 
     def clear(self) -> None:
         with self._lock:
