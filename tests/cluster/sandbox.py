@@ -14,6 +14,7 @@ import ctypes
 import json
 import os
 import sys
+import warnings  # noqa: F401 - os.execvpe imports it lazily, maybe after privileges drop
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000

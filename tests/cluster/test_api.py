@@ -133,8 +133,8 @@ def test_patch_kinds(api, ns) -> None:
             {"name": "b", "image": "img:1", "command": ["true"]}]}}}}
     apps.create_namespaced_deployment(ns, body)
     # strategic merge: containers merge by name, the other container is kept
-    patched = apps.patch_namespaced_deployment(
-        "d", ns, {"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "img:2"}]}}}})
+    change = {"containers": [{"name": "b", "image": "img:2"}]}
+    patched = apps.patch_namespaced_deployment("d", ns, {"spec": {"template": {"spec": change}}})
     images = {c.name: c.image for c in patched.spec.template.spec.containers}
     assert images == {"a": "img:1", "b": "img:2"}
     assert patched.metadata.generation == 2

@@ -1,0 +1,277 @@
+"""The node agent: processes, env, volumes in private mount namespaces, statuses, hooks."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from .cluster import Cluster
+from .helpers import api_client, new_namespace, pod_log, pod_manifest, wait_for, wait_pod_phase
+from .plugin import sandbox_processes
+
+
+@pytest.fixture(scope="module")
+def api(k8s_cluster_module: Cluster):
+    c = api_client(k8s_cluster_module)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def ns(api) -> str:
+    return new_namespace(api)
+
+
+@pytest.fixture
+def core(api) -> client.CoreV1Api:
+    return client.CoreV1Api(api)
+
+
+def run_pod(core: client.CoreV1Api, ns: str, body: dict) -> client.V1Pod:
+    core.create_namespaced_pod(ns, body)
+    return wait_pod_phase(core, ns, body["metadata"]["name"])
+
+
+def terminated(pod: client.V1Pod, index: int = 0) -> client.V1ContainerStateTerminated:
+    return pod.status.container_statuses[index].state.terminated
+
+
+def test_command_args_env_and_working_dir(core, ns) -> None:
+    core.create_namespaced_secret(ns, {"metadata": {"name": "creds"},
+                                       "stringData": {"user": "alice"}})
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "settings"},
+                                           "data": {"level": "debug"}})
+    body = pod_manifest("env", ["sh", "-c"], container={
+        "args": ['echo "$GREETING $USER_NAME $LEVEL $(pwd) $POD"; echo err >&2; exit 3'],
+        "workingDir": "/usr",
+        "env": [{"name": "GREETING", "value": "hello-$(LEVEL_LIT)"},
+                {"name": "USER_NAME", "valueFrom": {"secretKeyRef": {"name": "creds",
+                                                                     "key": "user"}}},
+                {"name": "LEVEL", "valueFrom": {"configMapKeyRef": {"name": "settings",
+                                                                    "key": "level"}}},
+                {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]})
+    pod = run_pod(core, ns, body)
+    assert pod.status.phase == "Failed"
+    state = terminated(pod)
+    assert (state.exit_code, state.reason) == (3, "Error")
+    log = pod_log(core, ns, "env")
+    assert "hello-$(LEVEL_LIT) alice debug /usr env" in log and "err" in log
+
+
+def test_init_containers_run_in_order_before_containers(core, ns) -> None:
+    body = pod_manifest("init", ["sh", "-c", "cat /work/order"], volumes=[
+        {"name": "work", "emptyDir": {}}])
+    body["spec"]["containers"][0]["volumeMounts"] = [{"name": "work", "mountPath": "/work"}]
+    body["spec"]["initContainers"] = [
+        {"name": f"init-{n}", "image": "busybox", "command": ["sh", "-c",
+                                                              f"echo {n} >> /work/order"],
+         "volumeMounts": [{"name": "work", "mountPath": "/work"}]} for n in (1, 2)]
+    pod = run_pod(core, ns, body)
+    assert pod.status.phase == "Succeeded"
+    assert [s.state.terminated.reason for s in pod.status.init_container_statuses] == \
+        ["Completed", "Completed"]
+    assert pod_log(core, ns, "init", container="main").split() == ["1", "2"]
+    assert pod_log(core, ns, "init", container="init-2") == ""
+
+
+def test_failed_init_container_fails_a_never_restart_pod(core, ns) -> None:
+    body = pod_manifest("badinit", ["true"])
+    body["spec"]["initContainers"] = [{"name": "i", "image": "x", "command": ["false"]}]
+    pod = run_pod(core, ns, body)
+    assert pod.status.phase == "Failed"
+    assert pod.status.init_container_statuses[0].state.terminated.exit_code == 1
+    assert pod.status.container_statuses[0].state.waiting is not None
+
+
+def test_missing_command_is_a_start_error(core, ns) -> None:
+    pod = run_pod(core, ns, pod_manifest("nocmd", ["/no/such/binary"]))
+    state = terminated(pod)
+    assert state.reason == "StartError" and state.exit_code == 128
+
+
+def test_secret_and_configmap_volumes_are_read_only_files(core, ns) -> None:
+    core.create_namespaced_secret(ns, {"metadata": {"name": "s"}, "stringData": {"pw": "p4ss"}})
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "c"},
+                                           "data": {"a.conf": "x=1"}})
+    body = pod_manifest("files", ["sh", "-c",
+                                  "cat /etc/s/pw; echo; cat /etc/c/settings.conf; echo; "
+                                  "touch /etc/s/new 2>&1; true"],
+                        volumes=[{"name": "s", "secret": {"secretName": "s"}},
+                                 {"name": "c", "configMap": {"name": "c", "items": [
+                                     {"key": "a.conf", "path": "settings.conf"}]}}])
+    body["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "s", "mountPath": "/etc/s"}, {"name": "c", "mountPath": "/etc/c"}]
+    run_pod(core, ns, body)
+    log = pod_log(core, ns, "files").splitlines()
+    assert log[:2] == ["p4ss", "x=1"]
+    assert "Read-only file system" in log[2]
+
+
+def test_rox_claim_is_read_only_and_rwx_claim_is_shared(k8s_cluster_module: Cluster, core,
+                                                        ns) -> None:
+    source = k8s_cluster_module.state_dir / "nfs-export-1000g"
+    source.mkdir()
+    (source / "sample.txt").write_text("reads\n")
+    k8s_cluster_module.node.nfs_exports["nfs.example:/export/1000g"] = source
+    core.create_persistent_volume({"metadata": {"name": f"pv1000g-{ns}"}, "spec": {
+        "capacity": {"storage": "100Gi"}, "accessModes": ["ReadOnlyMany"],
+        "storageClassName": "", "nfs": {"server": "nfs.example", "path": "/export/1000g"}}})
+    core.create_namespaced_persistent_volume_claim(ns, {"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadOnlyMany"], "storageClassName": "", "volumeName": f"pv1000g-{ns}",
+        "resources": {"requests": {"storage": "100Gi"}}}})
+    core.create_namespaced_persistent_volume_claim(ns, {"metadata": {"name": "shared"}, "spec": {
+        "accessModes": ["ReadWriteMany"], "storageClassName": "nfs-client",
+        "resources": {"requests": {"storage": "1Gi"}}}})
+    mounts = [{"name": "data", "mountPath": "/datasource"},
+              {"name": "shared", "mountPath": "/workspace"}]
+    volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
+               {"name": "shared", "persistentVolumeClaim": {"claimName": "shared"}}]
+    writer = pod_manifest("writer", ["sh", "-c", "cat /datasource/sample.txt; "
+                                     "echo from-writer > /workspace/note; "
+                                     "echo x > /datasource/new"], volumes=volumes)
+    writer["spec"]["containers"][0]["volumeMounts"] = mounts
+    pod = run_pod(core, ns, writer)
+    assert terminated(pod).exit_code != 0
+    log = pod_log(core, ns, "writer")
+    assert "reads" in log and "Read-only file system" in log
+    assert not (source / "new").exists()
+    reader = pod_manifest("reader", ["cat", "/workspace/note"], volumes=volumes)
+    reader["spec"]["containers"][0]["volumeMounts"] = mounts
+    pod = run_pod(core, ns, reader)
+    assert pod.status.phase == "Succeeded"
+    assert pod_log(core, ns, "reader") == "from-writer\n"
+    assert not Path("/workspace/note").exists()
+
+
+def test_empty_dir_is_private_and_memory_medium_is_a_sized_tmpfs(core, ns) -> None:
+    script = ("ls /scratch; echo mine > /scratch/f; findmnt -n -o FSTYPE /mem; "
+              "dd if=/dev/zero of=/mem/big bs=1M count=4 2>&1 | grep -c 'No space left'")
+    for name in ("first", "second"):
+        body = pod_manifest(name, ["sh", "-c", script], volumes=[
+            {"name": "scratch", "emptyDir": {}},
+            {"name": "mem", "emptyDir": {"medium": "Memory", "sizeLimit": "2Mi"}}])
+        body["spec"]["containers"][0]["volumeMounts"] = [
+            {"name": "scratch", "mountPath": "/scratch"}, {"name": "mem", "mountPath": "/mem"}]
+        run_pod(core, ns, body)
+        lines = pod_log(core, ns, name).splitlines()
+        assert lines[0] == "tmpfs", f"/scratch of {name} was not empty: {lines}"
+        assert lines[-1] == "1", f"/mem of {name} was not limited to 2Mi: {lines}"
+
+
+def test_read_only_mount_and_read_only_root_and_run_as_user(core, ns) -> None:
+    body = pod_manifest("sec", ["sh", "-c", "id -u; id -g; touch /opt/x 2>&1; "
+                                "touch /out/y 2>&1; touch /w/z && echo w-ok"],
+                        securityContext={"runAsUser": 1234, "runAsGroup": 2345},
+                        volumes=[{"name": "a", "emptyDir": {}}, {"name": "b", "emptyDir": {}}])
+    body["spec"]["containers"][0]["securityContext"] = {"readOnlyRootFilesystem": True}
+    body["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "a", "mountPath": "/out", "readOnly": True}, {"name": "b", "mountPath": "/w"}]
+    run_pod(core, ns, body)
+    lines = pod_log(core, ns, "sec").splitlines()
+    assert lines[:2] == ["1234", "2345"]
+    assert "Read-only file system" in lines[2] and "Read-only file system" in lines[3]
+    assert lines[4] == "w-ok"
+
+
+def test_run_as_non_root_with_root_user_is_a_config_error(core, ns) -> None:
+    body = pod_manifest("root", ["true"], securityContext={"runAsNonRoot": True,
+                                                           "runAsUser": 0})
+    core.create_namespaced_pod(ns, body)
+
+    def waiting() -> object:
+        statuses = core.read_namespaced_pod("root", ns).status.container_statuses or []
+        return statuses and statuses[0].state.waiting
+    state = wait_for(waiting, what="CreateContainerConfigError")
+    assert state.reason == "CreateContainerConfigError"
+    assert core.read_namespaced_pod("root", ns).status.phase == "Pending"
+
+
+def test_memory_limit_is_enforced_as_oom_killed(k8s_cluster_module: Cluster, core, ns) -> None:
+    if not k8s_cluster_module.memory_limits_enforced:
+        pytest.skip("no writable memory cgroup on this host: limits are recorded only")
+    body = pod_manifest("hog", ["python3", "-c", "x = bytearray(200 * 1024 * 1024); print(1)"],
+                        container={"resources": {"limits": {"memory": "64Mi"}}})
+    pod = run_pod(core, ns, body)
+    state = terminated(pod)
+    assert (state.reason, state.exit_code) == ("OOMKilled", 137)
+    assert pod.status.phase == "Failed"
+
+
+def test_restart_policy_on_failure_restarts_the_container(core, ns) -> None:
+    body = pod_manifest("retry", ["sh", "-c", "test -f /s/seen && exit 0; touch /s/seen; exit 1"],
+                        restartPolicy="OnFailure", volumes=[{"name": "s", "emptyDir": {}}])
+    body["spec"]["containers"][0]["volumeMounts"] = [{"name": "s", "mountPath": "/s"}]
+    pod = run_pod(core, ns, body)
+    assert pod.status.phase == "Succeeded"
+    assert pod.status.container_statuses[0].restart_count == 1
+    assert pod.status.container_statuses[0].last_state.terminated.exit_code == 1
+
+
+def test_kill_evict_hold_and_delete_hooks(k8s_cluster_module: Cluster, core, ns) -> None:
+    cluster = k8s_cluster_module
+    for name in ("killed", "evicted", "deleted"):
+        core.create_namespaced_pod(ns, pod_manifest(name, ["sleep", "300"]))
+    for name in ("killed", "evicted", "deleted"):
+        wait_pod_phase(core, ns, name, ("Running",))
+    cluster.kill_pod(ns, "killed")
+    pod = wait_pod_phase(core, ns, "killed")
+    assert (pod.status.phase, terminated(pod).exit_code) == ("Failed", 137)
+
+    seen_conditions: list[str] = []
+
+    def evicted_gone() -> bool:
+        try:
+            pod = core.read_namespaced_pod("evicted", ns)
+            seen_conditions.extend(c.type for c in pod.status.conditions or [])
+            return False
+        except client.ApiException as exc:
+            return exc.status == 404
+    cluster.evict_pod(ns, "evicted")
+    wait_for(evicted_gone, what="evicted pod removal")
+    assert "DisruptionTarget" in seen_conditions
+
+    core.delete_namespaced_pod("deleted", ns)
+    wait_for(lambda: "deleted" not in {p.metadata.name
+                                       for p in core.list_namespaced_pod(ns).items},
+             what="pod deletion")
+
+    cluster.hold_pods(lambda pod: pod["metadata"]["namespace"] == ns)
+    try:
+        core.create_namespaced_pod(ns, pod_manifest("held", ["true"]))
+        with pytest.raises(AssertionError):
+            wait_pod_phase(core, ns, "held", ("Running", "Succeeded"), timeout=1.0)
+        assert core.read_namespaced_pod("held", ns).status.phase == "Pending"
+    finally:
+        cluster.release_pods()
+    wait_pod_phase(core, ns, "held", ("Succeeded",))
+
+
+def test_logs_follow_and_previous(core, ns) -> None:
+    body = pod_manifest("logs", ["sh", "-c", "for i in 1 2 3; do echo line-$i; done"])
+    run_pod(core, ns, body)
+    assert pod_log(core, ns, "logs", tail_lines=1) == "line-3\n"
+    assert pod_log(core, ns, "logs", follow=True) == "line-1\nline-2\nline-3\n"
+
+
+def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory, tmp_path) -> None:
+    before = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True,
+                            check=True).stdout
+    sandboxes_before = sandbox_processes()
+    cluster = k8s_cluster_factory()
+    core = client.CoreV1Api(api_client(cluster))
+    body = pod_manifest("long", ["sleep", "300"], volumes=[
+        {"name": "m", "emptyDir": {"medium": "Memory"}}])
+    body["spec"]["containers"][0]["volumeMounts"] = [{"name": "m",
+                                                      "mountPath": "/kubecall-test-mnt"}]
+    core.create_namespaced_pod("default", body)
+    wait_pod_phase(core, "default", "long", ("Running",))
+    assert sandbox_processes() - sandboxes_before
+    cluster.stop()
+    after = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True,
+                           check=True).stdout
+    assert after == before
+    assert not (sandbox_processes() - sandboxes_before)
+    assert not Path("/kubecall-test-mnt").exists()
