@@ -18,11 +18,14 @@ from . import discovery, protobuf, tables
 from .api import Api
 from .errors import ApiError
 from .faults import Faults, RequestLog, RequestRecord
-from .rbac import Authorizer, Tokens, User
+from .rbac import Authorizer, Tokens, User, impersonated
 from .resources import ResourceType, lookup
 from .selectors import object_predicate
 from .store import Obj, Store
 
+# Kinds whose DELETE answers with the object (as the real API does); others answer a Status.
+RETURNS_DELETED_OBJECT = {"Pod", "PersistentVolumeClaim", "PersistentVolume", "Service",
+                          "ServiceAccount", "ResourceQuota", "StorageClass"}
 LogSource = Callable[[Obj, str, bool], Path | None]
 Evictor = Callable[[str, str], None]
 
@@ -147,6 +150,14 @@ class _Handler(BaseHTTPRequestHandler):
         user = self.api_server.tokens.authenticate(token, self.api_server.store) if token else None
         if user is None:
             raise ApiError(401, "Unauthorized")
+        impersonate = self.headers.get("Impersonate-User")
+        if impersonate:
+            if not user.is_admin:
+                raise ApiError(403, f'users "{impersonate}" is forbidden: User "{user.name}" '
+                                    "cannot impersonate resource \"users\" in API group \"\"",
+                               "Forbidden")
+            groups = tuple(self.headers.get_all("Impersonate-Group") or ())
+            return impersonated(impersonate, groups)
         return user
 
     def _send_json(self, code: int, obj: Any) -> None:
@@ -329,10 +340,10 @@ class _Handler(BaseHTTPRequestHandler):
             if dry_run:
                 return 200, srv.store.get(rt, namespace, name)
             result = api.delete(rt, namespace, name, options)
-            if srv.store.find(rt, namespace, name) is not None:
-                return 202 if rt.kind != "Pod" else 200, result
-            if rt.kind == "Pod":
+            if rt.kind in RETURNS_DELETED_OBJECT:
                 return 200, result
+            if srv.store.find(rt, namespace, name) is not None:
+                return 202, result
             return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                          "status": "Success",
                          "details": {"name": name, "group": rt.group, "kind": rt.plural,

@@ -43,6 +43,26 @@ SCHEMAS: dict[str, Schema] = {
                                   3: ("boundObjectRef", OBJECT_REF),
                                   4: ("expirationSeconds", INT)})},
 }
+SCHEMAS["SelfSubjectAccessReview"] = {
+    1: ("metadata", OBJECT_META),
+    2: ("spec", {1: ("resourceAttributes", {1: ("namespace", STRING), 2: ("verb", STRING),
+                                            3: ("group", STRING), 4: ("version", STRING),
+                                            5: ("resource", STRING), 6: ("subresource", STRING),
+                                            7: ("name", STRING)}),
+                 2: ("nonResourceAttributes", {1: ("path", STRING), 2: ("verb", STRING)})})}
+_RULE: Schema = {1: ("verbs", ("repeated", STRING)), 2: ("apiGroups", ("repeated", STRING)),
+                 3: ("resources", ("repeated", STRING)),
+                 4: ("resourceNames", ("repeated", STRING)),
+                 5: ("nonResourceURLs", ("repeated", STRING))}
+_BINDING: Schema = {1: ("metadata", OBJECT_META),
+                    2: ("subjects", ("repeated", {1: ("kind", STRING), 2: ("apiGroup", STRING),
+                                                  3: ("name", STRING),
+                                                  4: ("namespace", STRING)})),
+                    3: ("roleRef", {1: ("apiGroup", STRING), 2: ("kind", STRING),
+                                    3: ("name", STRING)})}
+SCHEMAS["Role"] = SCHEMAS["ClusterRole"] = {1: ("metadata", OBJECT_META),
+                                            2: ("rules", ("repeated", _RULE))}
+SCHEMAS["RoleBinding"] = SCHEMAS["ClusterRoleBinding"] = _BINDING
 SCHEMAS["DeleteOptions"] = {1: ("gracePeriodSeconds", INT),
                             2: ("preconditions", {1: ("uid", STRING),
                                                   2: ("resourceVersion", STRING)}),

@@ -58,6 +58,16 @@ class Tokens:
                      "system:authenticated"), (namespace, name))
 
 
+def impersonated(name: str, groups: tuple[str, ...] = ()) -> User:
+    """The user an admin acts as with `Impersonate-User` (service accounts get their groups)."""
+    if name.startswith("system:serviceaccount:"):
+        namespace, _, sa = name.removeprefix("system:serviceaccount:").partition(":")
+        return User(name, (*groups, "system:serviceaccounts",
+                           f"system:serviceaccounts:{namespace}", "system:authenticated"),
+                    (namespace, sa))
+    return User(name, (*groups, "system:authenticated"))
+
+
 def _subject_matches(subject: dict, user: User, binding_namespace: str) -> bool:
     kind = subject.get("kind")
     if kind == "ServiceAccount":
