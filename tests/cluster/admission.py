@@ -94,7 +94,8 @@ def _decode_string_data(obj: Obj) -> None:
         obj.setdefault("data", {})[key] = base64.b64encode(str(value).encode()).decode()
 
 
-def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None) -> Obj:
+def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None,
+                   uid: str = "") -> Obj:
     """Default and validate a new object; raise ApiError(422) when invalid."""
     obj = copy.deepcopy(obj)
     _check_name(rt, obj)
@@ -121,6 +122,12 @@ def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None
         spec.setdefault("parallelism", 1)
         spec.setdefault("completionMode", "NonIndexed")
         spec.setdefault("suspend", False)
+        if not spec.get("manualSelector"):
+            spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+            labels = template.setdefault("metadata", {}).setdefault("labels", {})
+            labels.update({"batch.kubernetes.io/controller-uid": uid,
+                           "batch.kubernetes.io/job-name": name, "controller-uid": uid,
+                           "job-name": name})
         obj.setdefault("status", {})
     elif kind == "Deployment":
         spec = obj.setdefault("spec", {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from typing import Any
 
 import yaml
@@ -58,10 +59,11 @@ class Api:
             meta["namespace"] = namespace or meta.get("namespace") or "default"
             admission.check_namespace_usable(self.store.find(NS, "", meta["namespace"]),
                                              meta["namespace"])
-        obj = admission.prepare_create(rt, obj, self.default_storage_class())
+        uid = str(uuid.uuid4())
+        obj = admission.prepare_create(rt, obj, self.default_storage_class(), uid)
         if dry_run:
             return obj
-        return self.store.create(rt, obj)
+        return self.store.create(rt, obj, uid)
 
     def update(self, rt: ResourceType, namespace: str, name: str, obj: Obj,
                subresource: str = "", dry_run: bool = False) -> Obj:

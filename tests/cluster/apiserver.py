@@ -135,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             record.code = exc.code
             self._send_json(exc.code, exc.status())
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the client went away (BrokenPipe, reset, TLS EOF) mid-response
             self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - a server bug must still answer with a Status
             record.code = 500

@@ -252,6 +252,8 @@ class PodWorker(threading.Thread):
             reason = "PodInitializing" if inits else "ContainerCreating"
             self.statuses[c["name"]] = self._status(c, {"waiting": {"reason": reason}})
         self._publish(start=True)
+        self.agent.api.record_event(self.pod, "Scheduled", f"Successfully assigned "
+                                    f"{self.namespace}/{self.name} to {self.agent.node_name}")
         volumes = self._wait_for_volumes()
         if volumes is None:
             return
@@ -387,6 +389,11 @@ class PodWorker(threading.Thread):
                                         stderr=subprocess.STDOUT, start_new_session=True)
         run.started_at = now_iso()
         self.runs[name] = run
+        record = self.agent.api.record_event
+        record(self.pod, "Pulled", f'Container image "{c.get("image", "")}" recorded; the test '
+                                   "cluster runs host tools and pulls no image")
+        record(self.pod, "Created", f"Created container {name}")
+        record(self.pod, "Started", f"Started container {name}")
         self._set_state(name, {"running": {"startedAt": run.started_at}}, keep_last=True)
         return True
 
@@ -421,6 +428,8 @@ class PodWorker(threading.Thread):
 
     def _terminate_all(self, grace: int) -> None:
         running = [(n, r) for n, r in self.runs.items() if r.proc and r.proc.poll() is None]
+        for name, _ in running:
+            self.agent.api.record_event(self.pod, "Killing", f"Stopping container {name}")
         for _, run in running:
             _signal_group(run.proc, signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -487,7 +496,6 @@ class PodWorker(threading.Thread):
         token_dir = self._service_account_files()
         if token_dir is not None and not any(m["target"] == SA_MOUNT for m in mounts):
             mounts.append({"source": str(token_dir), "target": SA_MOUNT, "read_only": True})
-            env.setdefault("KUBECONFIG", f"{SA_MOUNT}/kubeconfig")
         groups = pod_sc.get("supplementalGroups") or []
         if pod_sc.get("fsGroup") is not None:
             groups = [*groups, pod_sc["fsGroup"]]
@@ -563,17 +571,6 @@ class PodWorker(threading.Thread):
         (directory / "namespace").write_text(self.namespace)
         ca = self.agent.ca_cert.read_text() if self.agent.ca_cert else ""
         (directory / "ca.crt").write_text(ca)
-        cluster_entry = {"server": self.agent.api_url}
-        if ca:
-            cluster_entry["certificate-authority"] = f"{SA_MOUNT}/ca.crt"
-        kubeconfig = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "in-cluster",
-            "clusters": [{"name": "in-cluster", "cluster": cluster_entry}],
-            "users": [{"name": "sa", "user": {"token": token}}],
-            "contexts": [{"name": "in-cluster", "context": {
-                "cluster": "in-cluster", "user": "sa", "namespace": self.namespace}}],
-        }
-        (directory / "kubeconfig").write_text(json.dumps(kubeconfig))
         return directory
 
     # ---- status --------------------------------------------------------------------------

@@ -93,7 +93,8 @@ class Store:
             return items, self._rv
 
     # ---- writing -------------------------------------------------------------------------
-    def create(self, rt: ResourceType, obj: Obj) -> Obj:
+    def create(self, rt: ResourceType, obj: Obj, uid: str | None = None) -> Obj:
+        """Store a new object; `uid` lets admission pick the uid (jobs label pods with it)."""
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         with self.lock:
@@ -105,7 +106,7 @@ class Store:
             table = self._table(rt)
             if key in table:
                 raise already_exists(rt.plural, meta["name"], rt.group)
-            meta["uid"] = str(uuid.uuid4())
+            meta["uid"] = uid or str(uuid.uuid4())
             meta["creationTimestamp"] = now_iso()
             if rt.has_spec:
                 meta["generation"] = 1

@@ -153,7 +153,7 @@ def test_deployment_keeps_replicas_and_scales(api, ns) -> None:
     wait_for(ready(3), what="scale up to 3")
     apps.patch_namespaced_deployment_scale("web", ns, {"spec": {"replicas": 1}})
     wait_for(ready(1), what="scale down to 1")
-    apps.patch_namespaced_deployment(ns and "web", ns, {"spec": {"template": {"spec": {
+    apps.patch_namespaced_deployment("web", ns, {"spec": {"template": {"spec": {
         "containers": [{"name": "c", "image": "srv:2"}]}}}})
 
     def rolled() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -183,9 +184,10 @@ def test_run_as_non_root_with_root_user_is_a_config_error(core, ns) -> None:
 
     def waiting() -> object:
         statuses = core.read_namespaced_pod("root", ns).status.container_statuses or []
-        return statuses and statuses[0].state.waiting
-    state = wait_for(waiting, what="CreateContainerConfigError")
-    assert state.reason == "CreateContainerConfigError"
+        state = statuses and statuses[0].state.waiting
+        return state if state and state.reason != "ContainerCreating" else None
+    state = wait_for(waiting, what="the container to wait with a config error")
+    assert state.reason == "CreateContainerConfigError" and "non-root" in state.message
     assert core.read_namespaced_pod("root", ns).status.phase == "Pending"
 
 
@@ -275,3 +277,33 @@ def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory, t
     assert after == before
     assert not (sandbox_processes() - sandboxes_before)
     assert not Path("/kubecall-test-mnt").exists()
+
+
+IN_CLUSTER = """
+from kubernetes import client, config
+config.load_incluster_config()
+namespace = open("/var/run/secrets/kubernetes.io/serviceaccount/namespace").read()
+print("jobs", len(client.BatchV1Api().list_namespaced_job(namespace).items))
+try:
+    client.CoreV1Api().list_namespaced_secret(namespace)
+except client.ApiException as exc:
+    print("secrets", exc.status)
+"""
+
+
+def test_pods_reach_the_api_with_in_cluster_config_and_their_service_account(api, core,
+                                                                              ns) -> None:
+    core.create_namespaced_service_account(ns, {"metadata": {"name": "driver"}})
+    client.RbacAuthorizationV1Api(api).create_namespaced_role(ns, {
+        "metadata": {"name": "driver"},
+        "rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list"]}]})
+    client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(ns, {
+        "metadata": {"name": "driver"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "driver"},
+        "subjects": [{"kind": "ServiceAccount", "name": "driver", "namespace": ns}]})
+    body = pod_manifest("driver", [sys.executable, "-c", IN_CLUSTER],
+                        serviceAccountName="driver")
+    pod = run_pod(core, ns, body)
+    log = pod_log(core, ns, "driver")
+    assert pod.status.phase == "Succeeded", log
+    assert log.split("\n")[:2] == ["jobs 0", "secrets 403"]
