@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import time
 from pathlib import Path
 
 
@@ -40,13 +42,15 @@ class MemoryCgroups:
                         return base, 2
         return None, 0
 
-    def create(self, name: str, limit_bytes: int) -> Path | None:
-        """A fresh cgroup limited to `limit_bytes`, or None when limits are not enforceable."""
+    def create(self, name: str, limit_bytes: int | None) -> Path | None:
+        """A fresh cgroup (limited to `limit_bytes` if given); None when cgroups are unusable."""
         if self.base is None:
             return None
         path = self.base / name
         try:
             path.mkdir(exist_ok=True)
+            if limit_bytes is None:
+                return path
             if self.version == 1:
                 (path / "memory.limit_in_bytes").write_text(str(limit_bytes))
                 with contextlib.suppress(OSError):
@@ -74,6 +78,22 @@ class MemoryCgroups:
             if key == "oom_kill" and int(value or 0) > 0:
                 return True
         return False
+
+    def kill_all(self, path: Path | None) -> None:
+        """SIGKILL every process still in the cgroup (daemons that left the process group)."""
+        if path is None:
+            return
+        for _ in range(20):
+            try:
+                pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.01)
 
     def remove(self, path: Path | None) -> None:
         if path is None:

@@ -365,9 +365,10 @@ class PodWorker(threading.Thread):
         run = _Run()
         limit = quantity_bytes(((c.get("resources") or {}).get("limits") or {}).get("memory"))
         n = self.statuses[name]["restartCount"]
-        if limit:
-            run.cgroup = self.agent.cgroups.create(f"kubecall-{self.uid[:8]}-{name}-{n}", limit)
-            launch["cgroup"] = str(run.cgroup) if run.cgroup else None
+        # Every run gets a cgroup (when the host allows): it enforces the memory limit and
+        # lets the agent kill processes that left the container's process group.
+        run.cgroup = self.agent.cgroups.create(f"kubecall-{self.uid[:8]}-{name}-{n}", limit)
+        launch["cgroup"] = str(run.cgroup) if run.cgroup else None
         run.error_file = self.dir / "run" / f"{name}-{n}.err"
         run.error_file.parent.mkdir(parents=True, exist_ok=True)
         run.error_file.unlink(missing_ok=True)
@@ -413,7 +414,8 @@ class PodWorker(threading.Thread):
             code = 128 - code
         reason = "Completed" if code == 0 else "Error"
         message = None
-        if self.agent.cgroups.oom_killed(run.cgroup):
+        self.agent.cgroups.kill_all(run.cgroup)
+        if limit_applies(self.pod, name) and self.agent.cgroups.oom_killed(run.cgroup):
             reason, code = "OOMKilled", 137
         elif run.error_file and run.error_file.exists():
             reason, code, message = "StartError", 128, run.error_file.read_text()
@@ -444,6 +446,7 @@ class PodWorker(threading.Thread):
             if "running" in self.statuses[name]["state"]:
                 self._finish(name)
         for run in self.runs.values():
+            self.agent.cgroups.kill_all(run.cgroup)
             self.agent.cgroups.remove(run.cgroup)
 
     def _finalize_deletion(self) -> None:
@@ -642,6 +645,15 @@ class PodWorker(threading.Thread):
             status["containerStatuses"] = [dict(s) for s in mains]
 
         self.agent.store.mutate(PODS, self.namespace, self.name, update, subresource="status")
+
+
+def limit_applies(pod: Obj, container: str) -> bool:
+    """Whether the container has a memory limit (only then is an OOM kill reported)."""
+    spec = pod["spec"]
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        if c["name"] == container:
+            return bool(((c.get("resources") or {}).get("limits") or {}).get("memory"))
+    return False
 
 
 def _qos(spec: Obj) -> str:

@@ -258,18 +258,55 @@ def test_logs_follow_and_previous(core, ns) -> None:
     assert pod_log(core, ns, "logs", follow=True) == "line-1\nline-2\nline-3\n"
 
 
+def _processes_with_args(*args: str) -> list[int]:
+    wanted = "\0".join(args).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if wanted in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_processes_left_behind_by_a_container_are_killed(k8s_cluster_module: Cluster, core,
+                                                         ns) -> None:
+    if not k8s_cluster_module.memory_limits_enforced:
+        pytest.skip("no writable cgroup: escaped daemons cannot be tracked")
+    pod = run_pod(core, ns, pod_manifest("daemon", ["sh", "-c", "setsid sleep 3141 & sleep 0.2"]))
+    assert pod.status.phase == "Succeeded"
+    wait_for(lambda: not _processes_with_args("sleep", "3141"), what="the daemon to be killed")
+
+
 def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory, tmp_path) -> None:
     before = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True,
                             check=True).stdout
     sandboxes_before = sandbox_processes()
-    cluster = k8s_cluster_factory()
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "HG00096.cram").write_text("reads")
+    cluster = k8s_cluster_factory(nfs_exports={"nfs.example.org:/export/1000g": export})
     core = client.CoreV1Api(api_client(cluster))
-    body = pod_manifest("long", ["sleep", "300"], volumes=[
-        {"name": "m", "emptyDir": {"medium": "Memory"}}])
-    body["spec"]["containers"][0]["volumeMounts"] = [{"name": "m",
-                                                      "mountPath": "/kubecall-test-mnt"}]
+    core.create_persistent_volume({"metadata": {"name": "pv1000g"}, "spec": {
+        "capacity": {"storage": "200Ti"}, "accessModes": ["ReadOnlyMany"],
+        "storageClassName": "", "persistentVolumeReclaimPolicy": "Retain",
+        "nfs": {"server": "nfs.example.org", "path": "/export/1000g"}}})
+    core.create_namespaced_persistent_volume_claim("default", {
+        "metadata": {"name": "pv1000g"}, "spec": {
+            "accessModes": ["ReadOnlyMany"], "storageClassName": "", "volumeName": "pv1000g",
+            "resources": {"requests": {"storage": "200Ti"}}}})
+    body = pod_manifest("long", ["sh", "-c", "cat /datasource/HG00096.cram; exec sleep 300"],
+                        volumes=[{"name": "m", "emptyDir": {"medium": "Memory"}},
+                                 {"name": "d", "persistentVolumeClaim": {"claimName": "pv1000g",
+                                                                         "readOnly": True}}])
+    body["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "m", "mountPath": "/kubecall-test-mnt"},
+        {"name": "d", "mountPath": "/datasource", "readOnly": True}]
     core.create_namespaced_pod("default", body)
     wait_pod_phase(core, "default", "long", ("Running",))
+    wait_for(lambda: pod_log(core, "default", "long") == "reads", what="the NFS export's file")
     assert sandbox_processes() - sandboxes_before
     cluster.stop()
     after = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True,
