@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from typing import Any
 
@@ -168,13 +169,13 @@ class Api:
             return self.store.mark_deleting(rt, "", name)
         if policy == "Foreground":
             return self.store.mark_deleting(rt, namespace, name, finalizer=FOREGROUND)
-        if obj["metadata"].get("finalizers"):
-            return self.store.mark_deleting(rt, namespace, name)
         if rt.kind == "Pod" and self._needs_graceful_stop(obj, options):
             grace = options.get("gracePeriodSeconds")
             if grace is None:
                 grace = obj["spec"].get("terminationGracePeriodSeconds", 30)
             return self.store.mark_deleting(rt, namespace, name, grace_seconds=int(grace))
+        if obj["metadata"].get("finalizers"):
+            return self.store.mark_deleting(rt, namespace, name)
         return self.store.remove(rt, namespace, name)
 
     @staticmethod
@@ -213,7 +214,8 @@ class Api:
             return
         stamp = now_iso()
         event = {
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": namespace},
+            # named like the real recorder (<object>.<hex nanoseconds>) so names sort by time
+            "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": namespace},
             "involvedObject": {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"),
                                "name": meta["name"], "namespace": meta.get("namespace"),
                                "uid": meta.get("uid")},

@@ -223,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
             verb, resource, namespace, name
         if rt.kind == "Namespace" and name and not sub:
             record.namespace = name
-        code = srv.faults.take(method, path)
+        code = srv.faults.take(method, path, verb, resource)
         if code is not None:
             raise ApiError(code, f"injected failure ({code})")
         check_ns = namespace or (name if rt.kind == "Namespace" else "")

@@ -194,6 +194,15 @@ class Cluster:
         return self.write_kubeconfig(path, self.token_for(namespace, service_account),
                                      f"{namespace}-{service_account}", namespace)
 
+    def map_nfs_export(self, server: str, path: str, directory: str | Path) -> None:
+        """Back NFS volumes `server:path` (static PVs with `spec.nfs`) by a local directory."""
+        self.node.nfs_exports[f"{server}:{path}"] = Path(directory)
+
+    @property
+    def pod_env(self) -> dict[str, str]:
+        """Environment every container starts with (edit to add e.g. PYTHONPATH)."""
+        return self.node.base_env
+
     def hold_pods(self, predicate: Callable[[Obj], bool] | None = None) -> None:
         """Keep new pods (those matching `predicate`, or all) Pending until `release_pods()`."""
         self.node.hold_pods(predicate)

@@ -192,6 +192,10 @@ class ControllerManager:
         for job in jobs:
             owned = [p for p in pods if _owned_by(p, job["metadata"]["uid"])]
             self._sync_job(job, owned)
+        job_uids = {j["metadata"]["uid"] for j in jobs}
+        orphans = [p for p in pods if JOB_TRACKING in (p["metadata"].get("finalizers") or [])
+                   and not any(_owned_by(p, uid) for uid in job_uids)]
+        self._release_pods(orphans, delete_active=True)
 
     def _sync_job(self, job: Obj, pods: list[Obj]) -> None:
         meta, spec = job["metadata"], job["spec"]

@@ -29,6 +29,8 @@ class _Failure:
     code: int
     method: str | None
     path_contains: str | None
+    verb: str | None
+    resource: str | None
 
 
 @dataclass
@@ -41,10 +43,16 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_next(self, count: int, code: int = 503, method: str | None = None,
-                  path_contains: str | None = None) -> None:
-        """Fail the next `count` matching API requests with `code` (503/500/429…)."""
+                  path_contains: str | None = None, verb: str | None = None,
+                  resource: str | None = None) -> None:
+        """Fail the next `count` matching resource requests with `code` (503/500/429…).
+
+        Match on any of: HTTP `method`, a `path_contains` substring, the API `verb` ("create",
+        "watch"…) and `resource` ("jobs", "pods/log"…). Discovery requests never fail.
+        """
         with self._lock:
-            self._failures.append(_Failure(count, code, method and method.upper(), path_contains))
+            self._failures.append(_Failure(count, code, method and method.upper(),
+                                           path_contains, verb, resource))
 
     def add_latency(self, seconds: float) -> None:
         """Delay every API request by `seconds` (0 to stop)."""
@@ -59,13 +67,16 @@ class Faults:
             self._failures.clear()
         self.latency = 0.0
 
-    def take(self, method: str, path: str) -> int | None:
+    def take(self, method: str, path: str, verb: str = "", resource: str = "") -> int | None:
         """The injected status code for this request, if a failure rule matches."""
         with self._lock:
             for failure in self._failures:
                 if failure.method and failure.method != method:
                     continue
                 if failure.path_contains and failure.path_contains not in path:
+                    continue
+                if (failure.verb and failure.verb != verb) or \
+                        (failure.resource and failure.resource != resource):
                     continue
                 failure.remaining -= 1
                 if failure.remaining <= 0:

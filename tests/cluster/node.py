@@ -54,6 +54,7 @@ class NodeAgent:
         self.ca_cert = ca_cert
         self.node_name = node_name
         self.cgroups = MemoryCgroups()
+        self.base_env = host_tool_env()
         self.restart_backoff = 0.2
         self.workers: dict[str, PodWorker] = {}
         self.logs: dict[tuple[str, str], list[Path]] = {}
@@ -511,9 +512,9 @@ class PodWorker(threading.Thread):
     def _environment(self, c: Obj) -> dict[str, str]:
         location = urlsplit(self.agent.api_url)
         host, port = location.hostname or "127.0.0.1", str(location.port)
-        env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-               "HOSTNAME": self.name, "HOME": "/root", "LANG": "C.UTF-8",
-               "KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port}
+        env = {**self.agent.base_env, "HOSTNAME": self.name, "HOME": "/root",
+               "LANG": "C.UTF-8", "KUBERNETES_SERVICE_HOST": host,
+               "KUBERNETES_SERVICE_PORT": port, "KUBERNETES_SERVICE_PORT_HTTPS": port}
         for source in c.get("envFrom") or []:
             prefix = source.get("prefix", "")
             ref = source.get("configMapRef") or source.get("secretRef") or {}
@@ -645,6 +646,17 @@ class PodWorker(threading.Thread):
             status["containerStatuses"] = [dict(s) for s in mains]
 
         self.agent.store.mutate(PODS, self.namespace, self.name, update, subresource="status")
+
+
+def host_tool_env() -> dict[str, str]:
+    """The environment every container starts from: no image is pulled, so the "image" is this
+    host's tools, with the running interpreter's bin directory (the venv) first on PATH and the
+    test process's PYTHONPATH, so containers run the code under test."""
+    path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env = {"PATH": f"{Path(sys.executable).parent}:{path}"}
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
 
 
 def limit_applies(pod: Obj, container: str) -> bool:

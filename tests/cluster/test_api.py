@@ -269,7 +269,8 @@ def test_fault_injection_failures_latency_and_dropped_watches(k8s_cluster: Clust
             core.list_namespaced_config_map("default")
         assert err.value.status == 503
     core.list_namespaced_config_map("default")
-    k8s_cluster.faults.fail_next(1, code=500, method="POST")
+    k8s_cluster.faults.fail_next(1, code=500, verb="create", resource="configmaps")
+    core.list_namespaced_config_map("default")
     with pytest.raises(ApiException) as err:
         core.create_namespaced_config_map("default", cm("f"))
     assert err.value.status == 500

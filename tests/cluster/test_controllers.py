@@ -113,6 +113,16 @@ def test_pod_failure_policy_fail_job_and_ignore_disruption(k8s_cluster_module: C
     wait_for(lambda: not job_pods(core, ns, "evicted"), what="foreground job deletion")
 
 
+def test_background_deletion_of_a_running_job_removes_its_pods(api, ns) -> None:
+    batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
+    batch.create_namespaced_job(ns, job("bg", ["sleep", "300"]))
+    wait_for(lambda: any(p.status.phase == "Running" for p in job_pods(core, ns, "bg")),
+             what="the job's pod to run")
+    batch.delete_namespaced_job("bg", ns, propagation_policy="Background")
+    wait_for(lambda: not job_pods(core, ns, "bg") and not batch.list_namespaced_job(ns).items,
+             what="the job and its running pod to be deleted")
+
+
 def test_job_deletion_orphans_pods_by_default(api, ns) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("orphan", ["true"]))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from .cgroups import MemoryCgroups
 from .cluster import Cluster
 from .helpers import api_client, new_namespace, pod_log, pod_manifest, wait_for, wait_pod_phase
 from .plugin import sandbox_processes
@@ -284,6 +285,8 @@ def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory, t
     before = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True,
                             check=True).stdout
     sandboxes_before = sandbox_processes()
+    cgroups = MemoryCgroups()
+    cgroups_before = set(cgroups.base.iterdir()) if cgroups.base else set()
     export = tmp_path / "export"
     export.mkdir()
     (export / "HG00096.cram").write_text("reads")
@@ -314,6 +317,7 @@ def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory, t
     assert after == before
     assert not (sandbox_processes() - sandboxes_before)
     assert not Path("/kubecall-test-mnt").exists()
+    assert (set(cgroups.base.iterdir()) if cgroups.base else set()) == cgroups_before
 
 
 IN_CLUSTER = """
