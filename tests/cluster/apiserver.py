@@ -39,7 +39,8 @@ class ApiServer:
         self.api = api
         self.tokens = tokens
         self.authorizer = Authorizer(store)
-        self.faults = Faults(watch_dropper=store.close_watches)
+        self.faults = Faults(watch_dropper=store.close_watches,
+                             history_compactor=store.compact)
         self.requests = RequestLog()
         self.log_source: LogSource | None = None
         self.evictor: Evictor | None = None
@@ -394,7 +395,15 @@ class _Handler(BaseHTTPRequestHandler):
                     since = int(since_text)
                 except ValueError as exc:
                     raise ApiError(400, f"invalid resourceVersion {since_text!r}") from exc
-                watcher = store.watch(rt, namespace, since)
+                try:
+                    watcher = store.watch(rt, namespace, since)
+                except ApiError as exc:
+                    # like the real API: 200 and one ERROR event carrying the 410 Status
+                    self._start_stream("application/json")
+                    self._chunk(json.dumps({"type": "ERROR", "object": exc.status()}).encode()
+                                + b"\n")
+                    self._end_stream()
+                    return
 
         def render(kind: str, obj: Obj) -> bytes:
             if table:

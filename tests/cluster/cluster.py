@@ -12,7 +12,7 @@ from .api import Api
 from .apiserver import ApiServer
 from .controllers import ControllerManager
 from .faults import Faults, RequestLog
-from .node import NodeAgent
+from .node import Entrypoint, NodeAgent
 from .rbac import Tokens
 from .resources import lookup
 from .store import Obj, Store
@@ -33,6 +33,11 @@ RT = {name: lookup(group, name) for group, name in [
 class Cluster:
     """A small, single-node Kubernetes look-alike for tests.
 
+    Options: `nfs_exports` maps "server:/path" of NFS-backed PVs to local directories;
+    `storage_classes` maps class name -> (provisioner, access modes it can provision);
+    `image_entrypoints` stands in for images' ENTRYPOINTs (no image is pulled: containers run
+    host tools); `tls=False` serves plain HTTP (kubectl then sends no token and gets 401).
+
     Use `start()`/`stop()` (or a `with` block). `kubeconfig` is written into the state dir with
     an admin token; `kubeconfig_for(namespace, service_account)` writes one whose token is
     subject to RBAC.
@@ -41,7 +46,8 @@ class Cluster:
     def __init__(self, state_dir: Path | None = None, port: int = 0,
                  nfs_exports: dict[str, str | Path] | None = None,
                  storage_classes: dict[str, tuple[str, list[str]]] | None = None,
-                 default_storage_class: str | None = "standard", tls: bool = True) -> None:
+                 default_storage_class: str | None = "standard", tls: bool = True,
+                 image_entrypoints: dict[str, Entrypoint] | None = None) -> None:
         self._own_tmp = None
         if state_dir is None:
             self._own_tmp = tempfile.TemporaryDirectory(prefix="kubecall-cluster-")
@@ -65,7 +71,8 @@ class Cluster:
                                              class_modes)
         exports = {key: Path(value) for key, value in (nfs_exports or {}).items()}
         self.node = NodeAgent(self.store, self.api, self.tokens, self.server.url,
-                              self.state_dir, exports, self.cert if tls else None)
+                              self.state_dir, exports, self.cert if tls else None,
+                              image_entrypoints=image_entrypoints)
         self.server.log_source = self.node.log_source
         self.server.evictor = self.node.evict
         self.kubeconfig = self.state_dir / "kubeconfig"

@@ -39,6 +39,7 @@ class Faults:
 
     latency: float = 0.0
     watch_dropper: Callable[[int | None], int] | None = None
+    history_compactor: Callable[[], None] | None = None
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,6 +62,12 @@ class Faults:
     def drop_watches(self, count: int | None = None) -> int:
         """End open watch streams now (all, or the `count` oldest); returns how many."""
         return self.watch_dropper(count) if self.watch_dropper else 0
+
+    def expire_watch_history(self) -> None:
+        """Compact the watch history: resuming a watch from an older resourceVersion now gets
+        an ERROR event with a 410 Expired status, as after an etcd compaction."""
+        if self.history_compactor:
+            self.history_compactor()
 
     def clear(self) -> None:
         with self._lock:
@@ -103,6 +110,12 @@ class RequestLog:
     def drop_watches(self, count: int | None = None) -> int:
         """End open watch streams now (all, or the `count` oldest); returns how many."""
         return self.watch_dropper(count) if self.watch_dropper else 0
+
+    def expire_watch_history(self) -> None:
+        """Compact the watch history: resuming a watch from an older resourceVersion now gets
+        an ERROR event with a 410 Expired status, as after an etcd compaction."""
+        if self.history_compactor:
+            self.history_compactor()
 
     def clear(self) -> None:
         with self._lock:

@@ -32,6 +32,9 @@ CONFIGMAPS = lookup("", "configmaps")
 assert PODS and SECRETS and CONFIGMAPS
 SANDBOX = str(Path(__file__).with_name("sandbox.py"))
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+# What runs for a container without `command`: a list (the ENTRYPOINT; the container's args
+# are appended) or a function of the container spec returning the whole argv.
+Entrypoint = list[str] | Callable[[dict[str, Any]], list[str]]
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -44,7 +47,8 @@ class NodeAgent:
 
     def __init__(self, store: Store, api: Api, tokens: Tokens, api_url: str, state_dir: Path,
                  nfs_exports: dict[str, Path], ca_cert: Path | None = None,
-                 node_name: str = "node-1") -> None:
+                 node_name: str = "node-1",
+                 image_entrypoints: dict[str, Entrypoint] | None = None) -> None:
         self.store = store
         self.api = api
         self.tokens = tokens
@@ -52,6 +56,7 @@ class NodeAgent:
         self.state_dir = state_dir
         self.nfs_exports = nfs_exports
         self.ca_cert = ca_cert
+        self.image_entrypoints = dict(image_entrypoints or {})
         self.node_name = node_name
         self.cgroups = MemoryCgroups()
         self.base_env = host_tool_env()
@@ -173,6 +178,14 @@ class NodeAgent:
         pod = self.store.find(PODS, namespace, name)
         if pod is not None:
             self.api.delete(PODS, namespace, name, {"gracePeriodSeconds": 1})
+
+    def entrypoint_for(self, container: Obj) -> Entrypoint | None:
+        """The stand-in for an image's ENTRYPOINT: by exact image, then by repository."""
+        image = str(container.get("image", ""))
+        repository = image.split("@")[0]
+        if ":" in repository.rsplit("/", 1)[-1]:
+            repository = repository.rsplit(":", 1)[0]
+        return self.image_entrypoints.get(image, self.image_entrypoints.get(repository))
 
     def log_source(self, pod: Obj, container: str, previous: bool) -> Path | None:
         paths = self.logs.get((pod["metadata"]["uid"], container)) or []
@@ -484,10 +497,18 @@ class PodWorker(threading.Thread):
                                   f"(pod: \"{self.name}_{self.namespace}({self.uid})\", "
                                   f"container: {c['name']})")
         env = self._environment(c)
-        argv = [_expand(a, env) for a in (c.get("command") or []) + (c.get("args") or [])]
+        command: list[str] = list(c.get("command") or [])
+        args: list[str] = list(c.get("args") or [])
+        entrypoint = None if command else self.agent.entrypoint_for(c)
+        if callable(entrypoint):
+            command, args = list(entrypoint(c)), []
+        elif entrypoint is not None:
+            command = list(entrypoint)
+        argv = [_expand(a, env) for a in command + args]
         if not argv:
             raise ConfigError(f"container {c['name']}: no command or args (images are not "
-                              "pulled, so there is no entrypoint)")
+                              "pulled, so there is no entrypoint; map the image with "
+                              "Cluster(image_entrypoints=...))")
         mounts = []
         for m in c.get("volumeMounts") or []:
             vol = volumes[m["name"]]

@@ -232,6 +232,11 @@ class Store:
                 self._watchers.remove(watcher)
             return len(victims)
 
+    def compact(self) -> None:
+        """Forget the watch history: watches from any older resourceVersion get 410 Expired."""
+        with self.lock:
+            self._history.clear()
+
     def add_listener(self, listener: Callable[[Event], None]) -> None:
         """`listener` is called (under the store lock, so it must only enqueue) on every change."""
         self._listeners.append(listener)

@@ -124,6 +124,27 @@ def test_watch_streams_events_from_a_resource_version(api, ns) -> None:
     assert seen == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
 
 
+def test_watch_from_a_compacted_resource_version_is_expired(k8s_cluster: Cluster) -> None:
+    core = client.CoreV1Api(api_client(k8s_cluster))
+    old_rv = core.list_namespaced_config_map("default").metadata.resource_version
+    core.create_namespaced_config_map("default", cm("after"))
+    k8s_cluster.faults.expire_watch_history()
+    with pytest.raises(ApiException) as err:
+        for _ in watch.Watch().stream(core.list_namespaced_config_map, "default",
+                                      resource_version=old_rv, timeout_seconds=5):
+            pass
+    assert err.value.status == 410
+    fresh_rv = core.list_namespaced_config_map("default").metadata.resource_version
+    core.create_namespaced_config_map("default", cm("later"))
+    w = watch.Watch()
+    seen = []
+    for event in w.stream(core.list_namespaced_config_map, "default",
+                          resource_version=fresh_rv, timeout_seconds=5):
+        seen.append((event["type"], event["object"].metadata.name))
+        w.stop()
+    assert seen == [("ADDED", "later")]
+
+
 def test_patch_kinds(api, ns) -> None:
     apps = client.AppsV1Api(api)
     body = {"metadata": {"name": "d"}, "spec": {

@@ -348,3 +348,22 @@ def test_pods_reach_the_api_with_in_cluster_config_and_their_service_account(api
     log = pod_log(core, ns, "driver")
     assert pod.status.phase == "Succeeded", log
     assert log.split("\n")[:2] == ["jobs 0", "secrets 403"]
+
+
+def test_image_entrypoints_stand_in_for_images_without_command(k8s_cluster_factory) -> None:
+    cluster = k8s_cluster_factory(image_entrypoints={
+        "quay.io/minio/minio": ["echo", "minio-standin"],
+        "busybox:1.36": lambda container: ["echo", "whole", container["name"]]})
+    core = client.CoreV1Api(api_client(cluster))
+    for name, image in (("entry", "quay.io/minio/minio:RELEASE.2024"), ("func", "busybox:1.36"),
+                        ("none", "unknown:1")):
+        body = pod_manifest(name, [])
+        body["spec"]["containers"][0].update(image=image, args=["server", "/data"])
+        del body["spec"]["containers"][0]["command"]
+        core.create_namespaced_pod("default", body)
+    wait_pod_phase(core, "default", "entry")
+    wait_pod_phase(core, "default", "func")
+    assert pod_log(core, "default", "entry") == "minio-standin server /data\n"
+    assert pod_log(core, "default", "func") == "whole main\n"
+    pod = wait_pod_phase(core, "default", "none")
+    assert terminated(pod).reason == "StartError"
