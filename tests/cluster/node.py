@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import mountpoints
 from .api import Api
 from .cgroups import MemoryCgroups
 from .rbac import Tokens
@@ -63,7 +64,6 @@ class NodeAgent:
         self.restart_backoff = 0.2
         self.workers: dict[str, PodWorker] = {}
         self.logs: dict[tuple[str, str], list[Path]] = {}
-        self.created_mount_points: set[Path] = set()
         self._holds: list[Callable[[Obj], bool]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -85,9 +85,7 @@ class NodeAgent:
             worker.request_stop(0, final=True)
         for worker in workers:
             worker.join(timeout=10)
-        for path in sorted(self.created_mount_points, key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                path.rmdir()
+        mountpoints.release(id(self))
 
     def _on_event(self, event: Event) -> None:
         if event.rt is PODS:
@@ -245,8 +243,12 @@ class PodWorker(threading.Thread):
     def run(self) -> None:
         try:
             self._run()
-        except Exception:  # noqa: BLE001 - report a broken pod instead of a silent thread death
+        except Exception as exc:  # noqa: BLE001 - report a broken pod, not a silent thread death
             traceback.print_exc()
+            self.phase = "Failed"
+            self.pod_reason = f"node agent error: {exc}"
+            with contextlib.suppress(Exception):
+                self._publish()
         finally:
             self._terminate_all(0)
             if self.pause is not None:
@@ -394,10 +396,7 @@ class PodWorker(threading.Thread):
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.agent.logs.setdefault((self.uid, name), []).append(log_path)
         for mount in launch["mounts"]:
-            target = Path(mount["target"])
-            for missing in [target, *target.parents]:
-                if not missing.exists():
-                    self.agent.created_mount_points.add(missing)
+            mountpoints.claim(id(self.agent), Path(mount["target"]))
         with log_path.open("wb") as log, self._kill_lock:
             run.proc = subprocess.Popen([sys.executable, SANDBOX, "run", str(spec_path)],
                                         stdin=subprocess.DEVNULL, stdout=log,
@@ -656,6 +655,8 @@ class PodWorker(threading.Thread):
             extra = [c for t, c in old.items() if t not in {x["type"] for x in conditions}]
             status["conditions"] = conditions + extra
             status["phase"] = phase
+            if self.pod_reason:
+                status["reason"], status["message"] = "NodeAgentError", self.pod_reason
             status["hostIP"] = "127.0.0.1"
             status["hostIPs"] = [{"ip": "127.0.0.1"}]
             status["podIP"] = "127.0.0.1"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import signal
 import sys
 import warnings  # noqa: F401 - os.execvpe imports it lazily, maybe after privileges drop
 
@@ -25,6 +26,7 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -41,12 +43,18 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
            f"mount {source} on {target}")
 
 
+def _die_with_parent() -> None:
+    """SIGKILL this process if the agent thread that started it dies (e.g. pytest killed)."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _private_namespace() -> None:
     _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
 
 
 def pause(spec: dict) -> None:
+    _die_with_parent()
     _private_namespace()
     if spec.get("hostname"):
         _check(_libc.unshare(CLONE_NEWUTS), "unshare(CLONE_NEWUTS)")
@@ -97,6 +105,7 @@ def run(spec: dict) -> None:
             os.setgid(int(gid))
         if uid is not None:
             os.setuid(int(uid))
+    _die_with_parent()  # after setuid, which clears the setting
     argv = spec["argv"]
     os.execvpe(argv[0], argv, spec["env"])
 

@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from . import mountpoints
 from .errors import ApiError
 from .patching import json_patch, merge_patch, strategic_merge
 from .protobuf import decode
@@ -85,3 +86,14 @@ def test_protobuf_secret_envelope_decodes() -> None:
     assert obj["kind"] == "Secret" and obj["metadata"] == {"name": "minio",
                                                            "labels": {"app": "x"}}
     assert base64.b64decode(obj["data"]["user"]) == b"admin" and obj["type"] == "Opaque"
+
+
+def test_mount_points_are_removed_when_the_last_cluster_releases_them(tmp_path) -> None:
+    target = tmp_path / "a" / "b"
+    mountpoints.claim(1, target)
+    target.mkdir(parents=True)  # what the sandbox does inside the pod's namespace
+    mountpoints.claim(2, target)
+    mountpoints.release(1)
+    assert target.exists()
+    mountpoints.release(2)
+    assert not (tmp_path / "a").exists() and tmp_path.exists()
