@@ -30,7 +30,8 @@ from .volumes import NotReady, Volume, quantity_bytes, resolve
 PODS = lookup("", "pods")
 SECRETS = lookup("", "secrets")
 CONFIGMAPS = lookup("", "configmaps")
-assert PODS and SECRETS and CONFIGMAPS
+SERVICES = lookup("", "services")
+assert PODS and SECRETS and CONFIGMAPS and SERVICES
 SANDBOX = str(Path(__file__).with_name("sandbox.py"))
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 # What runs for a container without `command`: a list (the ENTRYPOINT; the container's args
@@ -66,6 +67,7 @@ class NodeAgent:
         self.logs: dict[tuple[str, str], list[Path]] = {}
         self._holds: list[Callable[[Obj], bool]] = []
         self._wake = threading.Event()
+        self._services_changed = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="node-agent", daemon=True)
@@ -90,6 +92,9 @@ class NodeAgent:
     def _on_event(self, event: Event) -> None:
         if event.rt is PODS:
             self._wake.set()
+        elif event.rt is SERVICES:
+            self._services_changed.set()
+            self._wake.set()
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -100,7 +105,27 @@ class NodeAgent:
             except Exception:  # noqa: BLE001 - keep the agent alive; the trace helps debugging
                 traceback.print_exc()
 
+    def hosts_file(self, pod_name: str, namespace: str) -> str:
+        """/etc/hosts for a pod: every Service name resolves to 127.0.0.1, where its pods
+        listen (pods share the host's network; a Service port works when targetPort == port)."""
+        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+                 f"127.0.0.1\t{pod_name}", "# Kubernetes services (kubecall test cluster)"]
+        services, _ = self.store.list(SERVICES)
+        for svc in services:
+            name, ns = svc["metadata"]["name"], svc["metadata"]["namespace"]
+            names = [f"{name}.{ns}.svc.cluster.local", f"{name}.{ns}.svc", f"{name}.{ns}"]
+            if ns == namespace:
+                names.insert(0, name)
+            lines.append("127.0.0.1\t" + " ".join(names))
+        return "\n".join(lines) + "\n"
+
     def _sync(self) -> None:
+        if self._services_changed.is_set():
+            self._services_changed.clear()
+            with self._lock:
+                workers = list(self.workers.values())
+            for worker in workers:
+                worker.refresh_hosts()
         pods, _ = self.store.list(PODS, "", lambda p: p["spec"].get("nodeName") == self.node_name)
         present = set()
         for pod in pods:
@@ -224,6 +249,7 @@ class PodWorker(threading.Thread):
         self.phase = "Pending"
         self.pod_reason: str | None = None
         self._kill_lock = threading.Lock()
+        self.hosts_path = self.dir / "etc-hosts"
 
     # ---- control from outside ------------------------------------------------------------
     def request_stop(self, grace: int, final: bool = False) -> None:
@@ -238,6 +264,18 @@ class PodWorker(threading.Thread):
                         run.proc.poll() is None:
                     run.killed = True
                     _signal_group(run.proc, signal.SIGKILL)
+
+    def refresh_hosts(self) -> None:
+        """Rewrite the pod's hosts file in place (bind mounts keep seeing the same inode)."""
+        text = self.agent.hosts_file(self.name, self.namespace)
+        self.hosts_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.hosts_path.open("a+") as handle:
+            handle.seek(0)
+            if handle.read() == text:
+                return
+            handle.seek(0)
+            handle.truncate()
+            handle.write(text)
 
     # ---- the pod's life ------------------------------------------------------------------
     def run(self) -> None:
@@ -517,6 +555,10 @@ class PodWorker(threading.Thread):
                 source.mkdir(parents=True, exist_ok=True)
             mounts.append({"source": str(source), "target": m["mountPath"],
                            "read_only": bool(m.get("readOnly")) or vol.read_only})
+        if not any(m["target"] == "/etc/hosts" for m in mounts):
+            self.refresh_hosts()
+            mounts.append({"source": str(self.hosts_path), "target": "/etc/hosts",
+                           "read_only": False})
         token_dir = self._service_account_files()
         if token_dir is not None and not any(m["target"] == SA_MOUNT for m in mounts):
             mounts.append({"source": str(token_dir), "target": SA_MOUNT, "read_only": True})

@@ -367,3 +367,19 @@ def test_image_entrypoints_stand_in_for_images_without_command(k8s_cluster_facto
     assert pod_log(core, "default", "func") == "whole main\n"
     pod = wait_pod_phase(core, "default", "none")
     assert terminated(pod).reason == "StartError"
+
+
+def test_service_names_resolve_inside_pods(core, ns) -> None:
+    core.create_namespaced_service(ns, {"metadata": {"name": "minio"}, "spec": {
+        "selector": {"app": "minio"}, "ports": [{"port": 9000}]}})
+    script = (f"getent hosts minio; getent hosts minio.{ns}.svc.cluster.local; "
+              "until getent hosts late; do sleep 0.1; done")
+    core.create_namespaced_pod(ns, pod_manifest("resolver", ["sh", "-c", script]))
+    wait_pod_phase(core, ns, "resolver", ("Running",))
+    core.create_namespaced_service(ns, {"metadata": {"name": "late"}, "spec": {
+        "ports": [{"port": 80}]}})
+    pod = wait_pod_phase(core, ns, "resolver")
+    assert pod.status.phase == "Succeeded"
+    lines = pod_log(core, ns, "resolver").splitlines()
+    assert [line.split()[0] for line in lines] == ["127.0.0.1"] * 3
+    assert f"minio.{ns}.svc.cluster.local" in lines[1].split()
