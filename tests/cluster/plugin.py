@@ -29,8 +29,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "k8s_cluster(**options): options for the `k8s_cluster` fixture's Cluster")
 
 
-def sandbox_processes() -> set[int]:
-    """PIDs of pod sandbox helpers currently running on the host."""
+def sandbox_processes(state_dir: Path | None = None) -> set[int]:
+    """PIDs of pod sandbox helpers running on the host (of one cluster, given its state dir)."""
+    marker = str(state_dir).encode() if state_dir else b""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -39,7 +40,7 @@ def sandbox_processes() -> set[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"tests/cluster/sandbox.py" in cmdline:
+        if b"tests/cluster/sandbox.py" in cmdline and marker in cmdline:
             found.add(int(entry.name))
     return found
 

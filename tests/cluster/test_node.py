@@ -284,9 +284,7 @@ def test_processes_left_behind_by_a_container_are_killed(k8s_cluster_module: Clu
 def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory, tmp_path) -> None:
     before = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True,
                             check=True).stdout
-    sandboxes_before = sandbox_processes()
     cgroups = MemoryCgroups()
-    cgroups_before = set(cgroups.base.iterdir()) if cgroups.base else set()
     export = tmp_path / "export"
     export.mkdir()
     (export / "HG00096.cram").write_text("reads")
@@ -308,16 +306,22 @@ def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory, t
         {"name": "m", "mountPath": "/kubecall-test-mnt"},
         {"name": "d", "mountPath": "/datasource", "readOnly": True}]
     core.create_namespaced_pod("default", body)
-    wait_pod_phase(core, "default", "long", ("Running",))
+    pod = wait_pod_phase(core, "default", "long", ("Running",))
     wait_for(lambda: pod_log(core, "default", "long") == "reads", what="the NFS export's file")
-    assert sandbox_processes() - sandboxes_before
+    assert sandbox_processes(cluster.state_dir)
+
+    def pod_cgroups() -> list[Path]:
+        prefix = f"kubecall-{pod.metadata.uid[:8]}-"
+        return [p for p in cgroups.base.iterdir() if p.name.startswith(prefix)] \
+            if cgroups.base else []
+    assert pod_cgroups() or not cgroups.enforced
     cluster.stop()
     after = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True,
                            check=True).stdout
     assert after == before
-    assert not (sandbox_processes() - sandboxes_before)
+    assert not sandbox_processes(cluster.state_dir)
     assert not Path("/kubecall-test-mnt").exists()
-    assert (set(cgroups.base.iterdir()) if cgroups.base else set()) == cgroups_before
+    assert not pod_cgroups()
 
 
 IN_CLUSTER = """
