@@ -140,6 +140,13 @@ def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None
         _default_pod_spec(template.setdefault("spec", {}))
         _validate_deployment(name, spec)
         obj.setdefault("status", {})
+    elif kind == "ReplicaSet":
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("replicas", 1)
+        _default_pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
+        _validate_pod_spec(kind, name, spec["template"]["spec"], "spec.template.spec",
+                           ("Always",))
+        obj.setdefault("status", {"replicas": 0})
     elif kind == "PersistentVolumeClaim":
         spec = obj.setdefault("spec", {})
         spec.setdefault("volumeMode", "Filesystem")

@@ -12,7 +12,7 @@ import yaml
 
 from . import admission, patching
 from .errors import ApiError
-from .resources import ResourceType, for_api_version, lookup
+from .resources import RESOURCE_TYPES, ResourceType, for_api_version, lookup
 from .store import Obj, Store, now_iso
 
 NS = lookup("", "namespaces")
@@ -188,8 +188,6 @@ class Api:
 
     def orphan_dependents(self, owner: Obj) -> None:
         """Drop ownerReferences to `owner` from every object that has one."""
-        from .resources import RESOURCE_TYPES
-
         uid = owner["metadata"]["uid"]
         namespace = owner["metadata"].get("namespace", "")
         for rt in RESOURCE_TYPES:

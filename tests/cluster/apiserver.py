@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import discovery, protobuf, tables
+from . import discovery, patching, protobuf, tables
 from .api import Api
-from .errors import ApiError
+from .errors import ApiError, conflict
 from .faults import Faults, RequestLog, RequestRecord
 from .rbac import Authorizer, Tokens, User, impersonated
 from .resources import ResourceType, lookup
@@ -494,8 +494,6 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "PUT":
             wanted = self._body(body)
         elif method == "PATCH":
-            from . import patching
-
             content_type = self.headers.get("Content-Type", "")
             patch = self._body(body)
             if "json-patch" in content_type:
@@ -510,8 +508,6 @@ class _Handler(BaseHTTPRequestHandler):
                                 "value: must be a non-negative integer", "Invalid")
         sent_rv = (wanted.get("metadata") or {}).get("resourceVersion")
         if method == "PUT" and sent_rv and sent_rv != obj["metadata"]["resourceVersion"]:
-            from .errors import conflict
-
             raise conflict(rt.plural, name, rt.group)
 
         def set_replicas(o: Obj) -> None:

@@ -19,6 +19,7 @@ from .errors import ApiError
 from .rbac import Tokens
 from .resources import RESOURCE_TYPES, ResourceType, lookup
 from .store import Event, Obj, Store, now_iso
+from .volumes import quantity_bytes
 
 NS = lookup("", "namespaces")
 PODS = lookup("", "pods")
@@ -29,10 +30,14 @@ PVCS = lookup("", "persistentvolumeclaims")
 SCS = lookup("storage.k8s.io", "storageclasses")
 JOBS = lookup("batch", "jobs")
 DEPLOYMENTS = lookup("apps", "deployments")
+REPLICASETS = lookup("apps", "replicasets")
 EVENTS = lookup("", "events")
 assert NS and PODS and SAS and SECRETS and PVS and PVCS and SCS and JOBS and DEPLOYMENTS
+assert REPLICASETS
 JOB_TRACKING = "batch.kubernetes.io/job-tracking"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
+POD_TEMPLATE_HASH = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
 
 
 def _seconds_since(stamp: str | None) -> float:
@@ -83,7 +88,7 @@ class ControllerManager:
 
     def _loop(self) -> None:
         reconcilers = [self.namespaces, self.service_account_tokens, self.garbage_collect,
-                       self.jobs, self.deployments, self.volumes]
+                       self.jobs, self.deployments, self.replica_sets, self.volumes]
         while not self._stopping.is_set():
             self._wake.wait(0.25)
             self._wake.clear()
@@ -326,55 +331,66 @@ class ControllerManager:
         self.api.record_event(job, "SuccessfulCreate",
                               f"Created pod: {created['metadata']['name']}")
 
-    # ---- deployments ---------------------------------------------------------------------
+    # ---- deployments and replica sets ----------------------------------------------------
     def deployments(self) -> None:
         deployments, _ = self.store.list(DEPLOYMENTS)
-        pods, _ = self.store.list(PODS)
+        replica_sets, _ = self.store.list(REPLICASETS)
         for deployment in deployments:
             if deployment["metadata"].get("deletionTimestamp"):
                 continue
-            owned = [p for p in pods if _owned_by(p, deployment["metadata"]["uid"])]
+            owned = [rs for rs in replica_sets if _owned_by(rs, deployment["metadata"]["uid"])]
             self._sync_deployment(deployment, owned)
 
-    def _sync_deployment(self, deployment: Obj, pods: list[Obj]) -> None:
+    def _sync_deployment(self, deployment: Obj, replica_sets: list[Obj]) -> None:
+        """Roll to a ReplicaSet per pod template: scale the new one up, then the old ones down
+        once the new one is ready (a simplified RollingUpdate)."""
         meta, spec = deployment["metadata"], deployment["spec"]
-        template_hash = hashlib.sha256(json.dumps(spec["template"], sort_keys=True).encode()
-                                       ).hexdigest()[:10]
+        template_hash = _template_hash(spec["template"])
         replicas = int(spec.get("replicas", 1))
-        live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-        failed = [p for p in live if (p.get("status") or {}).get("phase") in ("Failed",
-                                                                             "Succeeded")]
-        for pod in failed:
-            with contextlib.suppress(ApiError):
-                self.api.delete(PODS, meta["namespace"], pod["metadata"]["name"])
-        live = [p for p in live if p not in failed]
-        current = [p for p in live
-                   if (p["metadata"].get("labels") or {}).get("pod-template-hash") == template_hash]
-        old = [p for p in live if p not in current]
-        if len(current) < replicas:
-            for _ in range(replicas - len(current)):
-                self._create_deployment_pod(deployment, template_hash)
-        elif len(current) > replicas:
-            victims = sorted(current, key=lambda p: (_pod_ready(p),
-                                                     p["metadata"]["creationTimestamp"]))
-            for pod in victims[: len(current) - replicas]:
-                with contextlib.suppress(ApiError):
-                    self.api.delete(PODS, meta["namespace"], pod["metadata"]["name"])
-                current.remove(pod)
-        ready_current = sum(1 for p in current if _pod_ready(p))
-        if old and ready_current >= replicas:
-            for pod in old:
-                with contextlib.suppress(ApiError):
-                    self.api.delete(PODS, meta["namespace"], pod["metadata"]["name"])
-        total = len(current) + len(old)
-        ready = sum(1 for p in current + old if _pod_ready(p))
+        revisions = [_revision(rs) for rs in replica_sets]
+        new_rs = next((rs for rs in replica_sets
+                       if _same_template(rs["spec"]["template"], spec["template"])), None)
+        if new_rs is None:
+            new_rs = self._create_replica_set(deployment, template_hash, replicas,
+                                              max(revisions, default=0) + 1)
+        elif _revision(new_rs) < max(revisions, default=0):  # rolled back to an old template
+            revision = str(max(revisions) + 1)
+
+            def bump(o: Obj) -> None:
+                o["metadata"].setdefault("annotations", {})[REVISION] = revision
+            new_rs = self.store.mutate(REPLICASETS, meta["namespace"],
+                                       new_rs["metadata"]["name"], bump) or new_rs
+        old = [rs for rs in replica_sets if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
+        self._scale_replica_set(new_rs, replicas)
+        new_ready = int((new_rs.get("status") or {}).get("readyReplicas") or 0)
+        if new_ready >= replicas:
+            for rs in old:
+                self._scale_replica_set(rs, 0)
+        self._prune_history(old, int(spec.get("revisionHistoryLimit", 10)))
+        revision = (new_rs["metadata"].get("annotations") or {}).get(REVISION, "1")
+        if (meta.get("annotations") or {}).get(REVISION) != revision:
+            def annotate(o: Obj) -> None:
+                o["metadata"].setdefault("annotations", {})[REVISION] = revision
+            self.store.mutate(DEPLOYMENTS, meta["namespace"], meta["name"], annotate)
+        self._deployment_status(deployment, new_rs, old, replicas)
+
+    def _deployment_status(self, deployment: Obj, new_rs: Obj, old: list[Obj],
+                           replicas: int) -> None:
+        meta = deployment["metadata"]
+
+        def count(rs: Obj, key: str) -> int:
+            return int((rs.get("status") or {}).get(key) or 0)
+        everything = [new_rs, *old]
+        total = sum(count(rs, "replicas") for rs in everything)
+        ready = sum(count(rs, "readyReplicas") for rs in everything)
+        updated = count(new_rs, "replicas")
         stamp = now_iso()
         status = copy.deepcopy(deployment.get("status") or {})
         status.update({"observedGeneration": meta.get("generation", 1), "replicas": total,
-                       "updatedReplicas": len(current), "readyReplicas": ready,
-                       "availableReplicas": ready,
-                       "unavailableReplicas": max(total - ready, 0)})
-        for key in ("readyReplicas", "availableReplicas", "unavailableReplicas"):
+                       "updatedReplicas": updated, "readyReplicas": ready,
+                       "availableReplicas": ready, "unavailableReplicas": max(total - ready, 0)})
+        for key in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas",
+                    "unavailableReplicas"):
             if not status[key]:
                 status.pop(key)
         available = ready >= replicas
@@ -382,26 +398,106 @@ class ControllerManager:
                        "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
                        "Deployment has minimum availability." if available
                        else "Deployment does not have minimum availability.", stamp)
-        complete = ready_current >= replicas and not old and len(current) == replicas
+        complete = count(new_rs, "readyReplicas") >= replicas and total == updated == replicas
+        name = new_rs["metadata"]["name"]
         _set_condition(status, "Progressing", "True",
                        "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-                       f'ReplicaSet "{meta["name"]}-{template_hash}" '
-                       + ("has successfully progressed." if complete else "is progressing."),
-                       stamp)
+                       f'ReplicaSet "{name}" ' + ("has successfully progressed." if complete
+                                                  else "is progressing."), stamp)
 
         def write(o: Obj) -> None:
             o["status"] = status
         self.store.mutate(DEPLOYMENTS, meta["namespace"], meta["name"], write,
                           subresource="status")
 
-    def _create_deployment_pod(self, deployment: Obj, template_hash: str) -> None:
+    def _create_replica_set(self, deployment: Obj, template_hash: str, replicas: int,
+                            revision: int) -> Obj:
         meta = deployment["metadata"]
         template = copy.deepcopy(deployment["spec"]["template"])
+        template.setdefault("metadata", {}).setdefault("labels", {})[POD_TEMPLATE_HASH] = \
+            template_hash
+        selector = copy.deepcopy(deployment["spec"]["selector"])
+        selector.setdefault("matchLabels", {})[POD_TEMPLATE_HASH] = template_hash
+        labels = dict(template["metadata"]["labels"])
+        rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+              "metadata": {"name": f"{meta['name']}-{template_hash}",
+                           "namespace": meta["namespace"], "labels": labels,
+                           "annotations": {REVISION: str(revision),
+                                           "deployment.kubernetes.io/desired-replicas":
+                                               str(replicas)},
+                           "ownerReferences": [_owner_ref(deployment)]},
+              "spec": {"replicas": 0, "selector": selector, "template": template}}
+        change_cause = (meta.get("annotations") or {}).get("kubernetes.io/change-cause")
+        if change_cause:
+            rs["metadata"]["annotations"]["kubernetes.io/change-cause"] = change_cause
+        created = self.api.create(REPLICASETS, meta["namespace"], rs)
+        self.api.record_event(deployment, "ScalingReplicaSet",
+                              f"Scaled up replica set {created['metadata']['name']} to "
+                              f"{replicas}")
+        return created
+
+    def _scale_replica_set(self, rs: Obj, replicas: int) -> None:
+        if rs["spec"].get("replicas") == replicas:
+            return
+
+        def scale(o: Obj) -> None:
+            o["spec"]["replicas"] = replicas
+        self.store.mutate(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"],
+                          scale)
+
+    def _prune_history(self, old: list[Obj], limit: int) -> None:
+        idle = sorted((rs for rs in old if not rs["spec"].get("replicas")
+                       and not (rs.get("status") or {}).get("replicas")), key=_revision)
+        for rs in idle[: max(len(idle) - limit, 0)]:
+            with contextlib.suppress(ApiError):
+                self.api.delete(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"],
+                                {"propagationPolicy": "Background"})
+
+    def replica_sets(self) -> None:
+        replica_sets, _ = self.store.list(REPLICASETS)
+        pods, _ = self.store.list(PODS)
+        for rs in replica_sets:
+            if rs["metadata"].get("deletionTimestamp"):
+                continue
+            owned = [p for p in pods if _owned_by(p, rs["metadata"]["uid"])]
+            self._sync_replica_set(rs, owned)
+
+    def _sync_replica_set(self, rs: Obj, pods: list[Obj]) -> None:
+        meta = rs["metadata"]
+        replicas = int(rs["spec"].get("replicas", 1))
+        live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+        for pod in [p for p in live if (p.get("status") or {}).get("phase")
+                    in ("Failed", "Succeeded")]:
+            with contextlib.suppress(ApiError):
+                self.api.delete(PODS, meta["namespace"], pod["metadata"]["name"])
+            live.remove(pod)
+        for _ in range(replicas - len(live)):
+            self._create_replica_set_pod(rs)
+        if len(live) > replicas:
+            victims = sorted(live, key=lambda p: (_pod_ready(p),
+                                                  p["metadata"]["creationTimestamp"]))
+            for pod in victims[: len(live) - replicas]:
+                with contextlib.suppress(ApiError):
+                    self.api.delete(PODS, meta["namespace"], pod["metadata"]["name"])
+                live.remove(pod)
+        ready = sum(1 for p in live if _pod_ready(p))
+        status = {"replicas": len(live), "fullyLabeledReplicas": len(live),
+                  "readyReplicas": ready, "availableReplicas": ready,
+                  "observedGeneration": meta.get("generation", 1)}
+        status = {k: v for k, v in status.items() if v or k in ("replicas",
+                                                                "observedGeneration")}
+
+        def write(o: Obj) -> None:
+            o["status"] = status
+        self.store.mutate(REPLICASETS, meta["namespace"], meta["name"], write,
+                          subresource="status")
+
+    def _create_replica_set_pod(self, rs: Obj) -> None:
+        meta = rs["metadata"]
+        template = copy.deepcopy(rs["spec"]["template"])
         pod_meta = template.setdefault("metadata", {})
-        pod_meta.setdefault("labels", {})["pod-template-hash"] = template_hash
-        pod_meta.update({"generateName": f"{meta['name']}-{template_hash}-",
-                         "namespace": meta["namespace"],
-                         "ownerReferences": [_owner_ref(deployment)]})
+        pod_meta.update({"generateName": f"{meta['name']}-", "namespace": meta["namespace"],
+                         "ownerReferences": [_owner_ref(rs)]})
         pod_meta.pop("name", None)
         self.api.create(PODS, meta["namespace"], {"apiVersion": "v1", "kind": "Pod",
                                                   "metadata": pod_meta,
@@ -547,6 +643,34 @@ class _Unbindable(Exception):
         self.reason = reason
 
 
+def _template_hash(template: Obj) -> str:
+    """Like the deployment controller's pod-template-hash (stable for an unchanged template)."""
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"  # the "safe" characters Kubernetes uses
+    number = int(digest[:16], 16)
+    return "".join(alphabet[(number >> (5 * i)) % len(alphabet)] for i in range(10))
+
+
+def _same_template(rs_template: Obj, template: Obj) -> bool:
+    """Equal ignoring the pod-template-hash label (how the controller finds the new RS)."""
+    def normal(t: Obj) -> str:
+        t = copy.deepcopy(t)
+        meta = t.setdefault("metadata", {})
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != POD_TEMPLATE_HASH}
+        meta["labels"] = labels
+        meta = {k: v for k, v in meta.items() if v not in (None, {}, [])}
+        t["metadata"] = meta
+        return json.dumps(t, sort_keys=True)
+    return normal(rs_template) == normal(template)
+
+
+def _revision(obj: Obj) -> int:
+    try:
+        return int((obj["metadata"].get("annotations") or {}).get(REVISION, "0"))
+    except ValueError:
+        return 0
+
+
 def _claim_ref(claim: Obj) -> Obj:
     meta = claim["metadata"]
     return {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": meta["namespace"],
@@ -575,8 +699,6 @@ def _mismatch(pv: Obj, claim: Obj, modes: set[str], size: int, class_name: str) 
 
 
 def _size(text: Any) -> int:
-    from .volumes import quantity_bytes
-
     return quantity_bytes(text) or 0
 
 

@@ -6,6 +6,7 @@ commands create are described here (other kinds get 415 and the caller can use J
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from .errors import ApiError
@@ -106,8 +107,6 @@ def _scalar(kind: str, value: Any) -> Any:
     if kind == STRING:
         return value.decode()
     if kind == BYTES:
-        import base64
-
         return base64.b64encode(value).decode()
     if kind == BOOL:
         return bool(value)
@@ -146,8 +145,6 @@ def decode(body: bytes) -> dict[str, Any]:
     if schema is None:
         raise ApiError(415, f"the test cluster cannot decode protobuf for kind {kind!r}; "
                             "send application/json", "UnsupportedMediaType")
-    import base64
-
     obj = decode_message(base64.b64decode(envelope.get("raw", "")), schema)
     obj["apiVersion"] = type_meta.get("apiVersion", "v1")
     obj["kind"] = kind

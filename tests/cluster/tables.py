@@ -165,6 +165,12 @@ COLUMNS: dict[str, list[Column]] = {
                    ("Available", "integer", 0,
                     lambda o: _get(o, "status", "availableReplicas", default=0)),
                    AGE, *WIDE_TEMPLATE],
+    "ReplicaSet": [NAME,
+                   ("Desired", "integer", 0, lambda o: _get(o, "spec", "replicas", default=0)),
+                   ("Current", "integer", 0, lambda o: _get(o, "status", "replicas", default=0)),
+                   ("Ready", "integer", 0,
+                    lambda o: _get(o, "status", "readyReplicas", default=0)),
+                   AGE, *WIDE_TEMPLATE],
     "Job": [NAME, ("Status", "string", 0, _job_status),
             ("Completions", "string", 0, lambda o: f"{_get(o, 'status', 'succeeded', default=0)}"
              f"/{_get(o, 'spec', 'completions', default=1)}"),

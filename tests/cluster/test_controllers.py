@@ -171,6 +171,12 @@ def test_deployment_keeps_replicas_and_scales(api, ns) -> None:
                 if not p.metadata.deletion_timestamp]
         return len(pods) == 1 and pods[0].spec.containers[0].image == "srv:2" and ready(1)()
     wait_for(rolled, what="the new template to roll out")
+    sets = {rs.spec.template.spec.containers[0].image: rs for rs in
+            apps.list_namespaced_replica_set(ns, label_selector="app=web").items}
+    assert sets["srv:2"].spec.replicas == 1 and sets["srv:1"].spec.replicas == 0
+    assert sets["srv:2"].metadata.annotations["deployment.kubernetes.io/revision"] == "2"
+    pod = core.list_namespaced_pod(ns, label_selector="app=web").items[0]
+    assert pod.metadata.owner_references[0].name == sets["srv:2"].metadata.name
 
 
 def pvc(name: str, modes: list[str], storage_class: str | None, **spec: object) -> dict:

@@ -42,7 +42,7 @@ spec:
     spec:
       containers:
       - name: minio
-        image: quay.io/minio/minio:latest
+        image: quay.io/minio/minio:{tag}
         command: ["sh", "-c", "echo serving from $(hostname); exec sleep 300"]
         env:
         - name: MINIO_ROOT_USER
@@ -80,7 +80,7 @@ def test_acceptance_commands(kubectl, tmp_path: Path) -> None:
     assert set(secret["data"]) == {"rootUser", "rootPassword"}
 
     (tmp_path / "pvc.yaml").write_text(PVC)
-    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT.format(replicas=1))
+    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT.format(replicas=1, tag="RELEASE.1"))
     out = kubectl("apply", "-f", str(tmp_path / "pvc.yaml"), "-f", str(tmp_path / "deploy.yaml"))
     assert "persistentvolumeclaim/shared-workspace created" in out
     assert "deployment.apps/minio created" in out
@@ -100,11 +100,19 @@ def test_acceptance_commands(kubectl, tmp_path: Path) -> None:
     assert kubectl("logs", pod).strip() == f"serving from {pod}"
     assert "serving from minio-" in kubectl("logs", "deployment/minio")
 
-    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT.format(replicas=2))
+    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT.format(replicas=2, tag="RELEASE.2"))
     assert "deployment.apps/minio configured" in kubectl("apply", "-f",
                                                          str(tmp_path / "deploy.yaml"))
     kubectl("rollout", "status", "deployment/minio", "--timeout=60s")
     assert kubectl("get", "deployment", "minio", "-o", "jsonpath={.spec.replicas}") == "2"
+
+    assert "deployment.apps/minio rolled back" in kubectl("rollout", "undo", "deployment/minio")
+    kubectl("rollout", "status", "deployment/minio", "--timeout=60s")
+    assert kubectl("get", "deployment", "minio", "-o",
+                   "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}") == \
+        "2 quay.io/minio/minio:RELEASE.1"
+    history = kubectl("rollout", "history", "deployment/minio")
+    assert history.split()[-2:] == ["3", "<none>"]
 
     out = kubectl("delete", "deployment", "minio")
     assert 'deployment.apps "minio" deleted' in out
