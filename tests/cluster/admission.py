@@ -16,6 +16,7 @@ Obj = dict[str, Any]
 NODE_NAME = "node-1"
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _CLUSTER_IPS = itertools.count(10)
 ACCESS_MODES = {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}
 # Kinds whose names need only be valid path segments (rbac) rather than DNS subdomains.
@@ -33,11 +34,59 @@ def _check_name(rt: ResourceType, obj: Obj) -> None:
             raise invalid(rt.kind, name, [("metadata.name", "Invalid value: may not contain '/'")])
         return
     probe = name if meta.get("name") else name + "x"
-    pattern = _DNS_LABEL if rt.kind in ("Namespace", "Service") else _DNS_SUBDOMAIN
-    if len(probe) > 253 or not pattern.match(probe):
+    pattern = _DNS_SUBDOMAIN
+    limit = 253
+    if rt.kind == "Namespace":
+        pattern, limit = _DNS_LABEL, 63
+    elif rt.kind == "Service":
+        pattern, limit = _DNS_1035, 63
+    if len(probe) > limit or not pattern.match(probe):
         raise invalid(rt.kind, name, [("metadata.name", f'Invalid value: "{name}": a lowercase '
                                        "RFC 1123 name must consist of lower case alphanumeric "
                                        "characters, '-' or '.'")], rt.group)
+
+
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
+def _label_problems(labels: Any, where: str) -> list[tuple[str, str]]:
+    """Kubernetes label syntax: keys `[prefix/]name`, values ≤ 63 characters."""
+    causes: list[tuple[str, str]] = []
+    if not isinstance(labels, dict):
+        return causes
+    for key, value in labels.items():
+        prefix, _, label = str(key).rpartition("/")
+        if (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix))) or \
+                len(label) > 63 or not _LABEL_NAME.match(label):
+            causes.append((where, f'Invalid value: "{key}": name part must consist of '
+                                  "alphanumeric characters, '-', '_' or '.', and must start "
+                                  "and end with an alphanumeric character (at most 63)"))
+        text = "" if value is None else str(value)
+        if len(text) > 63:
+            causes.append((where, f'Invalid value: "{text}": must be no more than 63 '
+                                  "characters"))
+        elif text and not _LABEL_NAME.match(text):
+            causes.append((where, f'Invalid value: "{text}": a valid label must be an empty '
+                                  "string or consist of alphanumeric characters, '-', '_' or "
+                                  "'.', and must start and end with an alphanumeric character"))
+    return causes
+
+
+def check_labels(rt: ResourceType, obj: Obj) -> None:
+    """422 for malformed labels on the object, its pod template and its selector."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    template_meta = (spec.get("template") or {}).get("metadata") or {}
+    selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+    causes = _label_problems(meta.get("labels"), "metadata.labels")
+    causes += _label_problems(template_meta.get("labels"), "spec.template.labels")
+    causes += _label_problems(selector.get("matchLabels") if "matchLabels" in selector
+                              else (selector if rt.kind == "Service" else None),
+                              "spec.selector")
+    if causes:
+        name = meta.get("name") or meta.get("generateName", "")
+        raise invalid(rt.kind, name, causes, rt.group)
 
 
 def _default_pod_spec(spec: Obj) -> None:
@@ -69,11 +118,22 @@ def _validate_pod_spec(kind: str, name: str, spec: Obj, prefix: str,
             where = f"{prefix}.{group}[{n}]"
             if not c.get("name"):
                 causes.append((f"{where}.name", "Required value"))
+            elif len(c["name"]) > 63 or not _DNS_LABEL.match(c["name"]):
+                causes.append((f"{where}.name", f'Invalid value: "{c["name"]}": a lowercase '
+                                                "RFC 1123 label must consist of lower case "
+                                                "alphanumeric characters or '-'"))
             elif c["name"] in seen:
                 causes.append((f"{where}.name", f'Duplicate value: "{c["name"]}"'))
             seen.add(c.get("name", ""))
             if not c.get("image"):
                 causes.append((f"{where}.image", "Required value"))
+            for e, var in enumerate(c.get("env") or []):
+                if not _ENV_NAME.match(str(var.get("name", ""))):
+                    causes.append((f"{where}.env[{e}].name",
+                                   f'Invalid value: "{var.get("name", "")}": a valid '
+                                   "environment variable name must consist of alphabetic "
+                                   "characters, digits, '_', '-', or '.', and must not start "
+                                   "with a digit"))
             for m, mount in enumerate(c.get("volumeMounts") or []):
                 if mount.get("name") not in volumes:
                     causes.append((f"{where}.volumeMounts[{m}].name",
@@ -192,6 +252,7 @@ def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None
     elif kind in ("RoleBinding", "ClusterRoleBinding"):
         if not (obj.get("roleRef") or {}).get("name"):
             raise invalid(kind, name, [("roleRef.name", "Required value")], rt.group)
+    check_labels(rt, obj)
     return obj
 
 
@@ -270,6 +331,7 @@ def prepare_update(rt: ResourceType, old: Obj, new: Obj) -> Obj:
         immutable("spec.persistentvolumesource", _pv_source(old), _pv_source(new))
     if kind == "Namespace":
         new["spec"] = old.get("spec")
+    check_labels(rt, new)
     return new
 
 

@@ -21,7 +21,7 @@ from .faults import Faults, RequestLog, RequestRecord
 from .rbac import Authorizer, Tokens, User, impersonated
 from .resources import ResourceType, lookup
 from .selectors import object_predicate
-from .store import Obj, Store
+from .store import Event, Obj, Store
 
 # Kinds whose DELETE answers with the object (as the real API does); others answer a Status.
 RETURNS_DELETED_OBJECT = {"Pod", "PersistentVolumeClaim", "PersistentVolume", "Service",
@@ -425,8 +425,9 @@ class _Handler(BaseHTTPRequestHandler):
                     continue
                 if event is None:
                     break
-                if predicate(event.obj):
-                    self._chunk(render(event.type, event.obj))
+                kind = _filtered_type(event, predicate)
+                if kind:
+                    self._chunk(render(kind, event.obj))
             self._end_stream()
         finally:
             store.unwatch(watcher)
@@ -544,6 +545,19 @@ class _Handler(BaseHTTPRequestHandler):
         review["kind"] = "SelfSubjectAccessReview"
         review["status"] = {"allowed": allowed}
         return review
+
+
+def _filtered_type(event: Event, predicate: Callable[[Obj], bool]) -> str | None:
+    """The event type a selector-filtered watch sees: objects entering the selection are
+    ADDED, objects leaving it DELETED (as the real watch cache reports them)."""
+    if event.type != "MODIFIED" or event.old is None:
+        return event.type if predicate(event.obj) else None
+    was, now = predicate(event.old), predicate(event.obj)
+    if was and now:
+        return "MODIFIED"
+    if now:
+        return "ADDED"
+    return "DELETED" if was else None
 
 
 def _to_scale(obj: Obj) -> Obj:

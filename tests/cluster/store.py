@@ -31,6 +31,7 @@ class Event:
     rt: ResourceType
     obj: Obj
     rv: int
+    old: Obj | None = None  # the object before a MODIFIED change
 
 
 @dataclass
@@ -159,7 +160,7 @@ class Store:
                 del table[key]
                 return self._emit("DELETED", rt, obj)
             table[key] = obj
-            return self._emit("MODIFIED", rt, obj)
+            return self._emit("MODIFIED", rt, obj, old)
 
     def mutate(self, rt: ResourceType, namespace: str, name: str,
                change: Callable[[Obj], Any], *, subresource: str = "") -> Obj | None:
@@ -253,10 +254,10 @@ class Store:
         mb = {k: v for k, v in new["metadata"].items() if k != "resourceVersion"}
         return a == b and ma == mb
 
-    def _emit(self, kind: str, rt: ResourceType, obj: Obj) -> Obj:
+    def _emit(self, kind: str, rt: ResourceType, obj: Obj, old: Obj | None = None) -> Obj:
         self._rv += 1
         obj["metadata"]["resourceVersion"] = str(self._rv)
-        event = Event(kind, rt, copy.deepcopy(obj), self._rv)
+        event = Event(kind, rt, copy.deepcopy(obj), self._rv, copy.deepcopy(old))
         self._history.append(event)
         for watcher in self._watchers:
             if watcher.matches(event):

@@ -81,6 +81,16 @@ def test_error_codes_are_kubernetes_status_objects(api, ns) -> None:
     with pytest.raises(ApiException) as err:
         core.create_namespaced_config_map("no-such-namespace", cm("x"))
     assert err.value.status == 404
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_config_map(ns, cm("labelled", {"bad key!": "v"}))
+    assert err.value.status == 422 and "metadata.labels" in err.value.body
+    long_name = "snakejob-" + "x" * 60  # a valid object name, too long for the job-name label
+    pod_spec = {"restartPolicy": "Never",
+                "containers": [{"name": "main", "image": "x", "command": ["true"]}]}
+    with pytest.raises(ApiException) as err:
+        client.BatchV1Api(api).create_namespaced_job(
+            ns, {"metadata": {"name": long_name}, "spec": {"template": {"spec": pod_spec}}})
+    assert err.value.status == 422 and "must be no more than 63 characters" in err.value.body
 
 
 def test_unknown_token_gets_401(k8s_cluster_module: Cluster, tmp_path) -> None:
@@ -122,6 +132,23 @@ def test_watch_streams_events_from_a_resource_version(api, ns) -> None:
         if len(seen) == 3:
             w.stop()
     assert seen == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
+
+
+def test_selector_watch_reports_objects_entering_and_leaving(api, ns) -> None:
+    core = client.CoreV1Api(api)
+    start_rv = core.list_namespaced_config_map(ns).metadata.resource_version
+    core.create_namespaced_config_map(ns, cm("moving", {"tier": "a"}))
+    core.patch_namespaced_config_map("moving", ns, {"metadata": {"labels": {"tier": "b"}}})
+    core.patch_namespaced_config_map("moving", ns, {"data": {"x": "1"}})
+    core.patch_namespaced_config_map("moving", ns, {"metadata": {"labels": {"tier": "a"}}})
+    seen = []
+    w = watch.Watch()
+    for event in w.stream(core.list_namespaced_config_map, ns, label_selector="tier=a",
+                          resource_version=start_rv, timeout_seconds=3):
+        seen.append(event["type"])
+        if len(seen) == 3:
+            w.stop()
+    assert seen == ["ADDED", "DELETED", "ADDED"]
 
 
 def test_watch_from_a_compacted_resource_version_is_expired(k8s_cluster: Cluster) -> None:
