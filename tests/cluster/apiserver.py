@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import queue
 import ssl
@@ -355,13 +356,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _list(self, rt: ResourceType, namespace: str, query: dict[str, list[str]]) -> Obj:
         predicate = object_predicate(_one(query, "labelSelector"), _one(query, "fieldSelector"))
         items, rv = self.api_server.store.list(rt, namespace, predicate)
+        items, token, remaining = _page(items, _one(query, "limit"), _one(query, "continue"))
+        meta: Obj = {"resourceVersion": str(rv)}
+        if token:
+            meta.update({"continue": token, "remainingItemCount": remaining})
         if self._wants_table():
-            return tables.to_table(rt, items, str(rv), _one(query, "includeObject") or "Metadata")
+            table = tables.to_table(rt, items, str(rv),
+                                    _one(query, "includeObject") or "Metadata")
+            table["metadata"] = meta
+            return table
         for item in items:
             item.pop("apiVersion", None)
             item.pop("kind", None)
-        return {"kind": f"{rt.kind}List", "apiVersion": rt.group_version,
-                "metadata": {"resourceVersion": str(rv)}, "items": items}
+        return {"kind": f"{rt.kind}List", "apiVersion": rt.group_version, "metadata": meta,
+                "items": items}
 
     def _delete_collection(self, rt: ResourceType, namespace: str, query: dict[str, list[str]],
                            options: dict[str, Any]) -> Obj:
@@ -545,6 +553,23 @@ class _Handler(BaseHTTPRequestHandler):
         review["kind"] = "SelfSubjectAccessReview"
         review["status"] = {"allowed": allowed}
         return review
+
+
+def _page(items: list[Obj], limit: str, token: str) -> tuple[list[Obj], str, int]:
+    """One page of a list (`limit`/`continue`): items after the token's (namespace, name)."""
+    def key(obj: Obj) -> list[str]:
+        return [obj["metadata"].get("namespace", ""), obj["metadata"]["name"]]
+    if token:
+        try:
+            after = json.loads(base64.urlsafe_b64decode(token.encode()))
+        except ValueError as exc:
+            raise ApiError(400, "continue key is not valid") from exc
+        items = [i for i in items if key(i) > after]
+    if not limit or int(limit) <= 0 or len(items) <= int(limit):
+        return items, "", 0
+    page = items[: int(limit)]
+    next_token = base64.urlsafe_b64encode(json.dumps(key(page[-1])).encode()).decode()
+    return page, next_token, len(items) - len(page)
 
 
 def _filtered_type(event: Event, predicate: Callable[[Obj], bool]) -> str | None:

@@ -118,6 +118,21 @@ def test_generate_name_and_selectors(api, ns) -> None:
     assert listed(label_selector="missing") == set()
 
 
+def test_list_pagination_with_limit_and_continue(api, ns) -> None:
+    core = client.CoreV1Api(api)
+    for n in range(5):
+        core.create_namespaced_config_map(ns, cm(f"page-{n}"))
+    names, token, pages = [], None, 0
+    while True:
+        page = core.list_namespaced_config_map(ns, limit=2, _continue=token)
+        names += [i.metadata.name for i in page.items]
+        pages += 1
+        token = page.metadata._continue
+        if not token:
+            break
+    assert names == [f"page-{n}" for n in range(5)] and pages == 3
+
+
 def test_watch_streams_events_from_a_resource_version(api, ns) -> None:
     core = client.CoreV1Api(api)
     start_rv = core.list_namespaced_config_map(ns).metadata.resource_version
