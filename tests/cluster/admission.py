@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import ApiError, invalid
 from .resources import ResourceType
-from .selectors import selector_from_spec
+from .selection import selector_from_spec
 
 Obj = dict[str, Any]
 NODE_NAME = "node-1"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
-from . import admission, patching
+from . import admission, fieldschema, patching
 from .errors import ApiError
 from .resources import RESOURCE_TYPES, ResourceType, for_api_version, lookup
 from .store import Obj, Store, now_iso
@@ -38,6 +41,32 @@ class Api:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._request = threading.local()
+
+    @contextlib.contextmanager
+    def client_request(self, field_validation: str) -> Iterator[list[str]]:
+        """Writes in this block come from an API client: unknown fields are pruned with a
+        warning (Warn, the default), silently (Ignore) or rejected with 400 (Strict).
+        Yields the list that collects the warnings."""
+        warnings: list[str] = []
+        self._request.validation = field_validation or "Warn"
+        self._request.warnings = warnings
+        try:
+            yield warnings
+        finally:
+            self._request.validation = None
+
+    def _check_fields(self, rt: ResourceType, obj: Obj) -> None:
+        mode = getattr(self._request, "validation", None)
+        if mode is None:
+            return
+        unknown = fieldschema.unknown_fields(rt, obj)
+        if unknown and mode == "Strict":
+            listed = ", ".join(f'unknown field "{u}"' for u in unknown)
+            raise ApiError(400, f'{rt.kind} in version "{rt.version}" cannot be handled as a '
+                                f"{rt.kind}: strict decoding error: {listed}", "BadRequest")
+        if mode == "Warn":
+            self._request.warnings.extend(f'unknown field "{u}"' for u in unknown)
 
     # ---- create / update -----------------------------------------------------------------
     def default_storage_class(self) -> str | None:
@@ -52,6 +81,7 @@ class Api:
         if not isinstance(obj, dict):
             raise ApiError(400, "the request body must be an object")
         self._check_kind(rt, obj)
+        self._check_fields(rt, obj)
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
@@ -71,6 +101,7 @@ class Api:
         if not isinstance(obj, dict):
             raise ApiError(400, "the request body must be an object")
         self._check_kind(rt, obj)
+        self._check_fields(rt, obj)
         meta = obj.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
             raise ApiError(400, f'the name of the object ({meta["name"]}) does not match the name '

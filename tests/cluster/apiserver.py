@@ -21,7 +21,7 @@ from .errors import ApiError, conflict
 from .faults import Faults, RequestLog, RequestRecord
 from .rbac import Authorizer, Tokens, User, impersonated
 from .resources import ResourceType, lookup
-from .selectors import object_predicate
+from .selection import object_predicate
 from .store import Event, Obj, Store
 
 # Kinds whose DELETE answers with the object (as the real API does); others answer a Status.
@@ -162,9 +162,11 @@ class _Handler(BaseHTTPRequestHandler):
             return impersonated(impersonate, groups)
         return user
 
-    def _send_json(self, code: int, obj: Any) -> None:
+    def _send_json(self, code: int, obj: Any, warnings: list[str] | None = None) -> None:
         data = json.dumps(obj).encode()
         self.send_response(code)
+        for warning in warnings or []:
+            self.send_header("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
@@ -236,10 +238,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(403, f'{subject} is forbidden: User "{user.name}" cannot {verb} '
                                 f'{target} in API group "{rt.group}"{where}', "Forbidden",
                            details={"name": name, "group": rt.group, "kind": rt.plural})
-        code, result = self._dispatch(method, rt, namespace, name, sub, query, body, user)
+        with srv.api.client_request(_one(query, "fieldValidation")) as warnings:
+            code, result = self._dispatch(method, rt, namespace, name, sub, query, body, user)
         record.code = code
         if result is not None:
-            self._send_json(code, result)
+            self._send_json(code, result, warnings)
 
     def _static(self, parts: list[str]) -> Any:
         host, port = self.api_server.httpd.server_address[:2]

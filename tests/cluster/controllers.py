@@ -397,13 +397,15 @@ class ControllerManager:
         _set_condition(status, "Available", "True" if available else "False",
                        "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
                        "Deployment has minimum availability." if available
-                       else "Deployment does not have minimum availability.", stamp)
+                       else "Deployment does not have minimum availability.", stamp,
+                       "lastUpdateTime")
         complete = count(new_rs, "readyReplicas") >= replicas and total == updated == replicas
         name = new_rs["metadata"]["name"]
         _set_condition(status, "Progressing", "True",
                        "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
                        f'ReplicaSet "{name}" ' + ("has successfully progressed." if complete
-                                                  else "is progressing."), stamp)
+                                                  else "is progressing."), stamp,
+                       "lastUpdateTime")
 
         def write(o: Obj) -> None:
             o["status"] = status
@@ -715,18 +717,20 @@ def _finished_condition(status: Obj) -> Obj | None:
 
 
 def _set_condition(status: Obj, kind: str, value: str, reason: str, message: str,
-                   stamp: str) -> None:
+                   stamp: str, time_field: str = "lastProbeTime") -> None:
+    """Set a condition; `time_field` is the kind's second timestamp (jobs: lastProbeTime,
+    deployments: lastUpdateTime, updated whenever reason or message change)."""
     conditions = status.setdefault("conditions", [])
     for cond in conditions:
         if cond["type"] == kind:
             if cond.get("status") != value:
                 cond["lastTransitionTime"] = stamp
+            if (cond.get("reason"), cond.get("message")) != (reason, message):
+                cond[time_field] = stamp
             cond.update(status=value, reason=reason, message=message)
-            if "lastUpdateTime" in cond:
-                cond["lastUpdateTime"] = cond["lastTransitionTime"]
             return
     conditions.append({"type": kind, "status": value, "reason": reason, "message": message,
-                       "lastProbeTime": stamp, "lastTransitionTime": stamp})
+                       time_field: stamp, "lastTransitionTime": stamp})
 
 
 def _exit_codes(pod: Obj) -> list[tuple[str, int]]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import ssl
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,6 +14,8 @@ from typing import Any, TypeVar
 from kubernetes import client, config
 
 from .cluster import Cluster
+from .fieldschema import unknown_fields
+from .resources import RESOURCE_TYPES
 
 T = TypeVar("T")
 
@@ -24,6 +30,23 @@ def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "
             return last
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def raw_request(cluster: Cluster, method: str, path: str, body: Any = None,
+                token: str | None = None, content_type: str = "application/json",
+                ) -> tuple[int, Any, Any]:
+    """One HTTP request with the admin token: (status, headers, decoded JSON body)."""
+    context = ssl.create_default_context(cafile=str(cluster.cert)) if cluster.tls else None
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        cluster.url + path, data=data, method=method,
+        headers={"Authorization": f"Bearer {token or cluster.tokens.admin_token}",
+                 "Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            return response.status, response.headers, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, json.loads(err.read() or b"null")
 
 
 def api_client(cluster: Cluster, kubeconfig: str | None = None) -> client.ApiClient:
@@ -57,3 +80,11 @@ def wait_pod_phase(core: client.CoreV1Api, namespace: str, name: str,
 
 def pod_log(core: client.CoreV1Api, namespace: str, name: str, **kw: Any) -> str:
     return core.read_namespaced_pod_log(name, namespace, **kw)
+
+
+def assert_schema_clean(cluster: Cluster) -> None:
+    """Everything the cluster stored (including what its controllers wrote) fits the schema
+    of the `kubernetes` client's models: no field a real API server would drop."""
+    for rt in RESOURCE_TYPES:
+        for obj in cluster.store.list(rt)[0]:
+            assert unknown_fields(rt, obj) == [], f"{rt.kind} {obj['metadata']['name']}"

@@ -23,7 +23,7 @@ from .api import Api
 from .cgroups import MemoryCgroups
 from .rbac import Tokens
 from .resources import lookup
-from .selectors import field_value
+from .selection import field_value
 from .store import Event, Obj, Store, now_iso
 from .volumes import NotReady, Volume, quantity_bytes, resolve
 

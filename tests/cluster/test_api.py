@@ -10,7 +10,7 @@ from kubernetes import client, dynamic, watch
 from kubernetes.client.rest import ApiException
 
 from .cluster import Cluster
-from .helpers import api_client, new_namespace, wait_for
+from .helpers import api_client, new_namespace, raw_request, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,23 @@ def test_error_codes_are_kubernetes_status_objects(api, ns) -> None:
         client.BatchV1Api(api).create_namespaced_job(
             ns, {"metadata": {"name": long_name}, "spec": {"template": {"spec": pod_spec}}})
     assert err.value.status == 422 and "must be no more than 63 characters" in err.value.body
+
+
+def test_unknown_fields_are_pruned_with_a_warning_or_rejected_when_strict(
+        k8s_cluster_module: Cluster, ns) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "f", "colour": "x"},
+            "data": {"a": "1"}}
+    path = f"/api/v1/namespaces/{ns}/configmaps"
+    status, headers, stored = raw_request(k8s_cluster_module, "POST", path, body)
+    assert status == 201 and "colour" not in stored["metadata"]
+    assert headers.get_all("Warning") == ['299 - "unknown field \\"metadata.colour\\""']
+    body["metadata"]["name"] = "g"
+    status, _, answer = raw_request(k8s_cluster_module, "POST", path + "?fieldValidation=Strict",
+                                    body)
+    assert status == 400 and 'unknown field "metadata.colour"' in answer["message"]
+    status, headers, _ = raw_request(k8s_cluster_module, "POST",
+                                     path + "?fieldValidation=Ignore", body)
+    assert status == 201 and not headers.get_all("Warning")
 
 
 def test_unknown_token_gets_401(k8s_cluster_module: Cluster, tmp_path) -> None:

@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client
 
 from .cluster import Cluster
-from .helpers import api_client, new_namespace, wait_for
+from .helpers import api_client, assert_schema_clean, new_namespace, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +240,8 @@ def test_static_volumes_bind_by_volume_name_and_by_empty_class(api, ns) -> None:
     assert claim_phase(core, ns, "wrong-mode") == "Pending"
     for name in (f"{ns}-rox", f"{ns}-rwo"):
         core.delete_persistent_volume(name)
+
+
+def test_everything_stored_fits_the_schema(k8s_cluster_module: Cluster) -> None:
+    """Runs last in this module: the module's cluster holds what the tests above made."""
+    assert_schema_clean(k8s_cluster_module)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .cluster import Cluster
-from .helpers import wait_for
+from .helpers import assert_schema_clean, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 
@@ -69,7 +69,7 @@ def kubectl(k8s_cluster: Cluster, tmp_path: Path):
     return run
 
 
-def test_acceptance_commands(kubectl, tmp_path: Path) -> None:
+def test_acceptance_commands(k8s_cluster: Cluster, kubectl, tmp_path: Path) -> None:
     out = kubectl("get", "storageclass,pv,pvc,pods,deployments,svc,jobs")
     assert "standard (default)" in out and "nfs-client" in out and "service/kubernetes" in out
 
@@ -114,6 +114,8 @@ def test_acceptance_commands(kubectl, tmp_path: Path) -> None:
     history = kubectl("rollout", "history", "deployment/minio")
     assert history.split()[-2:] == ["3", "<none>"]
 
+    assert_schema_clean(k8s_cluster)
+
     out = kubectl("delete", "deployment", "minio")
     assert 'deployment.apps "minio" deleted' in out
     wait_for(lambda: "No resources found" in kubectl("get", "pods", check=False),
@@ -141,6 +143,11 @@ def test_kubectl_errors_and_other_verbs(kubectl, tmp_path: Path) -> None:
                                       "  name: ssa\n  namespace: team\ndata:\n  k: v\n")
     assert "serverside-applied" in kubectl("apply", "--server-side", "-f",
                                            str(tmp_path / "cm.yaml"))
+    (tmp_path / "typo.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                                        "  name: typo\n  namespace: team\ndata: {}\n"
+                                        "datta:\n  k: v\n")
+    out = kubectl("apply", "-f", str(tmp_path / "typo.yaml"), check=False)
+    assert 'strict decoding error: unknown field "datta"' in out
     kubectl("create", "serviceaccount", "bot", "-n", "team")
     as_bot = "--as=system:serviceaccount:team:bot"
     assert kubectl("auth", "can-i", "list", "pods", "-n", "team", as_bot,

@@ -11,7 +11,15 @@ from kubernetes import client
 
 from .cgroups import MemoryCgroups
 from .cluster import Cluster
-from .helpers import api_client, new_namespace, pod_log, pod_manifest, wait_for, wait_pod_phase
+from .helpers import (
+    api_client,
+    assert_schema_clean,
+    new_namespace,
+    pod_log,
+    pod_manifest,
+    wait_for,
+    wait_pod_phase,
+)
 from .plugin import sandbox_processes
 
 
@@ -387,3 +395,8 @@ def test_service_names_resolve_inside_pods(core, ns) -> None:
     lines = pod_log(core, ns, "resolver").splitlines()
     assert [line.split()[0] for line in lines] == ["127.0.0.1"] * 3
     assert f"minio.{ns}.svc.cluster.local" in lines[1].split()
+
+
+def test_everything_stored_fits_the_schema(k8s_cluster_module: Cluster) -> None:
+    """Runs last in this module: the module's cluster holds what the tests above made."""
+    assert_schema_clean(k8s_cluster_module)

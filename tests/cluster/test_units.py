@@ -10,7 +10,7 @@ from . import mountpoints
 from .errors import ApiError
 from .patching import json_patch, merge_patch, strategic_merge
 from .protobuf import decode
-from .selectors import parse_field_selector, parse_label_selector, selector_from_spec
+from .selection import parse_field_selector, parse_label_selector, selector_from_spec
 from .volumes import quantity_bytes
 
 
