@@ -213,6 +213,7 @@ def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None
         if "storageClassName" not in spec and default_storage_class:
             spec["storageClassName"] = default_storage_class
         _validate_claim(name, spec)
+        _add_finalizer(obj, "kubernetes.io/pvc-protection")
         obj["status"] = {"phase": "Pending"}
     elif kind == "PersistentVolume":
         spec = obj.setdefault("spec", {})
@@ -225,6 +226,7 @@ def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None
             causes.append(("spec.accessModes", "Required value"))
         if causes:
             raise invalid(kind, name, causes)
+        _add_finalizer(obj, "kubernetes.io/pv-protection")
         obj["status"] = {"phase": "Available"}
     elif kind == "Service":
         spec = obj.setdefault("spec", {})
@@ -254,6 +256,12 @@ def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None
             raise invalid(kind, name, [("roleRef.name", "Required value")], rt.group)
     check_labels(rt, obj)
     return obj
+
+
+def _add_finalizer(obj: Obj, finalizer: str) -> None:
+    finalizers = obj["metadata"].setdefault("finalizers", [])
+    if finalizer not in finalizers:
+        finalizers.append(finalizer)
 
 
 def _validate_deployment(name: str, spec: Obj) -> None:

@@ -37,6 +37,8 @@ assert REPLICASETS
 JOB_TRACKING = "batch.kubernetes.io/job-tracking"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 POD_TEMPLATE_HASH = "pod-template-hash"
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+PV_PROTECTION = "kubernetes.io/pv-protection"
 REVISION = "deployment.kubernetes.io/revision"
 
 
@@ -509,6 +511,9 @@ class ControllerManager:
     def volumes(self) -> None:
         claims, _ = self.store.list(PVCS)
         volumes, _ = self.store.list(PVS)
+        self._release_protection(claims, volumes)
+        claims, _ = self.store.list(PVCS)
+        volumes, _ = self.store.list(PVS)
         claim_uids = {c["metadata"]["uid"] for c in claims}
         for pv in volumes:
             self._reclaim(pv, claim_uids)
@@ -524,6 +529,35 @@ class ControllerManager:
                     self._reported.add(key)
                     self.api.record_event(claim, exc.reason, str(exc), "Warning")
 
+    def _release_protection(self, claims: list[Obj], volumes: list[Obj]) -> None:
+        """Storage-object-in-use protection: a deleted claim stays Terminating while a pod
+        uses it; a deleted volume while a claim is bound to it."""
+        pods, _ = self.store.list(PODS)
+        in_use = {(p["metadata"]["namespace"], v["persistentVolumeClaim"]["claimName"])
+                  for p in pods if (p.get("status") or {}).get("phase")
+                  not in ("Succeeded", "Failed")
+                  for v in p["spec"].get("volumes") or [] if v.get("persistentVolumeClaim")}
+        for claim in claims:
+            meta = claim["metadata"]
+            if meta.get("deletionTimestamp") and PVC_PROTECTION in (meta.get("finalizers") or []) \
+                    and (meta["namespace"], meta["name"]) not in in_use:
+                self._drop_finalizer(PVCS, meta["namespace"], meta["name"], PVC_PROTECTION)
+        live_claims = {c["metadata"]["uid"] for c in claims
+                       if not c["metadata"].get("deletionTimestamp")}
+        for pv in volumes:
+            meta = pv["metadata"]
+            bound_to = ((pv["spec"].get("claimRef") or {}).get("uid"))
+            if meta.get("deletionTimestamp") and PV_PROTECTION in (meta.get("finalizers") or []) \
+                    and bound_to not in live_claims:
+                self._drop_finalizer(PVS, "", meta["name"], PV_PROTECTION)
+
+    def _drop_finalizer(self, rt: ResourceType, namespace: str, name: str,
+                        finalizer: str) -> None:
+        def drop(o: Obj) -> None:
+            o["metadata"]["finalizers"] = [f for f in o["metadata"].get("finalizers") or []
+                                           if f != finalizer]
+        self.store.mutate(rt, namespace, name, drop)
+
     def _reclaim(self, pv: Obj, claim_uids: set[str]) -> None:
         ref = pv["spec"].get("claimRef")
         phase = (pv.get("status") or {}).get("phase")
@@ -535,6 +569,7 @@ class ControllerManager:
                 if path and Path(path).is_relative_to(self.state_dir):
                     shutil.rmtree(path, ignore_errors=True)
             with contextlib.suppress(ApiError):
+                self._drop_finalizer(PVS, "", pv["metadata"]["name"], PV_PROTECTION)
                 self.store.remove(PVS, "", pv["metadata"]["name"])
             return
 

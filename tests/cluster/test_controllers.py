@@ -219,6 +219,27 @@ def test_dynamic_provisioning_respects_class_access_modes(api, ns) -> None:
              what="the provisioned volume to be reclaimed")
 
 
+def test_claims_in_use_are_protected_from_deletion(api, ns) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_persistent_volume_claim(ns, pvc("used", ["ReadWriteOnce"], None))
+    core.create_namespaced_pod(ns, {"metadata": {"name": "user"}, "spec": {
+        "restartPolicy": "Never",
+        "containers": [{"name": "c", "image": "x", "command": ["sleep", "300"],
+                        "volumeMounts": [{"name": "v", "mountPath": "/v"}]}],
+        "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "used"}}]}})
+    wait_for(lambda: core.read_namespaced_pod("user", ns).status.phase == "Running",
+             what="the pod using the claim to run")
+    core.delete_namespaced_persistent_volume_claim("used", ns)
+    claim = core.read_namespaced_persistent_volume_claim("used", ns)
+    assert claim.metadata.deletion_timestamp and \
+        "kubernetes.io/pvc-protection" in claim.metadata.finalizers
+    core.delete_namespaced_pod("user", ns, grace_period_seconds=0)
+
+    def claim_gone() -> bool:
+        return not core.list_namespaced_persistent_volume_claim(ns).items
+    wait_for(claim_gone, what="the claim to go once its pod is gone")
+
+
 def test_static_volumes_bind_by_volume_name_and_by_empty_class(api, ns) -> None:
     core = client.CoreV1Api(api)
     for name, modes in ((f"{ns}-rox", ["ReadOnlyMany"]), (f"{ns}-rwo", ["ReadWriteOnce"])):
