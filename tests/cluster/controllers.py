@@ -255,6 +255,10 @@ class ControllerManager:
             _set_condition(status, "Suspended", "True", "JobSuspended", "Job suspended", stamp)
             self._write_job_status(job, status)
             return
+        if any(c["type"] == "Suspended" and c["status"] == "True"
+               for c in status.get("conditions") or []):
+            _set_condition(status, "Suspended", "False", "JobResumed", "Job resumed", stamp)
+            status["startTime"] = stamp  # a resumed job's deadline counts from now
         status.setdefault("startTime", stamp)
         restarts = sum(cs.get("restartCount", 0) for p in pods
                        for cs in (p.get("status") or {}).get("containerStatuses") or [])

@@ -56,6 +56,24 @@ def test_job_completes_and_its_pod_is_owned(api, ns) -> None:
     assert core.read_namespaced_pod_log(pods[0].metadata.name, ns) == "done\n"
 
 
+def test_job_parallelism_completions_and_suspend(api, ns) -> None:
+    batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
+    batch.create_namespaced_job(ns, job("multi", ["true"], completions=3, parallelism=2))
+    got = finished(batch, ns, "multi")
+    assert got.status.succeeded == 3 and len(job_pods(core, ns, "multi")) == 3
+    batch.create_namespaced_job(ns, job("paused", ["true"], suspend=True))
+
+    def suspended() -> bool:
+        status = batch.read_namespaced_job_status("paused", ns).status
+        return any(c.type == "Suspended" and c.status == "True" for c in status.conditions or [])
+    wait_for(suspended, what="the Suspended condition")
+    assert job_pods(core, ns, "paused") == []
+    batch.patch_namespaced_job("paused", ns, {"spec": {"suspend": False}})
+    got = finished(batch, ns, "paused")
+    assert got.status.succeeded == 1
+    assert condition(got, "Suspended").status == "False"
+
+
 def test_job_backoff_limit(api, ns) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("bad", ["false"], backoffLimit=1))
