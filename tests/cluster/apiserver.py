@@ -27,6 +27,8 @@ from .store import Event, Obj, Store
 # Kinds whose DELETE answers with the object (as the real API does); others answer a Status.
 RETURNS_DELETED_OBJECT = {"Pod", "PersistentVolumeClaim", "PersistentVolume", "Service",
                           "ServiceAccount", "ResourceQuota", "StorageClass"}
+# Readable without credentials (system:public-info-viewer on a real cluster).
+PUBLIC_PATHS = {"/version", "/healthz", "/livez", "/readyz"}
 LogSource = Callable[[Obj, str, bool], Path | None]
 Evictor = Callable[[str, str], None]
 
@@ -129,6 +131,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         record = RequestRecord(method, split.path, query, "")
         try:
+            public = split.path.rstrip("/")
+            if method == "GET" and public in PUBLIC_PATHS:
+                record.code = 200
+                if public == "/version":
+                    self._send_json(200, discovery.VERSION)
+                else:
+                    self._send_text(200, b"ok")
+                return
             user = self._authenticate()
             record.user = user.name
             if srv.faults.latency:
@@ -246,10 +256,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _static(self, parts: list[str]) -> Any:
         host, port = self.api_server.httpd.server_address[:2]
-        if parts == ["version"]:
-            return discovery.VERSION
-        if parts in (["healthz"], ["livez"], ["readyz"]):
-            return "ok"
         if parts == ["api"]:
             return discovery.api_versions(f"{host}:{port}")
         if parts == ["api", "v1"]:
