@@ -121,7 +121,14 @@ class RequestLog:
         with self._lock:
             self.records.clear()
 
+    def filter(self, **match: Any) -> list[RequestRecord]:
+        """Requests whose attributes equal the given values; a callable value is a predicate
+        (e.g. `name=lambda n: n.startswith("snakejob-")`)."""
+        def ok(record: RequestRecord, key: str, wanted: Any) -> bool:
+            value = getattr(record, key)
+            return bool(wanted(value)) if callable(wanted) else value == wanted
+        return [r for r in self.snapshot() if all(ok(r, k, v) for k, v in match.items())]
+
     def count(self, **match: Any) -> int:
-        """How many requests match every given attribute (e.g. verb="create", resource="jobs")."""
-        return sum(1 for r in self.snapshot()
-                   if all(getattr(r, k) == v for k, v in match.items()))
+        """How many requests match (e.g. verb="create", resource="jobs"); see `filter`."""
+        return len(self.filter(**match))

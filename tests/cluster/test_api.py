@@ -386,6 +386,8 @@ def test_request_log_counts_calls(k8s_cluster: Cluster) -> None:
         core.create_namespaced_config_map("default", cm(f"c{n}"))
     core.list_namespaced_config_map("default", label_selector="a=b")
     assert k8s_cluster.requests.count(verb="create", resource="configmaps") == 3
+    assert k8s_cluster.requests.count(verb="create", name="",
+                                      path=lambda p: p.endswith("/configmaps")) == 3
     lists = [r for r in k8s_cluster.requests.snapshot() if r.verb == "list"]
     assert len(lists) == 1 and lists[0].query["labelSelector"] == ["a=b"]
     assert lists[0].user == "admin" and lists[0].namespace == "default"
