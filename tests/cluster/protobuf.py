@@ -7,6 +7,7 @@ commands create are described here (other kinds get 415 and the caller can use J
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import ApiError
@@ -84,7 +85,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(data: bytes):
+def _fields(data: bytes) -> Iterator[tuple[int, Any]]:
     pos = 0
     while pos < len(data):
         key, pos = _varint(data, pos)

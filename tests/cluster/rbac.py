@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .resources import lookup
@@ -114,7 +115,7 @@ class Authorizer:
                 return True
         return False
 
-    def _rules_for(self, user: User, namespace: str):
+    def _rules_for(self, user: User, namespace: str) -> Iterator[list[dict]]:
         role_rt = lookup(RBAC, "roles")
         crole_rt = lookup(RBAC, "clusterroles")
         rb_rt = lookup(RBAC, "rolebindings")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import urllib3
@@ -14,14 +16,14 @@ from .helpers import api_client, new_namespace, raw_request, wait_for
 
 
 @pytest.fixture(scope="module")
-def api(k8s_cluster_module: Cluster):
+def api(k8s_cluster_module: Cluster) -> Iterator[client.ApiClient]:
     c = api_client(k8s_cluster_module)
     yield c
     c.close()
 
 
 @pytest.fixture
-def ns(api) -> str:
+def ns(api: client.ApiClient) -> str:
     return new_namespace(api)
 
 
@@ -29,7 +31,7 @@ def cm(name: str, labels: dict[str, str] | None = None, **data: str) -> dict:
     return {"metadata": {"name": name, "labels": labels or {}}, "data": data}
 
 
-def test_discovery_serves_every_required_group(api) -> None:
+def test_discovery_serves_every_required_group(api: client.ApiClient) -> None:
     dyn = dynamic.DynamicClient(api)
     for api_version, kind in [("v1", "Pod"), ("v1", "PersistentVolumeClaim"),
                               ("apps/v1", "Deployment"), ("batch/v1", "Job"),
@@ -43,7 +45,7 @@ def test_discovery_serves_every_required_group(api) -> None:
     assert client.VersionApi(api).get_code().major == "1"
 
 
-def test_create_get_list_update_delete(api, ns) -> None:
+def test_create_get_list_update_delete(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     created = core.create_namespaced_config_map(ns, cm("one", {"app": "a"}, k="v"))
     assert created.metadata.uid and created.metadata.resource_version
@@ -60,7 +62,7 @@ def test_create_get_list_update_delete(api, ns) -> None:
     assert err.value.status == 404
 
 
-def test_error_codes_are_kubernetes_status_objects(api, ns) -> None:
+def test_error_codes_are_kubernetes_status_objects(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     core.create_namespaced_config_map(ns, cm("dup"))
     with pytest.raises(ApiException) as err:
@@ -94,7 +96,7 @@ def test_error_codes_are_kubernetes_status_objects(api, ns) -> None:
 
 
 def test_unknown_fields_are_pruned_with_a_warning_or_rejected_when_strict(
-        k8s_cluster_module: Cluster, ns) -> None:
+        k8s_cluster_module: Cluster, ns: str) -> None:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "f", "colour": "x"},
             "data": {"a": "1"}}
     path = f"/api/v1/namespaces/{ns}/configmaps"
@@ -110,7 +112,7 @@ def test_unknown_fields_are_pruned_with_a_warning_or_rejected_when_strict(
     assert status == 201 and not headers.get_all("Warning")
 
 
-def test_unknown_token_gets_401(k8s_cluster_module: Cluster, tmp_path) -> None:
+def test_unknown_token_gets_401(k8s_cluster_module: Cluster, tmp_path: Path) -> None:
     path = k8s_cluster_module.write_kubeconfig(tmp_path / "bad", "wrong-token", "bad", "default")
     bad = api_client(k8s_cluster_module, str(path))
     with pytest.raises(ApiException) as err:
@@ -118,14 +120,14 @@ def test_unknown_token_gets_401(k8s_cluster_module: Cluster, tmp_path) -> None:
     assert err.value.status == 401
 
 
-def test_generate_name_and_selectors(api, ns) -> None:
+def test_generate_name_and_selectors(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     names = [core.create_namespaced_config_map(
         ns, {"metadata": {"generateName": "gen-", "labels": {"tier": tier}}}).metadata.name
         for tier in ("a", "b", "c")]
     assert len(set(names)) == 3 and all(n.startswith("gen-") and len(n) > 4 for n in names)
 
-    def listed(**kw) -> set[str]:
+    def listed(**kw: str) -> set[str]:
         return {i.metadata.name for i in core.list_namespaced_config_map(ns, **kw).items}
 
     assert len(listed(label_selector="tier=a")) == 1
@@ -135,7 +137,7 @@ def test_generate_name_and_selectors(api, ns) -> None:
     assert listed(label_selector="missing") == set()
 
 
-def test_list_pagination_with_limit_and_continue(api, ns) -> None:
+def test_list_pagination_with_limit_and_continue(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     for n in range(5):
         core.create_namespaced_config_map(ns, cm(f"page-{n}"))
@@ -150,7 +152,7 @@ def test_list_pagination_with_limit_and_continue(api, ns) -> None:
     assert names == [f"page-{n}" for n in range(5)] and pages == 3
 
 
-def test_watch_streams_events_from_a_resource_version(api, ns) -> None:
+def test_watch_streams_events_from_a_resource_version(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     start_rv = core.list_namespaced_config_map(ns).metadata.resource_version
     core.create_namespaced_config_map(ns, cm("w"))
@@ -166,7 +168,8 @@ def test_watch_streams_events_from_a_resource_version(api, ns) -> None:
     assert seen == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
 
 
-def test_selector_watch_reports_objects_entering_and_leaving(api, ns) -> None:
+def test_selector_watch_reports_objects_entering_and_leaving(
+        api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     start_rv = core.list_namespaced_config_map(ns).metadata.resource_version
     core.create_namespaced_config_map(ns, cm("moving", {"tier": "a"}))
@@ -204,7 +207,7 @@ def test_watch_from_a_compacted_resource_version_is_expired(k8s_cluster: Cluster
     assert seen == [("ADDED", "later")]
 
 
-def test_patch_kinds(api, ns) -> None:
+def test_patch_kinds(api: client.ApiClient, ns: str) -> None:
     apps = client.AppsV1Api(api)
     body = {"metadata": {"name": "d"}, "spec": {
         "replicas": 0, "selector": {"matchLabels": {"app": "d"}},
@@ -230,7 +233,7 @@ def test_patch_kinds(api, ns) -> None:
     assert got.metadata.labels == {"m": "1", "j": "2"}
 
 
-def test_server_side_apply_creates_then_updates(api, ns) -> None:
+def test_server_side_apply_creates_then_updates(api: client.ApiClient, ns: str) -> None:
     dyn = dynamic.DynamicClient(api)
     maps = dyn.resources.get(api_version="v1", kind="ConfigMap")
     manifest = {"apiVersion": "v1", "kind": "ConfigMap",
@@ -242,7 +245,7 @@ def test_server_side_apply_creates_then_updates(api, ns) -> None:
     assert dict(second.data) == {"a": "2", "b": "3"}
 
 
-def test_deployment_scale_subresource(api, ns) -> None:
+def test_deployment_scale_subresource(api: client.ApiClient, ns: str) -> None:
     apps = client.AppsV1Api(api)
     apps.create_namespaced_deployment(ns, {"metadata": {"name": "s"}, "spec": {
         "replicas": 0, "selector": {"matchLabels": {"app": "s"}},
@@ -258,7 +261,7 @@ def test_deployment_scale_subresource(api, ns) -> None:
     assert err.value.status == 422
 
 
-def test_owner_references_are_garbage_collected(api, ns) -> None:
+def test_owner_references_are_garbage_collected(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     owner = core.create_namespaced_config_map(ns, cm("owner"))
     ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid}
@@ -279,7 +282,7 @@ def test_owner_references_are_garbage_collected(api, ns) -> None:
     assert not core.read_namespaced_config_map("kept", ns).metadata.owner_references
 
 
-def test_foreground_deletion_waits_for_dependents(api, ns) -> None:
+def test_foreground_deletion_waits_for_dependents(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     owner = core.create_namespaced_config_map(ns, cm("fg"))
     core.create_namespaced_config_map(ns, {"metadata": {"name": "fg-child", "ownerReferences": [
@@ -295,7 +298,7 @@ def test_foreground_deletion_waits_for_dependents(api, ns) -> None:
     wait_for(lambda: gone("fg") and gone("fg-child"), what="foreground deletion")
 
 
-def test_namespace_deletion_removes_its_objects(api) -> None:
+def test_namespace_deletion_removes_its_objects(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
     ns = new_namespace(api)
     core.create_namespaced_config_map(ns, cm("x"))
@@ -310,7 +313,8 @@ def test_namespace_deletion_removes_its_objects(api) -> None:
                                                    ).items == []
 
 
-def test_rbac_limits_service_account_tokens(k8s_cluster_module: Cluster, api, ns) -> None:
+def test_rbac_limits_service_account_tokens(
+        k8s_cluster_module: Cluster, api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     rbac = client.RbacAuthorizationV1Api(api)
     core.create_namespaced_service_account(ns, {"metadata": {"name": "runner"}})

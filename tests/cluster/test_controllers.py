@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 from kubernetes import client
 
@@ -10,14 +12,14 @@ from .helpers import api_client, assert_schema_clean, new_namespace, wait_for
 
 
 @pytest.fixture(scope="module")
-def api(k8s_cluster_module: Cluster):
+def api(k8s_cluster_module: Cluster) -> Iterator[client.ApiClient]:
     c = api_client(k8s_cluster_module)
     yield c
     c.close()
 
 
 @pytest.fixture
-def ns(api) -> str:
+def ns(api: client.ApiClient) -> str:
     return new_namespace(api)
 
 
@@ -45,7 +47,7 @@ def job_pods(core: client.CoreV1Api, ns: str, name: str) -> list[client.V1Pod]:
     return core.list_namespaced_pod(ns, label_selector=f"job-name={name}").items
 
 
-def test_job_completes_and_its_pod_is_owned(api, ns) -> None:
+def test_job_completes_and_its_pod_is_owned(api: client.ApiClient, ns: str) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("ok", ["sh", "-c", "echo done"]))
     got = finished(batch, ns, "ok")
@@ -56,7 +58,7 @@ def test_job_completes_and_its_pod_is_owned(api, ns) -> None:
     assert core.read_namespaced_pod_log(pods[0].metadata.name, ns) == "done\n"
 
 
-def test_job_parallelism_completions_and_suspend(api, ns) -> None:
+def test_job_parallelism_completions_and_suspend(api: client.ApiClient, ns: str) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("multi", ["true"], completions=3, parallelism=2))
     got = finished(batch, ns, "multi")
@@ -74,7 +76,7 @@ def test_job_parallelism_completions_and_suspend(api, ns) -> None:
     assert condition(got, "Suspended").status == "False"
 
 
-def test_job_backoff_limit(api, ns) -> None:
+def test_job_backoff_limit(api: client.ApiClient, ns: str) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("bad", ["false"], backoffLimit=1))
     got = finished(batch, ns, "bad")
@@ -83,7 +85,7 @@ def test_job_backoff_limit(api, ns) -> None:
     assert len(job_pods(core, ns, "bad")) == 2
 
 
-def test_job_active_deadline_kills_its_pods(api, ns) -> None:
+def test_job_active_deadline_kills_its_pods(api: client.ApiClient, ns: str) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("slow", ["sleep", "300"], activeDeadlineSeconds=1))
     got = finished(batch, ns, "slow")
@@ -92,7 +94,7 @@ def test_job_active_deadline_kills_its_pods(api, ns) -> None:
              what="the deadline-exceeded job's pods to stop")
 
 
-def test_job_ttl_after_finished_deletes_job_and_pods(api, ns) -> None:
+def test_job_ttl_after_finished_deletes_job_and_pods(api: client.ApiClient, ns: str) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("ttl", ["true"], ttlSecondsAfterFinished=0))
 
@@ -101,8 +103,8 @@ def test_job_ttl_after_finished_deletes_job_and_pods(api, ns) -> None:
     wait_for(gone, 30, "the finished job and its pods to be deleted")
 
 
-def test_pod_failure_policy_fail_job_and_ignore_disruption(k8s_cluster_module: Cluster, api,
-                                                           ns) -> None:
+def test_pod_failure_policy_fail_job_and_ignore_disruption(
+        k8s_cluster_module: Cluster, api: client.ApiClient, ns: str) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     policy = {"rules": [
         {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42]}},
@@ -131,7 +133,8 @@ def test_pod_failure_policy_fail_job_and_ignore_disruption(k8s_cluster_module: C
     wait_for(lambda: not job_pods(core, ns, "evicted"), what="foreground job deletion")
 
 
-def test_background_deletion_of_a_running_job_removes_its_pods(api, ns) -> None:
+def test_background_deletion_of_a_running_job_removes_its_pods(
+        api: client.ApiClient, ns: str) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("bg", ["sleep", "300"]))
     wait_for(lambda: any(p.status.phase == "Running" for p in job_pods(core, ns, "bg")),
@@ -141,7 +144,7 @@ def test_background_deletion_of_a_running_job_removes_its_pods(api, ns) -> None:
              what="the job and its running pod to be deleted")
 
 
-def test_job_deletion_orphans_pods_by_default(api, ns) -> None:
+def test_job_deletion_orphans_pods_by_default(api: client.ApiClient, ns: str) -> None:
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     batch.create_namespaced_job(ns, job("orphan", ["true"]))
     finished(batch, ns, "orphan")
@@ -159,11 +162,11 @@ def deployment(name: str, replicas: int) -> dict:
                                          "command": ["sleep", "300"]}]}}}}
 
 
-def test_deployment_keeps_replicas_and_scales(api, ns) -> None:
+def test_deployment_keeps_replicas_and_scales(api: client.ApiClient, ns: str) -> None:
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     apps.create_namespaced_deployment(ns, deployment("web", 2))
 
-    def ready(count: int):
+    def ready(count: int) -> Callable[[], bool]:
         def check() -> bool:
             d = apps.read_namespaced_deployment_status("web", ns)
             running = [p for p in core.list_namespaced_pod(ns, label_selector="app=web").items
@@ -210,7 +213,7 @@ def claim_phase(core: client.CoreV1Api, ns: str, name: str) -> str:
     return core.read_namespaced_persistent_volume_claim(name, ns).status.phase
 
 
-def test_dynamic_provisioning_respects_class_access_modes(api, ns) -> None:
+def test_dynamic_provisioning_respects_class_access_modes(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     core.create_namespaced_persistent_volume_claim(ns, pvc("rwx", ["ReadWriteMany"],
                                                            "nfs-client"))
@@ -237,7 +240,7 @@ def test_dynamic_provisioning_respects_class_access_modes(api, ns) -> None:
              what="the provisioned volume to be reclaimed")
 
 
-def test_claims_in_use_are_protected_from_deletion(api, ns) -> None:
+def test_claims_in_use_are_protected_from_deletion(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     core.create_namespaced_persistent_volume_claim(ns, pvc("used", ["ReadWriteOnce"], None))
     core.create_namespaced_pod(ns, {"metadata": {"name": "user"}, "spec": {
@@ -258,7 +261,8 @@ def test_claims_in_use_are_protected_from_deletion(api, ns) -> None:
     wait_for(claim_gone, what="the claim to go once its pod is gone")
 
 
-def test_static_volumes_bind_by_volume_name_and_by_empty_class(api, ns) -> None:
+def test_static_volumes_bind_by_volume_name_and_by_empty_class(
+        api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     for name, modes in ((f"{ns}-rox", ["ReadOnlyMany"]), (f"{ns}-rwo", ["ReadWriteOnce"])):
         core.create_persistent_volume({"metadata": {"name": name}, "spec": {

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,11 @@ spec:
 """
 
 
+Kubectl = Callable[..., str]
+
+
 @pytest.fixture
-def kubectl(k8s_cluster: Cluster, tmp_path: Path):
+def kubectl(k8s_cluster: Cluster, tmp_path: Path) -> Kubectl:
     env = {**os.environ, "KUBECONFIG": str(k8s_cluster.kubeconfig),
            "KUBECACHEDIR": str(tmp_path / "kube-cache")}
 
@@ -69,7 +73,7 @@ def kubectl(k8s_cluster: Cluster, tmp_path: Path):
     return run
 
 
-def test_acceptance_commands(k8s_cluster: Cluster, kubectl, tmp_path: Path) -> None:
+def test_acceptance_commands(k8s_cluster: Cluster, kubectl: Kubectl, tmp_path: Path) -> None:
     out = kubectl("get", "storageclass,pv,pvc,pods,deployments,svc,jobs")
     assert "standard (default)" in out and "nfs-client" in out and "service/kubernetes" in out
 
@@ -125,7 +129,7 @@ def test_acceptance_commands(k8s_cluster: Cluster, kubectl, tmp_path: Path) -> N
     assert "No resources found" in kubectl("get", "pv", check=False)
 
 
-def test_kubectl_errors_and_other_verbs(kubectl, tmp_path: Path) -> None:
+def test_kubectl_errors_and_other_verbs(kubectl: Kubectl, tmp_path: Path) -> None:
     out = kubectl("get", "pod", "nope", check=False)
     assert 'pods "nope" not found' in out
     kubectl("create", "namespace", "team")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,23 +21,23 @@ from .helpers import (
     wait_for,
     wait_pod_phase,
 )
-from .plugin import sandbox_processes
+from .plugin import ClusterFactory, sandbox_processes
 
 
 @pytest.fixture(scope="module")
-def api(k8s_cluster_module: Cluster):
+def api(k8s_cluster_module: Cluster) -> Iterator[client.ApiClient]:
     c = api_client(k8s_cluster_module)
     yield c
     c.close()
 
 
 @pytest.fixture
-def ns(api) -> str:
+def ns(api: client.ApiClient) -> str:
     return new_namespace(api)
 
 
 @pytest.fixture
-def core(api) -> client.CoreV1Api:
+def core(api: client.ApiClient) -> client.CoreV1Api:
     return client.CoreV1Api(api)
 
 
@@ -49,7 +50,7 @@ def terminated(pod: client.V1Pod, index: int = 0) -> client.V1ContainerStateTerm
     return pod.status.container_statuses[index].state.terminated
 
 
-def test_command_args_env_and_working_dir(core, ns) -> None:
+def test_command_args_env_and_working_dir(core: client.CoreV1Api, ns: str) -> None:
     core.create_namespaced_secret(ns, {"metadata": {"name": "creds"},
                                        "stringData": {"user": "alice"}})
     core.create_namespaced_config_map(ns, {"metadata": {"name": "settings"},
@@ -71,7 +72,7 @@ def test_command_args_env_and_working_dir(core, ns) -> None:
     assert "hello-$(LEVEL_LIT) alice debug /usr env" in log and "err" in log
 
 
-def test_init_containers_run_in_order_before_containers(core, ns) -> None:
+def test_init_containers_run_in_order_before_containers(core: client.CoreV1Api, ns: str) -> None:
     body = pod_manifest("init", ["sh", "-c", "cat /work/order"], volumes=[
         {"name": "work", "emptyDir": {}}])
     body["spec"]["containers"][0]["volumeMounts"] = [{"name": "work", "mountPath": "/work"}]
@@ -87,7 +88,7 @@ def test_init_containers_run_in_order_before_containers(core, ns) -> None:
     assert pod_log(core, ns, "init", container="init-2") == ""
 
 
-def test_failed_init_container_fails_a_never_restart_pod(core, ns) -> None:
+def test_failed_init_container_fails_a_never_restart_pod(core: client.CoreV1Api, ns: str) -> None:
     body = pod_manifest("badinit", ["true"])
     body["spec"]["initContainers"] = [{"name": "i", "image": "x", "command": ["false"]}]
     pod = run_pod(core, ns, body)
@@ -96,13 +97,13 @@ def test_failed_init_container_fails_a_never_restart_pod(core, ns) -> None:
     assert pod.status.container_statuses[0].state.waiting is not None
 
 
-def test_missing_command_is_a_start_error(core, ns) -> None:
+def test_missing_command_is_a_start_error(core: client.CoreV1Api, ns: str) -> None:
     pod = run_pod(core, ns, pod_manifest("nocmd", ["/no/such/binary"]))
     state = terminated(pod)
     assert state.reason == "StartError" and state.exit_code == 128
 
 
-def test_secret_and_configmap_volumes_are_read_only_files(core, ns) -> None:
+def test_secret_and_configmap_volumes_are_read_only_files(core: client.CoreV1Api, ns: str) -> None:
     core.create_namespaced_secret(ns, {"metadata": {"name": "s"}, "stringData": {"pw": "p4ss"}})
     core.create_namespaced_config_map(ns, {"metadata": {"name": "c"},
                                            "data": {"a.conf": "x=1"}})
@@ -120,8 +121,8 @@ def test_secret_and_configmap_volumes_are_read_only_files(core, ns) -> None:
     assert "Read-only file system" in log[2]
 
 
-def test_rox_claim_is_read_only_and_rwx_claim_is_shared(k8s_cluster_module: Cluster, core,
-                                                        ns) -> None:
+def test_rox_claim_is_read_only_and_rwx_claim_is_shared(
+        k8s_cluster_module: Cluster, core: client.CoreV1Api, ns: str) -> None:
     source = k8s_cluster_module.state_dir / "nfs-export-1000g"
     source.mkdir()
     (source / "sample.txt").write_text("reads\n")
@@ -156,7 +157,8 @@ def test_rox_claim_is_read_only_and_rwx_claim_is_shared(k8s_cluster_module: Clus
     assert not Path("/workspace/note").exists()
 
 
-def test_empty_dir_is_private_and_memory_medium_is_a_sized_tmpfs(core, ns) -> None:
+def test_empty_dir_is_private_and_memory_medium_is_a_sized_tmpfs(
+        core: client.CoreV1Api, ns: str) -> None:
     script = ("ls /scratch; echo mine > /scratch/f; findmnt -n -o FSTYPE /mem; "
               "dd if=/dev/zero of=/mem/big bs=1M count=4 2>&1 | grep -c 'No space left'")
     for name in ("first", "second"):
@@ -171,7 +173,8 @@ def test_empty_dir_is_private_and_memory_medium_is_a_sized_tmpfs(core, ns) -> No
         assert lines[-1] == "1", f"/mem of {name} was not limited to 2Mi: {lines}"
 
 
-def test_read_only_mount_and_read_only_root_and_run_as_user(core, ns) -> None:
+def test_read_only_mount_and_read_only_root_and_run_as_user(
+        core: client.CoreV1Api, ns: str) -> None:
     body = pod_manifest("sec", ["sh", "-c", "id -u; id -g; touch /opt/x 2>&1; "
                                 "touch /out/y 2>&1; touch /w/z && echo w-ok"],
                         securityContext={"runAsUser": 1234, "runAsGroup": 2345},
@@ -186,7 +189,7 @@ def test_read_only_mount_and_read_only_root_and_run_as_user(core, ns) -> None:
     assert lines[4] == "w-ok"
 
 
-def test_run_as_non_root_with_root_user_is_a_config_error(core, ns) -> None:
+def test_run_as_non_root_with_root_user_is_a_config_error(core: client.CoreV1Api, ns: str) -> None:
     body = pod_manifest("root", ["true"], securityContext={"runAsNonRoot": True,
                                                            "runAsUser": 0})
     core.create_namespaced_pod(ns, body)
@@ -200,7 +203,8 @@ def test_run_as_non_root_with_root_user_is_a_config_error(core, ns) -> None:
     assert core.read_namespaced_pod("root", ns).status.phase == "Pending"
 
 
-def test_memory_limit_is_enforced_as_oom_killed(k8s_cluster_module: Cluster, core, ns) -> None:
+def test_memory_limit_is_enforced_as_oom_killed(
+        k8s_cluster_module: Cluster, core: client.CoreV1Api, ns: str) -> None:
     if not k8s_cluster_module.memory_limits_enforced:
         pytest.skip("no writable memory cgroup on this host: limits are recorded only")
     body = pod_manifest("hog", ["python3", "-c", "x = bytearray(200 * 1024 * 1024); print(1)"],
@@ -211,7 +215,7 @@ def test_memory_limit_is_enforced_as_oom_killed(k8s_cluster_module: Cluster, cor
     assert pod.status.phase == "Failed"
 
 
-def test_restart_policy_on_failure_restarts_the_container(core, ns) -> None:
+def test_restart_policy_on_failure_restarts_the_container(core: client.CoreV1Api, ns: str) -> None:
     body = pod_manifest("retry", ["sh", "-c", "test -f /s/seen && exit 0; touch /s/seen; exit 1"],
                         restartPolicy="OnFailure", volumes=[{"name": "s", "emptyDir": {}}])
     body["spec"]["containers"][0]["volumeMounts"] = [{"name": "s", "mountPath": "/s"}]
@@ -221,7 +225,8 @@ def test_restart_policy_on_failure_restarts_the_container(core, ns) -> None:
     assert pod.status.container_statuses[0].last_state.terminated.exit_code == 1
 
 
-def test_kill_evict_hold_and_delete_hooks(k8s_cluster_module: Cluster, core, ns) -> None:
+def test_kill_evict_hold_and_delete_hooks(
+        k8s_cluster_module: Cluster, core: client.CoreV1Api, ns: str) -> None:
     cluster = k8s_cluster_module
     for name in ("killed", "evicted", "deleted"):
         core.create_namespaced_pod(ns, pod_manifest(name, ["sleep", "300"]))
@@ -260,7 +265,7 @@ def test_kill_evict_hold_and_delete_hooks(k8s_cluster_module: Cluster, core, ns)
     wait_pod_phase(core, ns, "held", ("Succeeded",))
 
 
-def test_logs_follow_and_previous(core, ns) -> None:
+def test_logs_follow_and_previous(core: client.CoreV1Api, ns: str) -> None:
     body = pod_manifest("logs", ["sh", "-c", "for i in 1 2 3; do echo line-$i; done"])
     run_pod(core, ns, body)
     assert pod_log(core, ns, "logs", tail_lines=1) == "line-3\n"
@@ -280,8 +285,8 @@ def _processes_with_args(*args: str) -> list[int]:
     return found
 
 
-def test_processes_left_behind_by_a_container_are_killed(k8s_cluster_module: Cluster, core,
-                                                         ns) -> None:
+def test_processes_left_behind_by_a_container_are_killed(
+        k8s_cluster_module: Cluster, core: client.CoreV1Api, ns: str) -> None:
     if not k8s_cluster_module.memory_limits_enforced:
         pytest.skip("no writable cgroup: escaped daemons cannot be tracked")
     pod = run_pod(core, ns, pod_manifest("daemon", ["sh", "-c", "setsid sleep 3141 & sleep 0.2"]))
@@ -289,7 +294,8 @@ def test_processes_left_behind_by_a_container_are_killed(k8s_cluster_module: Clu
     wait_for(lambda: not _processes_with_args("sleep", "3141"), what="the daemon to be killed")
 
 
-def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory, tmp_path) -> None:
+def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory: ClusterFactory,
+                                                          tmp_path: Path) -> None:
     before = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True,
                             check=True).stdout
     cgroups = MemoryCgroups()
@@ -344,8 +350,8 @@ except client.ApiException as exc:
 """
 
 
-def test_pods_reach_the_api_with_in_cluster_config_and_their_service_account(api, core,
-                                                                              ns) -> None:
+def test_pods_reach_the_api_with_in_cluster_config_and_their_service_account(
+        api: client.ApiClient, core: client.CoreV1Api, ns: str) -> None:
     core.create_namespaced_service_account(ns, {"metadata": {"name": "driver"}})
     client.RbacAuthorizationV1Api(api).create_namespaced_role(ns, {
         "metadata": {"name": "driver"},
@@ -362,7 +368,8 @@ def test_pods_reach_the_api_with_in_cluster_config_and_their_service_account(api
     assert log.split("\n")[:2] == ["jobs 0", "secrets 403"]
 
 
-def test_image_entrypoints_stand_in_for_images_without_command(k8s_cluster_factory) -> None:
+def test_image_entrypoints_stand_in_for_images_without_command(
+        k8s_cluster_factory: ClusterFactory) -> None:
     cluster = k8s_cluster_factory(image_entrypoints={
         "quay.io/minio/minio": ["echo", "minio-standin"],
         "busybox:1.36": lambda container: ["echo", "whole", container["name"]]})
@@ -381,7 +388,7 @@ def test_image_entrypoints_stand_in_for_images_without_command(k8s_cluster_facto
     assert terminated(pod).reason == "StartError"
 
 
-def test_service_names_resolve_inside_pods(core, ns) -> None:
+def test_service_names_resolve_inside_pods(core: client.CoreV1Api, ns: str) -> None:
     core.create_namespaced_service(ns, {"metadata": {"name": "minio"}, "spec": {
         "selector": {"app": "minio"}, "ports": [{"port": 9000}]}})
     script = (f"getent hosts minio; getent hosts minio.{ns}.svc.cluster.local; "

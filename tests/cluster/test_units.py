@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +89,7 @@ def test_protobuf_secret_envelope_decodes() -> None:
     assert base64.b64decode(obj["data"]["user"]) == b"admin" and obj["type"] == "Opaque"
 
 
-def test_mount_points_are_removed_when_the_last_cluster_releases_them(tmp_path) -> None:
+def test_mount_points_are_removed_when_the_last_cluster_releases_them(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b"
     mountpoints.claim(1, target)
     target.mkdir(parents=True)  # what the sandbox does inside the pod's namespace
