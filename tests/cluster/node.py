@@ -247,7 +247,8 @@ class PodWorker(threading.Thread):
         self.statuses: dict[str, Obj] = {}
         self.init_done = False
         self.phase = "Pending"
-        self.pod_reason: str | None = None
+        self.pod_reason: tuple[str, str] | None = None
+        self.started = time.monotonic()
         self._kill_lock = threading.Lock()
         self.hosts_path = self.dir / "etc-hosts"
 
@@ -284,7 +285,7 @@ class PodWorker(threading.Thread):
         except Exception as exc:  # noqa: BLE001 - report a broken pod, not a silent thread death
             traceback.print_exc()
             self.phase = "Failed"
-            self.pod_reason = f"node agent error: {exc}"
+            self.pod_reason = ("NodeAgentError", f"node agent error: {exc}")
             with contextlib.suppress(Exception):
                 self._publish()
         finally:
@@ -373,8 +374,16 @@ class PodWorker(threading.Thread):
                 return
         self._publish()
         restart_at: dict[str, float] = {}
+        deadline = self.pod["spec"].get("activeDeadlineSeconds")
         while True:
             if self.stop_event.is_set():
+                return
+            if deadline is not None and time.monotonic() - self.started >= int(deadline):
+                self._terminate_all(0)
+                self.phase = "Failed"
+                self.pod_reason = ("DeadlineExceeded", "Pod was active on the node longer than "
+                                                       "the specified deadline")
+                self._publish()
                 return
             for c in mains:
                 name = c["name"]
@@ -698,7 +707,7 @@ class PodWorker(threading.Thread):
             status["conditions"] = conditions + extra
             status["phase"] = phase
             if self.pod_reason:
-                status["reason"], status["message"] = "NodeAgentError", self.pod_reason
+                status["reason"], status["message"] = self.pod_reason
             status["hostIP"] = "127.0.0.1"
             status["hostIPs"] = [{"ip": "127.0.0.1"}]
             status["podIP"] = "127.0.0.1"

@@ -13,6 +13,7 @@ from kubernetes.client.rest import ApiException
 
 from .cluster import Cluster
 from .helpers import api_client, new_namespace, raw_request, wait_for
+from .plugin import ClusterFactory
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +111,14 @@ def test_unknown_fields_are_pruned_with_a_warning_or_rejected_when_strict(
     status, headers, _ = raw_request(k8s_cluster_module, "POST",
                                      path + "?fieldValidation=Ignore", body)
     assert status == 201 and not headers.get_all("Warning")
+
+
+def test_plain_http_mode_serves_the_python_client(
+        k8s_cluster_factory: ClusterFactory) -> None:
+    cluster = k8s_cluster_factory(tls=False)
+    assert cluster.url.startswith("http://")
+    names = {n.metadata.name for n in client.CoreV1Api(api_client(cluster)).list_namespace().items}
+    assert {"default", "kube-system"} <= names
 
 
 def test_unknown_token_gets_401(k8s_cluster_module: Cluster, tmp_path: Path) -> None:

@@ -265,6 +265,12 @@ def test_kill_evict_hold_and_delete_hooks(
     wait_pod_phase(core, ns, "held", ("Succeeded",))
 
 
+def test_pod_active_deadline_fails_the_pod(core: client.CoreV1Api, ns: str) -> None:
+    pod = run_pod(core, ns, pod_manifest("deadline", ["sleep", "300"], activeDeadlineSeconds=1))
+    assert (pod.status.phase, pod.status.reason) == ("Failed", "DeadlineExceeded")
+    assert terminated(pod).exit_code in (137, 143)  # SIGKILL or SIGTERM
+
+
 def test_logs_follow_and_previous(core: client.CoreV1Api, ns: str) -> None:
     body = pod_manifest("logs", ["sh", "-c", "for i in 1 2 3; do echo line-$i; done"])
     run_pod(core, ns, body)
