@@ -251,7 +251,7 @@ class ControllerManager:
             for pod in active:
                 with contextlib.suppress(ApiError):
                     self.api.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
-            status["active"] = 0
+            status.pop("active", None)
             _set_condition(status, "Suspended", "True", "JobSuspended", "Job suspended", stamp)
             self._write_job_status(job, status)
             return
@@ -297,6 +297,8 @@ class ControllerManager:
                                     and (p.get("status") or {}).get("phase")
                                     not in ("Succeeded", "Failed"))
         status.setdefault("uncountedTerminatedPods", {})
+        if not status.get("active"):
+            status.pop("active", None)  # omitted when zero, as the real API does
         self._write_job_status(job, status)
 
     def _write_job_status(self, job: Obj, status: Obj) -> None:
