@@ -404,3 +404,38 @@ def test_request_log_counts_calls(k8s_cluster: Cluster) -> None:
     lists = [r for r in k8s_cluster.requests.snapshot() if r.verb == "list"]
     assert len(lists) == 1 and lists[0].query["labelSelector"] == ["a=b"]
     assert lists[0].user == "admin" and lists[0].namespace == "default"
+
+
+def test_stored_kinds_and_status_subresources(api: client.ApiClient, ns: str) -> None:
+    dyn = dynamic.DynamicClient(api)
+    manifests = [
+        ("autoscaling/v2", "HorizontalPodAutoscaler", {"spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 1, "maxReplicas": 3}}),
+        ("networking.k8s.io/v1", "NetworkPolicy", {"spec": {
+            "podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]}}),
+        ("policy/v1", "PodDisruptionBudget", {"spec": {
+            "minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}),
+        ("v1", "Service", {"spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+        ("v1", "ResourceQuota", {"spec": {"hard": {"pods": "10"}}}),
+    ]
+    for api_version, kind, rest in manifests:
+        resource = dyn.resources.get(api_version=api_version, kind=kind)
+        body = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "web"}, **rest}
+        resource.create(body=body, namespace=ns)
+        got = resource.get(name="web", namespace=ns)
+        spec = got.to_dict()["spec"]
+        assert got.kind == kind
+        assert all(spec[k] == v for k, v in rest["spec"].items() if k != "ports"), spec
+        assert [i.metadata.name for i in resource.get(namespace=ns).items] == ["web"]
+    service = client.CoreV1Api(api).read_namespaced_service("web", ns)
+    assert service.spec.cluster_ip.startswith("10.96.") and service.spec.ports[0].target_port == 80
+
+    batch = client.BatchV1Api(api)
+    batch.create_namespaced_job(ns, {"metadata": {"name": "st"}, "spec": {"suspend": True,
+        "template": {"spec": {"restartPolicy": "Never",
+                              "containers": [{"name": "c", "image": "i", "command": ["true"]}]}}}})
+    patched = batch.patch_namespaced_job_status("st", ns, {"status": {"succeeded": 7}})
+    assert patched.status.succeeded == 7 and patched.spec.suspend is True
+    status_only = batch.patch_namespaced_job_status("st", ns, {"spec": {"parallelism": 9}})
+    assert status_only.spec.parallelism == 1  # the status subresource ignores spec changes

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -162,3 +164,24 @@ def test_kubectl_errors_and_other_verbs(kubectl: Kubectl, tmp_path: Path) -> Non
     assert "Forbidden" in kubectl("get", "secrets", "-n", "default", as_bot, check=False)
     kubectl("delete", "namespace", "team")
     assert "team" not in kubectl("get", "ns", "-o", "name")
+
+
+def test_serve_command_writes_a_kubeconfig_and_stops_cleanly(tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")]))}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.cluster", "serve", "--kubeconfig", str(config),
+         "--state", str(tmp_path / "state")], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("kubecall test cluster at https://127.0.0.1:")
+        out = subprocess.run(["kubectl", "get", "storageclass", "-o", "name"],
+                             env={**env, "KUBECONFIG": str(config),
+                                  "KUBECACHEDIR": str(tmp_path / "cache")},
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        assert out.split() == ["storageclass.storage.k8s.io/nfs-client",
+                               "storageclass.storage.k8s.io/standard"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
