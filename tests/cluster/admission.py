@@ -13,7 +13,6 @@ from .resources import ResourceType
 from .selection import selector_from_spec
 
 Obj = dict[str, Any]
-NODE_NAME = "node-1"
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -167,7 +166,6 @@ def prepare_create(rt: ResourceType, obj: Obj, default_storage_class: str | None
         _default_pod_spec(spec)
         spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
         spec.setdefault("serviceAccount", spec["serviceAccountName"])
-        spec.setdefault("nodeName", NODE_NAME)
         _validate_pod_spec(kind, name, spec, "spec", ("Always", "OnFailure", "Never"))
         obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
     elif kind == "Job":

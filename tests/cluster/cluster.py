@@ -36,7 +36,9 @@ class Cluster:
     Options: `nfs_exports` maps "server:/path" of NFS-backed PVs to local directories;
     `storage_classes` maps class name -> (provisioner, access modes it can provision);
     `image_entrypoints` stands in for images' ENTRYPOINTs (no image is pulled: containers run
-    host tools); `tls=False` serves plain HTTP (kubectl then sends no token and gets 401).
+    host tools); `node_resources` sets the node's allocatable cpu/memory/pods (pods whose
+    requests do not fit stay Pending, Unschedulable); `tls=False` serves plain HTTP (kubectl
+    then sends no token and gets 401).
 
     Use `start()`/`stop()` (or a `with` block). `kubeconfig` is written into the state dir with
     an admin token; `kubeconfig_for(namespace, service_account)` writes one whose token is
@@ -47,7 +49,8 @@ class Cluster:
                  nfs_exports: dict[str, str | Path] | None = None,
                  storage_classes: dict[str, tuple[str, list[str]]] | None = None,
                  default_storage_class: str | None = "standard", tls: bool = True,
-                 image_entrypoints: dict[str, Entrypoint] | None = None) -> None:
+                 image_entrypoints: dict[str, Entrypoint] | None = None,
+                 node_resources: dict[str, str] | None = None) -> None:
         self._own_tmp = None
         if state_dir is None:
             self._own_tmp = tempfile.TemporaryDirectory(prefix="kubecall-cluster-")
@@ -66,6 +69,9 @@ class Cluster:
         self.storage_classes = dict(DEFAULT_STORAGE_CLASSES if storage_classes is None
                                     else storage_classes)
         self.default_storage_class = default_storage_class
+        # What the scheduler may hand out; generous so real resource requests still schedule.
+        self.node_resources = {"cpu": "64", "memory": "256Gi", "pods": "110",
+                               **(node_resources or {})}
         class_modes = {name: modes for name, (_, modes) in self.storage_classes.items()}
         self.controllers = ControllerManager(self.store, self.api, self.tokens, self.state_dir,
                                              class_modes)
@@ -118,6 +124,8 @@ class Cluster:
                                        "reason": "KubeletReady"}],
                        "nodeInfo": {"kubeletVersion": "v1.32.0-kubecall-test",
                                     "operatingSystem": "linux", "architecture": "amd64"},
+                       "capacity": dict(self.node_resources),
+                       "allocatable": dict(self.node_resources),
                        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})
         services = lookup("", "services")
         assert services is not None

@@ -18,6 +18,7 @@ from .api import FOREGROUND, Api
 from .errors import ApiError
 from .rbac import Tokens
 from .resources import RESOURCE_TYPES, ResourceType, lookup
+from .scheduler import Scheduler
 from .store import Event, Obj, Store, now_iso
 from .volumes import quantity_bytes
 
@@ -73,6 +74,7 @@ class ControllerManager:
         self._stopping = threading.Event()
         self._counted: dict[str, set[str]] = {}  # job uid -> pod uids already counted
         self._reported: set[tuple[str, str]] = set()
+        self.scheduler = Scheduler(store, api)
         self._thread = threading.Thread(target=self._loop, name="controllers", daemon=True)
         store.add_listener(self._on_event)
 
@@ -90,7 +92,8 @@ class ControllerManager:
 
     def _loop(self) -> None:
         reconcilers = [self.namespaces, self.service_account_tokens, self.garbage_collect,
-                       self.jobs, self.deployments, self.replica_sets, self.volumes]
+                       self.jobs, self.deployments, self.replica_sets, self.volumes,
+                       self.scheduler.schedule]
         while not self._stopping.is_set():
             self._wake.wait(0.25)
             self._wake.clear()

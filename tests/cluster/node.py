@@ -307,8 +307,6 @@ class PodWorker(threading.Thread):
             reason = "PodInitializing" if inits else "ContainerCreating"
             self.statuses[c["name"]] = self._status(c, {"waiting": {"reason": reason}})
         self._publish(start=True)
-        self.agent.api.record_event(self.pod, "Scheduled", f"Successfully assigned "
-                                    f"{self.namespace}/{self.name} to {self.agent.node_name}")
         volumes = self._wait_for_volumes()
         if volumes is None:
             return

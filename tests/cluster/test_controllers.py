@@ -9,6 +9,7 @@ from kubernetes import client
 
 from .cluster import Cluster
 from .helpers import api_client, assert_schema_clean, new_namespace, wait_for
+from .plugin import ClusterFactory
 
 
 @pytest.fixture(scope="module")
@@ -288,3 +289,39 @@ def test_static_volumes_bind_by_volume_name_and_by_empty_class(
 def test_everything_stored_fits_the_schema(k8s_cluster_module: Cluster) -> None:
     """Runs last in this module: the module's cluster holds what the tests above made."""
     assert_schema_clean(k8s_cluster_module)
+
+
+def test_scheduler_keeps_pods_that_do_not_fit_pending(
+        k8s_cluster_factory: ClusterFactory) -> None:
+    cluster = k8s_cluster_factory(node_resources={"cpu": "2", "memory": "1Gi"})
+    core = client.CoreV1Api(api_client(cluster))
+
+    def pod(name: str, cpu: str, **spec: object) -> dict:
+        body = {"metadata": {"name": name}, "spec": {"restartPolicy": "Never", "containers": [
+            {"name": "c", "image": "x", "command": ["sleep", "300"],
+             "resources": {"requests": {"cpu": cpu, "memory": "100Mi"}}}]}}
+        body["spec"].update(spec)
+        return body
+
+    core.create_namespaced_pod("default", pod("fits", "1500m"))
+    core.create_namespaced_pod("default", pod("too-big", "1"))
+    core.create_namespaced_pod("default", pod("elsewhere", "100m",
+                                              nodeSelector={"disktype": "ssd"}))
+    core.create_namespaced_pod("default", pod("no-claim", "100m", volumes=[
+        {"name": "v", "persistentVolumeClaim": {"claimName": "missing"}}]))
+
+    def scheduled_condition(name: str) -> client.V1PodCondition | None:
+        conditions = core.read_namespaced_pod(name, "default").status.conditions or []
+        return next((c for c in conditions if c.type == "PodScheduled"), None)
+
+    wait_for(lambda: core.read_namespaced_pod("fits", "default").status.phase == "Running",
+             what="the pod that fits to run")
+    for name, text in (("too-big", "Insufficient cpu"), ("elsewhere", "node affinity/selector"),
+                       ("no-claim", 'persistentvolumeclaim "missing" not found')):
+        cond = wait_for(lambda n=name: scheduled_condition(n), what=f"{name} to be considered")
+        assert (cond.status, cond.reason) == ("False", "Unschedulable") and text in cond.message
+        pod_now = core.read_namespaced_pod(name, "default")
+        assert pod_now.status.phase == "Pending" and not pod_now.spec.node_name
+    core.delete_namespaced_pod("fits", "default", grace_period_seconds=0)
+    wait_for(lambda: core.read_namespaced_pod("too-big", "default").status.phase == "Running",
+             what="the waiting pod to be scheduled once room is freed")
