@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import re
@@ -38,6 +39,17 @@ SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 # are appended) or a function of the container spec returning the whole argv.
 Entrypoint = list[str] | Callable[[dict[str, Any]], list[str]]
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+@functools.cache
+def sandbox_support() -> str | None:
+    """None when pods can run here (private mount namespaces and bind mounts are allowed);
+    otherwise why not (the node agent needs root with CAP_SYS_ADMIN)."""
+    done = subprocess.run([sys.executable, SANDBOX, "probe"], capture_output=True, text=True)
+    if done.returncode == 0:
+        return None
+    return ("pods need private mount namespaces (root with CAP_SYS_ADMIN): "
+            + (done.stderr.strip() or f"probe exited {done.returncode}"))
 
 
 class ConfigError(Exception):

@@ -9,6 +9,9 @@ Enable with `pytest_plugins = ["tests.cluster.plugin"]` in a root conftest.py.
 - `k8s_cluster_factory`: start clusters with explicit options; all stop at teardown.
 - `k8s_kubeconfig`: `KUBECONFIG` set to the per-test cluster's admin kubeconfig; yields the path.
 - `k8s_api_client`: a `kubernetes.client.ApiClient` for the per-test cluster (admin token).
+
+Fixtures skip (with the reason) where pods cannot run: the node agent needs root with
+CAP_SYS_ADMIN for private mount namespaces.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import pytest
 
 from .cluster import Cluster
+from .node import sandbox_support
 
 ClusterFactory = Callable[..., Cluster]
 
@@ -50,6 +54,7 @@ def k8s_cluster_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cl
     clusters: list[Cluster] = []
 
     def start(**options: Any) -> Cluster:
+        _skip_without_sandbox()
         options.setdefault("state_dir", tmp_path_factory.mktemp("k8s-state"))
         cluster = Cluster(**options).start()
         clusters.append(cluster)
@@ -67,8 +72,15 @@ def k8s_cluster(request: pytest.FixtureRequest,
     return k8s_cluster_factory(**(marker.kwargs if marker else {}))
 
 
+def _skip_without_sandbox() -> None:
+    reason = sandbox_support()
+    if reason:
+        pytest.skip(f"test cluster unavailable: {reason}")
+
+
 @pytest.fixture(scope="module")
 def k8s_cluster_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    _skip_without_sandbox()
     cluster = Cluster(state_dir=tmp_path_factory.mktemp("k8s-module-state")).start()
     yield cluster
     cluster.stop()

@@ -110,7 +110,20 @@ def run(spec: dict) -> None:
     os.execvpe(argv[0], argv, spec["env"])
 
 
+def probe() -> None:
+    """Exit 0 when this host lets us make private mount namespaces with bind mounts."""
+    _private_namespace()
+    _mount("/", "/", None, MS_BIND, None)
+
+
 def main() -> None:
+    if sys.argv[1] == "probe":
+        try:
+            probe()
+        except OSError as exc:
+            sys.stderr.write(f"{exc}\n")
+            sys.exit(1)
+        return
     mode, path = sys.argv[1], sys.argv[2]
     with open(path) as handle:
         spec = json.load(handle)
