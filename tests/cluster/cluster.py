@@ -17,6 +17,7 @@ from .rbac import Tokens
 from .resources import lookup
 from .store import Obj, Store
 from .tls import make_certificate, pem_base64, server_context
+from .volumes import backing_dir
 
 ALL_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]
 # Storage classes every cluster starts with: name -> (provisioner, access modes it can provide).
@@ -245,6 +246,16 @@ class Cluster:
         if rt is None:
             raise KeyError(f"unknown resource {group}/{kind}")
         return self.store.list(rt, namespace)[0]
+
+    def claim_dir(self, namespace: str, claim: str) -> Path:
+        """The host directory behind a bound PersistentVolumeClaim (what pods see mounted),
+        so tests can seed inputs and check outputs."""
+        pvc = self.get("persistentvolumeclaims", claim, namespace)
+        volume = pvc["spec"].get("volumeName")
+        if not volume or (pvc.get("status") or {}).get("phase") != "Bound":
+            raise ValueError(f"claim {namespace}/{claim} is not bound")
+        pv = self.get("persistentvolumes", volume, "")
+        return backing_dir(pv, self.state_dir, self.node.nfs_exports)
 
     def describe(self) -> dict[str, Any]:
         return {"url": self.url, "kubeconfig": str(self.kubeconfig),

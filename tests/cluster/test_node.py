@@ -154,6 +154,9 @@ def test_rox_claim_is_read_only_and_rwx_claim_is_shared(
     pod = run_pod(core, ns, reader)
     assert pod.status.phase == "Succeeded"
     assert pod_log(core, ns, "reader") == "from-writer\n"
+    note = k8s_cluster_module.claim_dir(ns, "shared") / "note"
+    assert note.read_text() == "from-writer\n"
+    assert k8s_cluster_module.claim_dir(ns, "data") == source
     assert not Path("/workspace/note").exists()
 
 
