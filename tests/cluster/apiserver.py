@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import queue
+import socket
 import ssl
 import threading
 import time
@@ -441,6 +442,9 @@ class _Handler(BaseHTTPRequestHandler):
                 except queue.Empty:
                     continue
                 if event is None:
+                    if watcher.abrupt:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
                     break
                 kind = _filtered_type(event, predicate)
                 if kind:

@@ -38,7 +38,7 @@ class Faults:
     """What tests may break: failing requests, added latency, dropped watches."""
 
     latency: float = 0.0
-    watch_dropper: Callable[[int | None], int] | None = None
+    watch_dropper: Callable[[int | None, bool], int] | None = None
     history_compactor: Callable[[], None] | None = None
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,9 +59,13 @@ class Faults:
         """Delay every API request by `seconds` (0 to stop)."""
         self.latency = seconds
 
-    def drop_watches(self, count: int | None = None) -> int:
-        """End open watch streams now (all, or the `count` oldest); returns how many."""
-        return self.watch_dropper(count) if self.watch_dropper else 0
+    def drop_watches(self, count: int | None = None, abrupt: bool = False) -> int:
+        """End open watch streams now (all, or the `count` oldest); returns how many.
+
+        A clean end is what a server timeout looks like (clients usually re-watch); `abrupt`
+        cuts the connection mid-stream, as a failing load balancer would (clients see an
+        incomplete chunked read)."""
+        return self.watch_dropper(count, abrupt) if self.watch_dropper else 0
 
     def expire_watch_history(self) -> None:
         """Compact the watch history: resuming a watch from an older resourceVersion now gets
@@ -107,9 +111,13 @@ class RequestLog:
         with self._lock:
             return list(self.records)
 
-    def drop_watches(self, count: int | None = None) -> int:
-        """End open watch streams now (all, or the `count` oldest); returns how many."""
-        return self.watch_dropper(count) if self.watch_dropper else 0
+    def drop_watches(self, count: int | None = None, abrupt: bool = False) -> int:
+        """End open watch streams now (all, or the `count` oldest); returns how many.
+
+        A clean end is what a server timeout looks like (clients usually re-watch); `abrupt`
+        cuts the connection mid-stream, as a failing load balancer would (clients see an
+        incomplete chunked read)."""
+        return self.watch_dropper(count, abrupt) if self.watch_dropper else 0
 
     def expire_watch_history(self) -> None:
         """Compact the watch history: resuming a watch from an older resourceVersion now gets

@@ -48,7 +48,10 @@ class Watcher:
             return False
         return not self.namespace or event.obj["metadata"].get("namespace") == self.namespace
 
-    def close(self) -> None:
+    abrupt: bool = False  # drop the connection instead of ending the stream cleanly
+
+    def close(self, abrupt: bool = False) -> None:
+        self.abrupt = abrupt
         self.closed.set()
         self.events.put(None)
 
@@ -224,12 +227,12 @@ class Store:
             if watcher in self._watchers:
                 self._watchers.remove(watcher)
 
-    def close_watches(self, limit: int | None = None) -> int:
+    def close_watches(self, limit: int | None = None, abrupt: bool = False) -> int:
         """End open watches (fault injection and shutdown); returns how many were closed."""
         with self.lock:
             victims = self._watchers[: limit if limit is not None else len(self._watchers)]
             for watcher in victims:
-                watcher.close()
+                watcher.close(abrupt)
                 self._watchers.remove(watcher)
             return len(victims)
 

@@ -390,6 +390,23 @@ def test_fault_injection_failures_latency_and_dropped_watches(k8s_cluster: Clust
     wait_for(lambda: k8s_cluster.faults.drop_watches() == 1, what="the open watch to drop")
     assert ended.wait(5)
 
+    failures: list[Exception] = []
+
+    def consume_until_error() -> None:
+        resp = core.list_namespaced_config_map("default", watch=True, _preload_content=False)
+        try:
+            for _ in resp.stream():
+                pass
+        except Exception as exc:  # noqa: BLE001 - the test inspects what the client raised
+            failures.append(exc)
+
+    thread = threading.Thread(target=consume_until_error, daemon=True)
+    thread.start()
+    wait_for(lambda: k8s_cluster.faults.drop_watches(abrupt=True) == 1,
+             what="the second watch to be cut")
+    thread.join(5)
+    assert failures and isinstance(failures[0], urllib3.exceptions.ProtocolError)
+
 
 def test_request_log_counts_calls(k8s_cluster: Cluster) -> None:
     api = api_client(k8s_cluster)
