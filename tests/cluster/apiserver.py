@@ -58,8 +58,8 @@ class ApiServer:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True,
                                                 do_handshake_on_connect=False)
             self.scheme = "https"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="apiserver",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                        name="apiserver", daemon=True)
 
     @property
     def url(self) -> str:
