@@ -30,6 +30,7 @@ class ControllerManager:
         self.api = api
         self.tokens = tokens
         self._wake = threading.Event()
+        self._gc_needed = threading.Event()
         self._stopping = threading.Event()
         self.jobs = JobController(store, api)
         self.workloads = WorkloadController(store, api)
@@ -47,8 +48,14 @@ class ControllerManager:
         self._thread.join(timeout=10)
 
     def _on_event(self, event: Event) -> None:
-        if event.rt is not EVENTS:
-            self._wake.set()
+        if event.rt is EVENTS:
+            return
+        meta = event.obj["metadata"]
+        # garbage collection only matters after deletions, or for new dependents
+        if event.type == "DELETED" or meta.get("deletionTimestamp") or (
+                event.type == "ADDED" and meta.get("ownerReferences")):
+            self._gc_needed.set()
+        self._wake.set()
 
     def _loop(self) -> None:
         reconcilers = [self.namespaces, self.service_account_tokens, self.garbage_collect,
@@ -120,6 +127,16 @@ class ControllerManager:
     # ---- garbage collection --------------------------------------------------------------
     def garbage_collect(self) -> None:
         """Delete dependents whose owners are gone; finish foreground deletions."""
+        if not self._gc_needed.is_set():
+            return
+        self._gc_needed.clear()
+        try:
+            self._collect()
+        except Exception:
+            self._gc_needed.set()  # retry on the next pass
+            raise
+
+    def _collect(self) -> None:
         live_uids: set[str] = set()
         everything: list[tuple[ResourceType, Obj]] = []
         for rt in RESOURCE_TYPES:
