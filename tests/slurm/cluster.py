@@ -20,6 +20,7 @@ from pathlib import Path
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by kubecall tests/slurm/cluster.py"
 DAEMONS = ("munged", "slurmctld", "slurmd")
+MIN_NODE_MEMORY_MB = 20000
 
 
 class ClusterUnavailable(Exception):
@@ -113,6 +114,8 @@ JobAcctGatherType=jobacct_gather/none
 MinJobAge=600
 MpiDefault=none
 ReturnToService=2
+# trust the node line below over what slurmd detects (see start_cluster: memory)
+SlurmdParameters=config_overrides
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN
 PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
 """
@@ -136,7 +139,11 @@ def start_cluster(root: Path, timeout: float = 60.0) -> Cluster:
     key.chmod(0o400)
     node = socket.gethostname().split(".")[0]
     conf = root / "slurm.conf"
-    conf.write_text(slurm_conf(root, node, os.cpu_count() or 1, _memory_mb() * 9 // 10))
+    # The machine's CPUs; its memory, but at least enough for two of the profile's 8 GB
+    # calling jobs at once. Nothing enforces memory here (no cgroups), and a small CI
+    # runner would otherwise leave those jobs pending forever.
+    memory_mb = max(_memory_mb() * 9 // 10, MIN_NODE_MEMORY_MB)
+    conf.write_text(slurm_conf(root, node, os.cpu_count() or 1, memory_mb))
     SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(conf, SYSTEM_CONF)
     cluster = Cluster(root, conf, node, root / "log" / "jobcomp.txt")

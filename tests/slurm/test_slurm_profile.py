@@ -77,12 +77,22 @@ def test_demo_cohort_runs_through_slurm(cluster: Cluster, tmp_path: Path) -> Non
     assert local.returncode == 0, local_output[-3000:]
 
     # every job went through sbatch, and the controller saw each one complete
-    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
+    submitted = dict(re.findall(
+        r"has been submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/rule_(\w+)/", log))
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
-    completed = {job["JobId"] for job in cluster.completed_jobs()
+    completed = {job["JobId"]: job for job in cluster.completed_jobs()
                  if job.get("Name") == run_id and job.get("JobState") == "COMPLETED"}
     assert len(submitted) >= 20  # preflight, plan, 16 regions, merge, stats, run.json
-    assert completed == set(submitted)
+    assert set(completed) == set(submitted)
+
+    # the profile's resources reached sbatch: time limit (minutes), CPUs and memory per rule
+    expected = {"call_region": ("720", "cpu=1,mem=8000M"),
+                "preflight_cohort": ("120", "cpu=2,mem=2000M")}
+    for job_id, rule in submitted.items():
+        job = completed[job_id]
+        limit, tres = expected.get(rule, ("60", "cpu=1,mem=2000M"))
+        assert (job["TimeLimit"], job["Tres"].startswith(f"{tres},")) == (limit, True), (
+            rule, job["TimeLimit"], job["Tres"])
 
     # same outputs, same call set size as on local cores
     for output in ("results/calls/cohort.vcf.gz", "results/calls/cohort.vcf.gz.tbi",
