@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The test-support Kubernetes cluster's fixtures (tests/cluster/README.md).
+pytest_plugins = ["tests.cluster.plugin"]
+
 REPO = Path(__file__).resolve().parents[1]
 NA12878 = REPO / "resources" / "na12878"
 SCHEMAS = REPO / "workflow" / "schemas"

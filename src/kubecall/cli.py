@@ -16,10 +16,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.simulate",
     "kubecall.accuracy",
     "kubecall.publish_cli",
+    "kubecall.samplesheet_builder",
 )
 
 EPILOG = """examples:
   kubecall simulate --samples 4 --length 200000 --depth 20 --seed 1 cohort/
+  kubecall samplesheet --tree /datasource/1000g/phase3/data --match low_coverage -o samples.tsv
 """
 
 

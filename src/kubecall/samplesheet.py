@@ -1,4 +1,8 @@
-"""Read and validate the sample sheet (TSV: sample, alignment[, index], more columns allowed)."""
+"""Read and validate the sample sheet.
+
+TSV with a header: sample, alignment[, index], optional population, super_population, group,
+and more columns allowed; lines starting with ``#`` are comments.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,21 @@ class Sample:
     def is_cram(self) -> bool:
         """Whether the alignment is CRAM (decoded with the reference)."""
         return self.alignment.suffix == ".cram"
+
+    @property
+    def population(self) -> str | None:
+        """The ``population`` column (e.g. GBR), when the sheet has one."""
+        return self.extra.get("population") or None
+
+    @property
+    def super_population(self) -> str | None:
+        """The ``super_population`` column (e.g. EUR), when the sheet has one."""
+        return self.extra.get("super_population") or None
+
+    @property
+    def group(self) -> str | None:
+        """The ``group`` column (any label for calling or selecting samples together)."""
+        return self.extra.get("group") or None
 
 
 def read_sample_sheet(path: Path, schema_path: Path, config_key: str = "samples") -> list[Sample]:

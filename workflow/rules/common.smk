@@ -10,11 +10,11 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 try:
+    from kubecall.batching import batch_names
     from kubecall.calling import parse_extra
+    from kubecall.cohort import load_cohort
     from kubecall.config import validate_config
     from kubecall.errors import KubecallError
-    from kubecall.batching import batch_names
-    from kubecall.samplesheet import read_sample_sheet
 except ImportError as exc:
     raise WorkflowError(
         f"kubecall's dependencies are not importable ({exc}); run 'make run' once, or "
@@ -26,10 +26,15 @@ CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/c
 
 
 def _load_inputs():
-    """Validate config and sheet; on user error stop with the message alone, no traceback."""
+    """Validate config and sheet, select the cohort; a user error stops with its message alone.
+
+    The preflight job selects with the same load_cohort(), so both agree on the cohort.
+    """
     try:
         validate_config(config, SCHEMAS / "config.schema.yaml", CONFIG_SOURCE)
-        samples = read_sample_sheet(Path(config["samples"]), SCHEMAS / "samples.schema.yaml")
+        samples = load_cohort(
+            Path(config["samples"]), SCHEMAS / "samples.schema.yaml", config["cohort"]
+        )
         _check_reference(Path(config["reference"]))
         parse_extra(config["calling"]["extra"])
         parse_extra(config["calling"]["runaway_fallback"], "calling.runaway_fallback")

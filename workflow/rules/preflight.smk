@@ -1,6 +1,9 @@
 # Preflight: every input checked before any calling job; the cohort manifest is the one
 # file calling jobs depend on (not each alignment), so the DAG stays small for 2,504 samples.
 
+# What each alignment's header says, cached by (path, size, mtime) between runs; safe to delete.
+PREFLIGHT_CACHE = ".kubecall-cache/preflight-headers.json"
+
 
 rule index_reference:
     input:
@@ -28,6 +31,11 @@ rule preflight_cohort:
         report="results/cohort/preflight.tsv",
     params:
         schema=str(SCHEMAS / "samples.schema.yaml"),
+        # A changed selection changes the cohort: params are a rerun trigger.
+        cohort=config["cohort"],
+        # Header facts by (path, size, mtime), kept outside results/ so they survive a
+        # clean rerun (config/README.md, "Preflight at scale").
+        cache=PREFLIGHT_CACHE,
     log:
         "logs/preflight_cohort.log",
     benchmark:

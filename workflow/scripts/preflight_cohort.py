@@ -1,4 +1,4 @@
-"""Adapter: preflight every alignment, write the cohort manifest and report."""
+"""Adapter: preflight every selected alignment, write the cohort manifest and report."""
 
 import sys
 
@@ -7,19 +7,28 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
-from kubecall.preflight import preflight, write_manifest, write_report, write_sample_names
+from kubecall.cohort import load_cohort
+from kubecall.preflight import run_preflight, write_manifest, write_report, write_sample_names
 from kubecall.regions import read_fai
-from kubecall.samplesheet import read_sample_sheet
 from kubecall.scripting import run_logged
 
 
 def main() -> None:
-    samples = read_sample_sheet(Path(snakemake.input.sheet), Path(snakemake.params.schema))
+    # The same selection as at workflow load (common.smk), so both agree on the cohort.
+    samples = load_cohort(
+        Path(snakemake.input.sheet), Path(snakemake.params.schema), snakemake.params.cohort
+    )
     contigs = read_fai(Path(snakemake.input.fai))
-    infos = preflight(samples, Path(snakemake.input.reference), contigs)
-    write_manifest(infos, Path(snakemake.output.manifest))
-    write_sample_names(infos, Path(snakemake.output.samples))
-    write_report(infos, Path(snakemake.output.report))
+    outcome = run_preflight(
+        samples,
+        Path(snakemake.input.reference),
+        contigs,
+        cache=Path(snakemake.params.cache) if snakemake.params.cache else None,
+        threads=snakemake.threads,
+    )
+    write_manifest(outcome.infos, Path(snakemake.output.manifest))
+    write_sample_names(outcome.infos, Path(snakemake.output.samples))
+    write_report(outcome.infos, Path(snakemake.output.report))
 
 
 run_logged(snakemake.log[0], main)

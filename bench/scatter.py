@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Scatter benchmark: serial freebayes vs freebayes-parallel vs this workflow, side by side.
+
+On one simulated cohort (``kubecall simulate``) and the same core count, runs
+1. serial freebayes over the whole reference;
+2. freebayes-parallel (freebayes' own script, regions from its fasta_generate_regions.py);
+3. this workflow with profiles/default, once per region strategy;
+and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. Run by hand:
+
+    python bench/scatter.py --samples 4 --length 3000000 --depth 20 --uneven
+
+freebayes-parallel needs GNU parallel and vcflib (Debian: apt-get install parallel
+libvcflib-tools); its helper scripts come with Debian's freebayes in
+/usr/share/freebayes/scripts. The last line holds the figures as key=value pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kubecall.concordance import compare_records
+from kubecall.simulate import SimulationParams, simulate_cohort
+
+REPO = Path(__file__).resolve().parents[1]
+FREEBAYES_SCRIPTS = Path("/usr/share/freebayes/scripts")
+
+
+def timed(command: list[str] | str, output: Path | None = None, **kwargs) -> float:
+    """Run a command (stdout to ``output``, bgzipped), return its wall time in seconds."""
+    started = time.perf_counter()
+    if output is None:
+        subprocess.run(command, check=True, **kwargs)
+    else:
+        with open(output, "wb") as sink:
+            producer = subprocess.Popen(command, stdout=subprocess.PIPE, **kwargs)
+            subprocess.run(["bgzip", "-c"], stdin=producer.stdout, stdout=sink, check=True)
+            if producer.wait() != 0:
+                raise SystemExit(f"failed: {command}")
+    return time.perf_counter() - started
+
+
+def run_serial(cohort: Path, bams: list[str], out: Path) -> float:
+    return timed(["freebayes", "-f", str(cohort / "ref.fa"), *bams], out)
+
+
+def run_freebayes_parallel(cohort: Path, bams: list[str], cores: int, size: int,
+                           out: Path) -> float:
+    regions = cohort / "fbparallel.regions"
+    with open(regions, "w") as handle:
+        subprocess.run([sys.executable, str(FREEBAYES_SCRIPTS / "fasta_generate_regions.py"),
+                        str(cohort / "ref.fa.fai"), str(size)], stdout=handle, check=True)
+    env = os.environ | {"PATH": f"{FREEBAYES_SCRIPTS}:{os.environ['PATH']}"}
+    command = ["bash", str(FREEBAYES_SCRIPTS / "freebayes-parallel"), str(regions), str(cores),
+               "-f", str(cohort / "ref.fa"), *bams]
+    return timed(command, out, env=env, stderr=subprocess.DEVNULL)
+
+
+def run_kubecall(cohort: Path, strategy: str, args: argparse.Namespace) -> tuple[float, Path]:
+    workdir = cohort / f"kubecall-{strategy}"
+    workdir.mkdir()
+    config = workdir / "config.yaml"
+    config.write_text(
+        f"reference: {cohort}/ref.fa\nsamples: {cohort}/samples.tsv\n"
+        f"regions:\n  strategy: {strategy}\n  count: {args.regions}\n"
+        f"  padding: {args.padding}\n  batches: {args.batches}\n"
+    )
+    seconds = timed([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                     "--profile", str(REPO / "profiles/default"), "--directory", str(workdir),
+                     "--configfile", str(config), "--cores", str(args.cores), "--quiet", "all"])
+    return seconds, workdir
+
+
+def region_seconds(workdir: Path) -> list[float]:
+    with open(workdir / "results/qc/region_runtimes.tsv", newline="") as handle:
+        return [float(row["seconds"]) for row in csv.DictReader(handle, delimiter="\t")]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--length", type=int, default=3_000_000)
+    parser.add_argument("--depth", type=float, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--uneven", action="store_true", help="uneven coverage along contigs")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--regions", type=int, default=32, help="kubecall regions.count")
+    parser.add_argument("--padding", type=int, default=0, help="kubecall regions.padding")
+    parser.add_argument("--batches", type=int, default=0, help="kubecall regions.batches")
+    parser.add_argument("--strategies", default="equal,balanced")
+    parser.add_argument("--fbparallel-region-size", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="keep the cohort and outputs here")
+    args = parser.parse_args()
+    for tool in ("parallel", "vcfstreamsort", "vcfuniq"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} not found: apt-get install parallel libvcflib-tools")
+
+    tmp = tempfile.mkdtemp(prefix="bench-scatter-")
+    cohort = args.keep or Path(tmp)
+    cohort.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    files = simulate_cohort(cohort, SimulationParams(
+        samples=args.samples, length=args.length, depth=args.depth, seed=args.seed,
+        uneven=args.uneven))
+    print(f"simulated {args.samples} samples x {args.length} bp at {args.depth}x"
+          f"{' (uneven)' if args.uneven else ''} in {time.perf_counter() - started:.1f} s")
+    bams = [str(s.alignment) for s in files.samples]
+
+    serial_s = run_serial(cohort, bams, cohort / "serial.vcf.gz")
+    print(f"serial freebayes: {serial_s:.1f} s")
+    fbp_s = run_freebayes_parallel(cohort, bams, args.cores, args.fbparallel_region_size,
+                                   cohort / "fbparallel.vcf.gz")
+    fbp = compare_records(cohort / "serial.vcf.gz", cohort / "fbparallel.vcf.gz")
+    print(f"freebayes-parallel ({args.cores} cores, {args.fbparallel_region_size} bp regions): "
+          f"{fbp_s:.1f} s, speed-up {serial_s / fbp_s:.2f}x; vs serial: {fbp.summary_line()}")
+
+    best = None
+    for strategy in args.strategies.split(","):
+        seconds, workdir = run_kubecall(cohort, strategy, args)
+        compared = compare_records(cohort / "serial.vcf.gz",
+                                   workdir / "results/calls/cohort.vcf.gz")
+        times = region_seconds(workdir)
+        spread = max(times) / statistics.mean(times)
+        overhead = seconds - sum(times) / args.cores
+        print(f"kubecall {strategy} ({args.regions} regions, {args.cores} cores): {seconds:.1f} s, "
+              f"speed-up {serial_s / seconds:.2f}x, slowest region {spread:.2f}x the mean, "
+              f"overhead {overhead:.1f} s ({100 * overhead / seconds:.0f}% of wall); "
+              f"vs serial: {compared.summary_line()}")
+        result = (strategy, seconds, compared, spread, overhead)
+        if best is None or (strategy == "balanced"):
+            best = result
+    if not args.keep:
+        shutil.rmtree(tmp)
+    strategy, seconds, compared, spread, overhead = best
+    print(f"serial_s={serial_s:.1f} fbparallel_s={fbp_s:.1f} kubecall_s={seconds:.1f} "
+          f"speedup={serial_s / seconds:.2f} fbparallel_speedup={serial_s / fbp_s:.2f} "
+          f"discordant_sites={compared.discordant_sites} "
+          f"fbparallel_discordant_sites={fbp.discordant_sites} "
+          f"max_region_over_mean={spread:.2f} overhead_s={overhead:.1f} "
+          f"overhead_pct={100 * overhead / seconds:.1f} strategy={strategy}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
