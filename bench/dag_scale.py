@@ -43,7 +43,8 @@ POPULATIONS = {
 SUPER_OF = {pop: sup for sup, pops in POPULATIONS.items() for pop in pops}
 
 
-def make_inputs(workdir: Path, samples: int, regions: int, selected: list[str]) -> Path:
+def make_inputs(workdir: Path, samples: int, regions: int, selected: list[str],
+                batches: int, mode: str) -> Path:
     """Write reference stub + .fai, sample sheet and config; return the config path."""
     (workdir / "ref.fa").write_text("")
     (workdir / "ref.fa.fai").write_text(
@@ -60,7 +61,8 @@ def make_inputs(workdir: Path, samples: int, regions: int, selected: list[str]) 
               if selected else "")
     config = workdir / "config.yaml"
     config.write_text(f"reference: {workdir}/ref.fa\nsamples: {workdir}/samples.tsv\n"
-                      f"{cohort}regions:\n  count: {regions}\n")
+                      f"{cohort}regions:\n  count: {regions}\n  batches: {batches}\n"
+                      f"calling:\n  mode: {mode}\n  group_by: population\n")
     return config
 
 
@@ -69,6 +71,11 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=2504)
     parser.add_argument("--regions", type=int, default=3000)
+    parser.add_argument("--batches", type=int, default=3000,
+                        help="calling jobs (regions.batches); 3000 = one region a job, the "
+                             "largest DAG this many regions can make")
+    parser.add_argument("--mode", choices=["joint", "per_group", "per_sample"], default="joint",
+                        help="calling.mode; per_group groups by population (26)")
     parser.add_argument("--populations", default=",".join(sorted(SUPER_OF)),
                         help="comma-separated populations to select (default: all 26, so "
                              "selection runs but keeps everyone); 'all' disables selection")
@@ -76,7 +83,8 @@ def main() -> int:
     selected = [] if args.populations == "all" else args.populations.split(",")
     with tempfile.TemporaryDirectory(prefix="dag-scale-") as tmp:
         workdir = Path(tmp)
-        config = make_inputs(workdir, args.samples, args.regions, selected)
+        config = make_inputs(workdir, args.samples, args.regions, selected, args.batches,
+                             args.mode)
         command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                    "--directory", str(workdir), "--configfile", str(config), "--cores", "2",
                    "--dry-run", "--quiet", "rules"]
@@ -92,7 +100,8 @@ def main() -> int:
     selection = f"populations {','.join(selected)}" if selected else "all samples"
     print(f"dry run of {args.samples} samples x {args.regions} regions ({selection}): "
           f"{jobs} jobs")
-    print(f"samples={args.samples} regions={args.regions} selected_populations="
+    print(f"samples={args.samples} regions={args.regions} mode={args.mode} "
+          f"batches={args.batches} selected_populations="
           f"{len(selected) or 'all'} jobs={jobs} seconds={seconds:.2f} peak_mb={peak_mb:.0f}")
     return 0
 

@@ -32,7 +32,7 @@ class WorkflowRun:
     def call_jobs_ran(self) -> bool:
         """Whether any calling job started (its log directory is made when one does)."""
         return (self.workdir / "logs" / "call_batch").exists() or (
-            self.workdir / "results" / "calls" / "batches"
+            self.workdir / "results" / "calls"
         ).exists()
 
 

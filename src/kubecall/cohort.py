@@ -7,6 +7,7 @@ disagree about who is in the cohort.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,3 +149,30 @@ def groups(samples: Sequence[Sample], column: str = "group") -> dict[str, list[S
     for sample in samples:
         by_group.setdefault(sample.extra[column], []).append(sample)
     return by_group
+
+
+# Call-set names become file names and wildcard values: keep them to safe characters.
+CALLSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def callsets(samples: Sequence[Sample], mode: str, group_by: str = "group") -> dict[str, list[str]]:
+    """Call-set name -> sample names (sheet order) for a calling mode.
+
+    ``joint`` has one call set, ``cohort``; ``per_group`` one per value of ``group_by``
+    (``group-<value>``); ``per_sample`` one per sample (``sample-<name>``).
+    """
+    if mode == "joint":
+        return {"cohort": [s.name for s in samples]}
+    if mode == "per_sample":
+        return {f"sample-{s.name}": [s.name] for s in samples}
+    if mode != "per_group":
+        raise KubecallError(f"calling.mode is {mode!r}; use joint, per_group or per_sample")
+    sets: dict[str, list[str]] = {}
+    for value, members in groups(samples, group_by).items():
+        if not CALLSET_NAME.match(value):
+            raise KubecallError(
+                f"{group_by} value {value!r} (sample {members[0].name}, sheet line "
+                f"{members[0].line}) cannot name a call set; use letters, digits, '.', '_', '-'"
+            )
+        sets[f"group-{value}"] = [s.name for s in members]
+    return sets

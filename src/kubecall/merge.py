@@ -1,4 +1,5 @@
-"""Concatenate per-region VCFs in plan order into one sorted, indexed call set."""
+"""Concatenate per-region VCFs in plan order into one sorted, indexed call set, and merge
+call sets of disjoint samples (modes per_group and per_sample) into the cohort's."""
 
 from __future__ import annotations
 
@@ -27,22 +28,54 @@ def merge_region_vcfs(
     file_list = work_dir / "inputs.txt"
     file_list.write_text("".join(f"{path}\n" for path in inputs))
     partial = output.with_name(output.name + ".partial.vcf.gz")
-    concat = subprocess.Popen(
-        ["bcftools", "concat", "--no-version", "--file-list", str(file_list), "-Ou"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    _write_reordered(["bcftools", "concat", "--no-version", "--file-list", str(file_list),
+                      "-Ou"], sample_order, partial)
+    return _check_and_index(partial, output, contig_order)
+
+
+def merge_callsets(
+    inputs: Sequence[Path],
+    output: Path,
+    contig_order: Sequence[str],
+    sample_order: Path,
+    work_dir: Path,
+) -> int:
+    """Merge call sets of disjoint samples (per group or per sample) into one, sample-wise.
+
+    A site called in one call set but not another gets missing genotypes there (``./.``):
+    that group was not called at the site, which is not the same as hom-ref. Records with
+    different alleles at one position stay separate (``--merge none``), as each set called them.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    file_list = work_dir / "inputs.txt"
+    file_list.write_text("".join(f"{path}\n" for path in inputs))
+    partial = output.with_name(output.name + ".partial.vcf.gz")
+    _write_reordered(["bcftools", "merge", "--no-version", "--merge", "none", "--file-list",
+                      str(file_list), "-Ou"], sample_order, partial)
+    return _check_and_index(partial, output, contig_order)
+
+
+def _write_reordered(command: list[str], sample_order: Path, partial: Path) -> None:
+    """Run a bcftools command writing BCF to stdout; bgzip its VCF with samples reordered."""
+    producer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     reorder = subprocess.run(
         ["bcftools", "view", "--no-version", "--samples-file", str(sample_order),
          "-Oz", "-o", str(partial), "-"],
-        stdin=concat.stdout, capture_output=True, text=True, check=False,
+        stdin=producer.stdout, capture_output=True, text=True, check=False,
     )
-    assert concat.stdout is not None and concat.stderr is not None
-    concat.stdout.close()
-    concat_error = concat.stderr.read().decode(errors="replace").strip()
-    if concat.wait() != 0:
-        raise KubecallError(f"bcftools concat failed: {concat_error}")
+    assert producer.stdout is not None and producer.stderr is not None
+    producer.stdout.close()
+    producer_error = producer.stderr.read().decode(errors="replace").strip()
+    if producer.wait() != 0:
+        partial.unlink(missing_ok=True)
+        raise KubecallError(f"bcftools {command[1]} failed: {producer_error}")
     if reorder.returncode != 0:
+        partial.unlink(missing_ok=True)
         raise KubecallError(f"bcftools view failed: {reorder.stderr.strip()}")
+
+
+def _check_and_index(partial: Path, output: Path, contig_order: Sequence[str]) -> int:
+    """Prove the merged file sorted and duplicate-free, index it, move both into place."""
     query = subprocess.run(
         ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(partial)],
         capture_output=True, text=True, check=False,

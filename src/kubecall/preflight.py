@@ -341,3 +341,15 @@ def write_report(infos: Sequence[AlignmentInfo], path: Path) -> None:
         writer.writerow(["sample", "alignment", "index", "format", "bytes", "mtime_ns"])
         for i in infos:
             writer.writerow([i.sample, i.alignment, i.index, i.file_format, i.size, i.mtime_ns])
+
+
+def write_callset_manifests(
+    infos: Sequence[AlignmentInfo], callsets: dict[str, list[str]], directory: Path
+) -> None:
+    """Per call set: ``<name>.txt`` (freebayes ``-L`` list) and ``<name>.samples.txt``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    by_sample = {info.sample: info for info in infos}
+    for name, members in callsets.items():
+        chosen = [by_sample[sample] for sample in members]
+        write_manifest(chosen, directory / f"{name}.txt")
+        write_sample_names(chosen, directory / f"{name}.samples.txt")

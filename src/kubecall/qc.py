@@ -7,26 +7,31 @@ from pathlib import Path
 
 from kubecall.batching import read_batches
 
-RUNTIME_COLUMNS = ["region", "batch", "weight", "bases", "how", "seconds", "records"]
+RUNTIME_COLUMNS = ["callset", "region", "batch", "weight", "bases", "how", "seconds", "records"]
 
 
 def summarize_regions(
-    batches_tsv: Path, batch_root: Path, budget: float, runtimes: Path, runaways: Path
+    batches_tsv: Path, calls_root: Path, budget: float, runtimes: Path, runaways: Path
 ) -> None:
-    """Join the plan's expected work with each batch's measured outcome, in plan order.
+    """Join the plan's expected work with each batch's measured outcome, per call set, in
+    plan order (``calls_root/<callset>/batches/<batch>/regions.tsv``).
 
     ``runaway_regions.tsv`` lists the regions the time budget split (``how`` = split) or
     that needed the fallback options (``how`` = fallback), with the budget in force.
     """
-    measured: dict[str, dict[str, str]] = {}
-    for table in sorted(batch_root.glob("*/regions.tsv")):
+    measured: dict[tuple[str, str], dict[str, str]] = {}
+    for table in sorted(calls_root.glob("*/batches/*/regions.tsv")):
+        callset = table.parents[2].name
         with open(table, newline="") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
-                measured[row["region"]] = row
+                measured[(callset, row["region"])] = row
+    planned_rows = read_batches(batches_tsv)
     rows = []
-    for planned in read_batches(batches_tsv):
-        outcome = measured[planned["region"]]
-        rows.append(planned | {k: outcome[k] for k in ("how", "seconds", "records")})
+    for callset in sorted({callset for callset, _ in measured}):
+        for planned in planned_rows:
+            outcome = measured[(callset, planned["region"])]
+            rows.append({"callset": callset} | planned |
+                        {k: outcome[k] for k in ("how", "seconds", "records")})
     _write(runtimes, RUNTIME_COLUMNS, rows)
     runaway = [row | {"budget_s": f"{budget:g}"} for row in rows if row["how"] != "normal"]
     _write(runaways, [*RUNTIME_COLUMNS, "budget_s"], runaway)

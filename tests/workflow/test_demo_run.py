@@ -38,7 +38,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def region_records(workdir: Path) -> int:
     total = 0
-    for vcf in sorted((workdir / "results/calls/batches").glob("b*/r*.vcf.gz")):
+    for vcf in sorted((workdir / "results/calls/cohort/batches").glob("b*/r*.vcf.gz")):
         with gzip.open(vcf, "rt") as handle:
             total += sum(1 for line in handle if not line.startswith("#"))
     return total
@@ -66,17 +66,17 @@ def test_stats_count_the_same_records_and_samples(demo_run: Path) -> None:
 
 
 def test_every_rule_leaves_logs_and_benchmarks(demo_run: Path) -> None:
-    regions = list((demo_run / "results/calls/batches").glob("b*/r*.vcf.gz"))
+    regions = list((demo_run / "results/calls/cohort/batches").glob("b*/r*.vcf.gz"))
     assert len(regions) == 16
-    batches = sorted(p.name for p in (demo_run / "results/calls/batches").iterdir())
+    batches = sorted(p.name for p in (demo_run / "results/calls/cohort/batches").iterdir())
     assert batches == ["b000", "b001", "b002", "b003"]  # twice the 2 cores
     for batch in batches:
-        assert (demo_run / f"logs/call_batch/{batch}.log").stat().st_size > 0
-        assert (demo_run / f"logs/call_batch/{batch}.freebayes.log").exists()
-        header = (demo_run / f"benchmarks/call_batch/{batch}.tsv").read_text().split("\t")
+        assert (demo_run / f"logs/call_batch/cohort/{batch}.log").stat().st_size > 0
+        assert (demo_run / f"logs/call_batch/cohort/{batch}.freebayes.log").exists()
+        header = (demo_run / f"benchmarks/call_batch/cohort/{batch}.tsv").read_text().split("\t")
         assert header[0] == "s"
-    for name in ("preflight_cohort", "plan_regions", "merge_calls", "summarize_regions",
-                 "compute_stats", "describe_run"):
+    for name in ("preflight_cohort", "plan_regions", "merge_calls/cohort",
+                 "summarize_regions", "compute_stats", "describe_run"):
         assert (demo_run / f"benchmarks/{name}.tsv").exists()
         assert (demo_run / f"logs/{name}.log").exists()
 

@@ -73,7 +73,7 @@ def test_split_calls_match_serial(name: str, count: int, serial_calls: dict[str,
 
     # exactly the union of the region outputs: nothing duplicated, nothing dropped
     union: Counter = Counter()
-    for part in sorted((results / "calls" / "batches").glob("*/*.vcf.gz")):
+    for part in sorted((results / "calls" / "cohort" / "batches").glob("*/*.vcf.gz")):
         union += record_keys(part)
     assert record_keys(merged) == union
     assert max(union.values()) == 1

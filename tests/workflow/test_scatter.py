@@ -36,7 +36,7 @@ def test_records_are_identical_whatever_cores_batches_or_retries(tmp_path: Path)
                                                         {"batches": 7}})
     for run in (one, two, fixed):
         assert run.returncode == 0, run.stderr[-3000:]
-    batches = [len(list((r.workdir / "results/calls/batches").iterdir()))
+    batches = [len(list((r.workdir / "results/calls/cohort/batches").iterdir()))
                for r in (one, two, fixed)]
     assert batches == [2, 4, 7]
     reference = body(one.workdir / "results/calls/cohort.vcf.gz")
@@ -45,7 +45,7 @@ def test_records_are_identical_whatever_cores_batches_or_retries(tmp_path: Path)
     assert body(fixed.workdir / "results/calls/cohort.vcf.gz") == reference
 
     # a retried job (its output lost, run again) changes nothing either
-    shutil.rmtree(two.workdir / "results/calls/batches/b001")
+    shutil.rmtree(two.workdir / "results/calls/cohort/batches/b001")
     again = run_workflow(tmp_path / "two", config, cores=2)
     assert again.returncode == 0, again.stderr[-3000:]
     assert body(two.workdir / "results/calls/cohort.vcf.gz") == reference
@@ -65,7 +65,7 @@ def test_tiny_time_budget_triggers_the_runaway_guard(tmp_path: Path) -> None:
     assert {row["budget_s"] for row in runaways} == {"0.001"}
     runtimes = table(results / "qc/region_runtimes.tsv")
     assert sum(int(row["records"]) for row in runtimes) > 200
-    log = "".join(p.read_text() for p in (tmp_path / "work/logs/call_batch").glob("*.log"))
+    log = "".join(p.read_text() for p in (tmp_path / "work/logs/call_batch").rglob("*.log"))
     assert "--use-best-n-alleles 4 --limit-coverage 250" in log
 
 

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 try:
     from kubecall.batching import batch_names
     from kubecall.calling import parse_extra
-    from kubecall.cohort import load_cohort
+    from kubecall.cohort import callsets, load_cohort
     from kubecall.config import validate_config
     from kubecall.errors import KubecallError
 except ImportError as exc:
@@ -43,9 +43,10 @@ def _load_inputs():
                 f"{CONFIG_SOURCE}: regions.strategy is bed but regions.targets is empty; "
                 f"name the BED file of targets"
             )
+        sets = callsets(samples, config["calling"]["mode"], config["calling"]["group_by"])
     except KubecallError as exc:
         raise WorkflowError(str(exc)) from None
-    return samples
+    return samples, sets
 
 
 def _check_reference(reference: Path) -> None:
@@ -81,14 +82,35 @@ def _batch_count() -> int:
     return max(1, min(config["regions"]["count"], 2 * parallelism))
 
 
-SAMPLES = _load_inputs()
+SAMPLES, CALLSETS = _load_inputs()
 REFERENCE = config["reference"]
-BATCHES = batch_names(_batch_count())
+JOINT = config["calling"]["mode"] == "joint"
+# Each call set is split into batches; together they make about _batch_count() jobs.
+BATCHES = batch_names(max(1, _batch_count() // len(CALLSETS)))
+# joint: the one call set is the cohort itself; otherwise groups or samples, merged after.
+CALLSET_PATTERN = {"joint": "cohort", "per_group": "group-[A-Za-z0-9._-]+",
+                   "per_sample": "sample-[A-Za-z0-9._-]+"}[config["calling"]["mode"]]
 
 
-def get_batch_dirs(wildcards=None):
-    """Every calling batch's output directory."""
-    return expand("results/calls/batches/{batch}", batch=BATCHES)
+wildcard_constraints:
+    callset=CALLSET_PATTERN,
+    batch="b[0-9]+",
+
+
+def get_batch_dirs(wildcards):
+    """The calling batches' output directories of one call set."""
+    return expand("results/calls/{callset}/batches/{batch}", callset=wildcards.callset,
+                  batch=BATCHES)
+
+
+def get_all_batch_dirs(wildcards=None):
+    """Every call set's batch directories (for the per-region QC tables)."""
+    return expand("results/calls/{callset}/batches/{batch}", callset=CALLSETS, batch=BATCHES)
+
+
+def get_callset_vcfs(wildcards=None):
+    """The call sets merged into the cohort call set (modes per_group and per_sample)."""
+    return expand("results/calls/{callset}.vcf.gz", callset=CALLSETS)
 
 
 def get_targets_input(wildcards=None):

@@ -29,7 +29,11 @@ rule preflight_cohort:
         manifest="results/cohort/alignments.txt",
         samples="results/cohort/samples.txt",
         report="results/cohort/preflight.tsv",
+        callsets=expand("results/cohort/callsets/{callset}.txt", callset=CALLSETS),
+        callset_samples=expand("results/cohort/callsets/{callset}.samples.txt",
+                               callset=CALLSETS),
     params:
+        callsets=CALLSETS,
         schema=str(SCHEMAS / "samples.schema.yaml"),
         # A changed selection changes the cohort: params are a rerun trigger.
         cohort=config["cohort"],

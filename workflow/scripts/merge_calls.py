@@ -14,11 +14,13 @@ from kubecall.scripting import run_logged
 run_logged(
     snakemake.log[0],
     lambda: merge_region_vcfs(
-        inputs=region_vcfs_in_plan_order(Path(snakemake.input.batches),
-                                         Path("results/calls/batches")),
+        inputs=region_vcfs_in_plan_order(
+            Path(snakemake.input.batches),
+            Path(f"results/calls/{snakemake.wildcards.callset}/batches"),
+        ),
         output=Path(snakemake.output.vcf),
         contig_order=[name for name, _ in read_fai(Path(snakemake.input.fai))],
         sample_order=Path(snakemake.input.samples),
-        work_dir=Path(snakemake.output.vcf).parent / ".merge",
+        work_dir=Path(snakemake.output.vcf).parent / f".merge-{snakemake.wildcards.callset}",
     ),
 )

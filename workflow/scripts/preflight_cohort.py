@@ -8,7 +8,13 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 from pathlib import Path
 
 from kubecall.cohort import load_cohort
-from kubecall.preflight import run_preflight, write_manifest, write_report, write_sample_names
+from kubecall.preflight import (
+    run_preflight,
+    write_callset_manifests,
+    write_manifest,
+    write_report,
+    write_sample_names,
+)
 from kubecall.regions import read_fai
 from kubecall.scripting import run_logged
 
@@ -29,6 +35,8 @@ def main() -> None:
     write_manifest(outcome.infos, Path(snakemake.output.manifest))
     write_sample_names(outcome.infos, Path(snakemake.output.samples))
     write_report(outcome.infos, Path(snakemake.output.report))
+    write_callset_manifests(outcome.infos, dict(snakemake.params.callsets),
+                            Path(snakemake.output.report).parent / "callsets")
 
 
 run_logged(snakemake.log[0], main)

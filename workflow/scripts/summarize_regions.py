@@ -13,7 +13,7 @@ from kubecall.scripting import run_logged
 run_logged(
     snakemake.log[0],
     lambda: summarize_regions(
-        Path(snakemake.input.batches), Path("results/calls/batches"),
+        Path(snakemake.input.batches), Path("results/calls"),
         float(snakemake.params.budget), Path(snakemake.output.runtimes),
         Path(snakemake.output.runaways),
     ),
