@@ -64,3 +64,20 @@ def test_every_rule_has_a_log_and_a_benchmark() -> None:
             name = block.split(":", 1)[0]
             assert "\n    log:" in block, f"{smk.name}: rule {name} has no log"
             assert "\n    benchmark:" in block, f"{smk.name}: rule {name} has no benchmark"
+
+
+def test_every_config_key_is_documented_in_config_readme() -> None:
+    from kubecall.config import load_schema
+
+    readme = (REPO / "config" / "README.md").read_text()
+    schema = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+    def keys(node: dict, prefix: str = "") -> list[str]:
+        found = []
+        for name, sub in node.get("properties", {}).items():
+            dotted = f"{prefix}{name}"
+            found += keys(sub, f"{dotted}.") if "properties" in sub else [dotted]
+        return found
+
+    missing = [key for key in keys(schema) if f"`{key}`" not in readme]
+    assert missing == []
