@@ -21,3 +21,11 @@ rule all:
     input:
         get_final_outputs(),
     default_target: True
+
+
+onsuccess:
+    release_rate_limit_timer()
+
+
+onerror:
+    release_rate_limit_timer()

@@ -140,3 +140,17 @@ def get_final_outputs():
     if config["publish"]["enabled"]:
         outputs.append("results/publish/receipt.json")
     return outputs
+
+
+def release_rate_limit_timer():
+    """Let the process exit as soon as the run is over.
+
+    Snakemake's job rate limiter re-arms a non-daemon threading.Timer on every scheduling
+    pass; the last one keeps the interpreter alive for the limiter's timespan (1 s by
+    default) after the final job. Once the run has ended, nothing waits on it.
+    """
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
