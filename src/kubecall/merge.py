@@ -24,10 +24,7 @@ def merge_region_vcfs(
     Returns the number of records. Regions own disjoint intervals in reference order, so a
     plain concatenation is sorted; :func:`check_sorted_unique` proves it rather than trusts it.
     """
-    work_dir.mkdir(parents=True, exist_ok=True)
-    file_list = work_dir / "inputs.txt"
-    file_list.write_text("".join(f"{path}\n" for path in inputs))
-    partial = output.with_name(output.name + ".partial.vcf.gz")
+    file_list, partial = _prepare(inputs, output, work_dir)
     _write_reordered(["bcftools", "concat", "--no-version", "--file-list", str(file_list),
                       "-Ou"], sample_order, partial)
     return _check_and_index(partial, output, contig_order)
@@ -46,13 +43,18 @@ def merge_callsets(
     that group was not called at the site, which is not the same as hom-ref. Records with
     different alleles at one position stay separate (``--merge none``), as each set called them.
     """
-    work_dir.mkdir(parents=True, exist_ok=True)
-    file_list = work_dir / "inputs.txt"
-    file_list.write_text("".join(f"{path}\n" for path in inputs))
-    partial = output.with_name(output.name + ".partial.vcf.gz")
+    file_list, partial = _prepare(inputs, output, work_dir)
     _write_reordered(["bcftools", "merge", "--no-version", "--merge", "none", "--file-list",
                       str(file_list), "-Ou"], sample_order, partial)
     return _check_and_index(partial, output, contig_order)
+
+
+def _prepare(inputs: Sequence[Path], output: Path, work_dir: Path) -> tuple[Path, Path]:
+    """The inputs as a bcftools --file-list, and the temporary name the output is built under."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    file_list = work_dir / "inputs.txt"
+    file_list.write_text("".join(f"{path}\n" for path in inputs))
+    return file_list, output.with_name(output.name + ".partial.vcf.gz")
 
 
 def _write_reordered(command: list[str], sample_order: Path, partial: Path) -> None:
