@@ -20,6 +20,8 @@ import struct
 from collections.abc import Sequence
 from pathlib import Path
 
+import pysam
+
 from kubecall.errors import KubecallError
 
 WINDOW_SHIFT = 14  # 16,384 bp windows, the BAI linear-index resolution
@@ -182,8 +184,6 @@ def cohort_weights(
     Coverage profiles of a cohort sequenced alike differ mostly in scale, so a sample of the
     cohort predicts where the work lies as well as all 2,504 indexes would, far faster.
     """
-    import pysam
-
     chosen = list(alignments)
     if len(chosen) > max_samples:
         step = len(chosen) / max_samples

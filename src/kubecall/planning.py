@@ -23,8 +23,8 @@ from pathlib import Path
 import pysam
 
 from kubecall.errors import KubecallError
-from kubecall.index_weights import WINDOW, Weights
-from kubecall.regions import Interval, Region, region_names
+from kubecall.index_weights import WINDOW, Weights, cohort_weights
+from kubecall.regions import Interval, Region, plan_equal, region_names
 
 # Uncovered bases still cost freebayes a little; as a share of the mean data per base.
 BASE_COST = 0.01
@@ -46,8 +46,6 @@ class WeightedRegion:
 
 def plan_equal_weighted(contigs: Sequence[tuple[str, int]], count: int) -> list[WeightedRegion]:
     """Equal-length regions; weight = length."""
-    from kubecall.regions import plan_equal
-
     return [WeightedRegion(r, float(r.length)) for r in plan_equal(contigs, count)]
 
 
@@ -251,8 +249,6 @@ def make_plan(
     weight_samples: int = 32,
 ) -> list[WeightedRegion]:
     """The region plan for a strategy (see the module docstring)."""
-    from kubecall.index_weights import cohort_weights
-
     if strategy == "equal":
         return plan_equal_weighted(contigs, count)
     if strategy == "balanced":
