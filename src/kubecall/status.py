@@ -1,0 +1,5 @@
+"""stub"""
+
+
+def register(subparsers):
+    pass
