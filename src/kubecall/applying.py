@@ -92,8 +92,10 @@ def apply_steps(kube: Kube, steps: Iterable[Step], dry_run: bool,
     """Apply the steps that change something; returns how many did."""
     changed = 0
     for step in steps:
-        prefix = "would " if dry_run and step.action != "unchanged" else ""
-        report(prefix + str(step))
+        if dry_run and step.action != "unchanged":
+            report(f"would {step.action} {describe(step.obj)}")
+        else:
+            report(str(step))
         if step.action == "unchanged" or dry_run:
             continue
         kube.apply(step.obj)

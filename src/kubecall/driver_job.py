@@ -109,6 +109,10 @@ def driver_job(spec: DriverSpec) -> Obj:
                             # read-only, /tmp is an emptyDir.
                             {"name": "HOME", "value": "/tmp"},
                             {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
+                            # uid 10001 has no passwd entry in the image; snakemake asks
+                            # getpass.getuser(), which reads these first.
+                            {"name": "USER", "value": "kubecall"},
+                            {"name": "LOGNAME", "value": "kubecall"},
                         ],
                         "securityContext": hardened,
                         "resources": {
