@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import boto3
 import pytest
 import yaml
 
+from kubecall.driver_job import DriverSpec, driver_job
 from kubecall.errors import KubecallError
 from kubecall.kube import Kube
 from tests.cluster.cluster import Cluster
@@ -261,6 +263,34 @@ def test_logs_prints_a_runs_driver_log(setup: Setup) -> None:
     missing = kubecall(setup.env, "logs", "nosuchrun")
     assert missing.returncode == 2
     assert "error: no run nosuchrun in namespace kubecall; runs: bad1, ok1" in missing.stderr
+
+
+def test_status_and_logs_show_a_runs_failed_job(setup: Setup) -> None:
+    # A job as the executor makes them: labelled with the run id, here failing on purpose.
+    job = driver_job(DriverSpec("ok1", NS, "unused", "unused", workdir="/workspace"))
+    job["metadata"]["name"] = "snakejob-ok1-call-3"
+    for labels in (job["metadata"]["labels"], job["spec"]["template"]["metadata"]["labels"]):
+        labels["app.kubernetes.io/component"] = "job"
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = ["sh", "-c", "echo freebayes: region too big >&2; exit 3"]
+    container["workingDir"] = "/tmp"
+    kube = Kube.connect(setup.cluster.kubeconfig)
+    try:
+        kube.create(job)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            live = kube.get("batch/v1", "Job", "snakejob-ok1-call-3", NS) or {}
+            if condition_true(live, "Failed"):
+                break
+            time.sleep(0.3)
+    finally:
+        kube.close()
+    status = kubecall(setup.env, "status")
+    assert "ok1  driver succeeded; jobs: 0 running, 0 succeeded, 1 failed" in status.stdout
+    assert "    failed: snakejob-ok1-call-3" in status.stdout
+    logs = kubecall(setup.env, "logs", "ok1", "--failed")
+    assert "==> failed job snakejob-ok1-call-3" in logs.stdout
+    assert "freebayes: region too big" in logs.stdout
 
 
 # ---- teardown -------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.k8s_manifests.conftest import K8S, OVERLAYS
+from tests.k8s_manifests.conftest import K8S, OVERLAYS, render
 
 IMMUTABLE_SELECTOR_KEYS = {"app.kubernetes.io/name"}
 LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/component")
@@ -146,3 +148,21 @@ def test_workspace_init_job_creates_the_run_layout(rendered: dict) -> None:
     (init,) = job["initContainers"]
     assert "mkdir -p /workspace/result" in " ".join(init["command"])
     assert init["volumeMounts"] == [{"name": "workspace", "mountPath": "/workspace"}]
+
+
+def test_credentials_file_component_makes_the_minio_secret(tmp_path: Path) -> None:
+    # A copy of the component, so the test's minio.env never lands in the repository.
+    component = tmp_path / "credentials"
+    shutil.copytree(K8S / "components" / "minio-credentials-file", component)
+    (component / "minio.env").write_text("rootUser=someone\nrootPassword=long-enough-pw\n")
+    overlay = tmp_path / "site"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [os.path.relpath(K8S / "overlays" / "ehk", overlay)],
+        "components": ["../credentials"]}))
+    objects = render(overlay)
+    (secret,) = [o for o in objects if o["kind"] == "Secret"]
+    assert secret["metadata"]["name"] == "minio"
+    assert secret["metadata"]["namespace"] == "kubecall"
+    assert sorted(secret["data"]) == ["rootPassword", "rootUser"]
