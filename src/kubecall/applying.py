@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kubecall.errors import KubecallError
 from kubecall.kube import Kube, kind_of
 
 Obj = dict[str, Any]
@@ -98,6 +99,15 @@ def apply_steps(kube: Kube, steps: Iterable[Step], dry_run: bool,
             report(str(step))
         if step.action == "unchanged" or dry_run:
             continue
-        kube.apply(step.obj)
+        try:
+            kube.apply(step.obj)
+        except KubecallError as exc:
+            if step.obj["kind"] == "Job" and "immutable" in str(exc):
+                meta = step.obj["metadata"]
+                raise KubecallError(
+                    f"{exc}\nA Job's pod template cannot change once created; delete the old "
+                    f"one (kubectl -n {meta.get('namespace')} delete job {meta['name']}) and "
+                    "run bootstrap again") from exc
+            raise
         changed += 1
     return changed

@@ -100,6 +100,8 @@ class Kube:
         """Connect with a kubeconfig (explicit, $KUBECONFIG, ~/.kube/config) or in-cluster."""
         path = kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG")
                               else Path.home() / ".kube" / "config")
+        if kubeconfig is not None and not kubeconfig.is_file():
+            raise KubecallError(f"--kubeconfig {kubeconfig}: no such file")
         try:
             if path.is_file():
                 return cls(config.new_client_from_config(config_file=str(path), context=context))

@@ -101,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
     kube = Kube.from_args(args)
     try:
         check_bootstrapped(kube, spec.namespace)
-        kube.create(manifest)
         name = job_name(spec.run_id)
+        if kube.get("batch/v1", "Job", name, spec.namespace) is not None:
+            raise KubecallError(f"run {spec.run_id} already exists (Job {name}); pick another "
+                                "--run-id or leave it out for a fresh one")
+        kube.create(manifest)
         print(f"[kubecall] run {spec.run_id}: Job {name} in {spec.namespace}", file=sys.stderr)
         if args.detach:
             print(spec.run_id)

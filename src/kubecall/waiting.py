@@ -73,7 +73,11 @@ def pod_problem(kube: Kube, pod: Obj) -> str:
         terminated = state.get("terminated") or \
             (container.get("lastState") or {}).get("terminated")
         if terminated and terminated.get("exitCode"):
-            tail = kube.pod_log(pod["metadata"]["namespace"], name, container["name"], tail=5)
+            try:
+                tail = kube.pod_log(pod["metadata"]["namespace"], name, container["name"],
+                                    tail=5)
+            except KubecallError as exc:
+                tail = f"(log unavailable: {exc})"
             return f"pod {name} container {container['name']} exited " \
                    f"{terminated.get('exitCode')} ({terminated.get('reason', '')}); last log " \
                    f"lines:\n    " + "\n    ".join(tail.strip().splitlines()[-5:])

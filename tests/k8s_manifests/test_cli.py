@@ -46,7 +46,7 @@ def test_top_level_help_lists_the_cluster_commands(capsys: pytest.CaptureFixture
     (["launch", "--configfile", "c.yaml", "--driver-command", " ", "--dry-run"],
      "error: --driver-command is empty"),
     (["status", "--kubeconfig", "/nonexistent/kubeconfig"],
-     "error: no kubeconfig at /nonexistent/kubeconfig and not running in a cluster"),
+     "error: --kubeconfig /nonexistent/kubeconfig: no such file"),
     (["bootstrap", "--manifests", "/nonexistent.yaml"],
      "error: --manifests /nonexistent.yaml: No such file or directory"),
 ])
@@ -129,3 +129,14 @@ def test_a_missing_storage_class_is_named_and_dry_run_writes_nothing(
     err = capsys.readouterr().err
     assert "error: still not ready after 2s:" in err
     assert "PVC shared-workspace Pending: no storage class kubecall-rwx" in err
+
+
+def test_no_kubeconfig_anywhere_is_a_user_error(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    assert cli.main(["credentials"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: no kubeconfig at {tmp_path / 'absent'} and not running in a cluster; pass "
+        "--kubeconfig or set KUBECONFIG\n")

@@ -294,6 +294,21 @@ def test_status_and_logs_show_a_runs_failed_job(setup: Setup) -> None:
 
 
 # ---- teardown -------------------------------------------------------------------------------
+def test_launch_refuses_to_reuse_a_run_id(setup: Setup) -> None:
+    again = launch(setup, "ok1", "config/small.yaml")
+    assert again.returncode == 2
+    assert "error: run ok1 already exists (Job kubecall-run-ok1)" in again.stderr
+
+
+def test_teardown_dry_run_lists_and_deletes_nothing(setup: Setup) -> None:
+    mark = len(setup.cluster.requests.snapshot())
+    dry = kubecall(setup.env, "teardown", "--overlay", str(setup.overlay), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete Deployment minio in kubecall" in dry.stdout
+    assert "kept      PersistentVolumeClaim shared-workspace in kubecall" in dry.stdout
+    assert [r for r in setup.cluster.requests.snapshot()[mark:] if r.verb in WRITE_VERBS] == []
+
+
 def test_teardown_keeps_the_data_claims(setup: Setup) -> None:
     done = kubecall(setup.env, "teardown", "--overlay", str(setup.overlay))
     assert done.returncode == 0, done.stderr
