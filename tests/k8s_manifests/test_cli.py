@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from kubecall.driver_job import DriverSpec, driver_job
 from kubecall.errors import KubecallError
 from tests.cluster.cluster import Cluster
 from tests.k8s_manifests.conftest import K8S
+from tests.k8s_manifests.testing_overlay import STORAGE_CLASSES
 
 CLUSTER_COMMANDS = ("bootstrap", "credentials", "launch", "status", "logs", "teardown")
 
@@ -140,3 +142,17 @@ def test_no_kubeconfig_anywhere_is_a_user_error(tmp_path: Path,
     assert capsys.readouterr().err == (
         f"error: no kubeconfig at {tmp_path / 'absent'} and not running in a cluster; pass "
         "--kubeconfig or set KUBECONFIG\n")
+
+
+def test_an_unschedulable_minio_is_explained(k8s_cluster_factory: Callable[..., Cluster],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # A node too small for MinIO's requests (250m CPU): claims bind, the pod stays Pending.
+    cluster = k8s_cluster_factory(storage_classes=STORAGE_CLASSES,
+                                  node_resources={"cpu": "200m"})
+    assert cli.main(["bootstrap", "--overlay", "minikube", "--timeout", "2",
+                     "--kubeconfig", str(cluster.kubeconfig)]) == 2
+    captured = capsys.readouterr()
+    assert "ready     PersistentVolumeClaim shared-workspace" in captured.out
+    problem = captured.err.splitlines()[1].strip()
+    assert problem.startswith("Deployment minio not available: pod minio-")
+    assert "not scheduled: Unschedulable" in problem and "cpu" in problem.lower()
