@@ -17,11 +17,20 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.accuracy",
     "kubecall.publish_cli",
     "kubecall.samplesheet_builder",
+    "kubecall.bootstrap",
+    "kubecall.credentials",
+    "kubecall.launch",
+    "kubecall.status",
+    "kubecall.logs",
+    "kubecall.teardown",
 )
 
 EPILOG = """examples:
   kubecall simulate --samples 4 --length 200000 --depth 20 --seed 1 cohort/
   kubecall samplesheet --tree /datasource/1000g/phase3/data --match low_coverage -o samples.tsv
+  kubecall bootstrap --overlay minikube            # namespace, claims, MinIO, driver RBAC
+  kubecall launch --configfile config/config.yaml  # snakemake as a Job in the cluster
+  kubecall status; kubecall logs RUN; kubecall teardown
 """
 
 

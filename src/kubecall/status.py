@@ -1,0 +1,93 @@
+"""``kubecall status``: claims, MinIO, and the jobs of each run."""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from typing import Any
+
+from kubecall.driver_job import RUN_LABEL
+from kubecall.kube import DEFAULT_NAMESPACE, Kube, add_connection_arguments
+from kubecall.waiting import condition
+
+Obj = dict[str, Any]
+
+
+def job_state(job: Obj) -> str:
+    for kind, state in (("Complete", "succeeded"), ("Failed", "failed")):
+        cond = condition(job, kind)
+        if cond and cond.get("status") == "True":
+            return state
+    return "running"
+
+
+def claim_lines(kube: Kube, namespace: str) -> list[str]:
+    lines = []
+    for claim in kube.list("v1", "PersistentVolumeClaim", namespace):
+        status = claim.get("status") or {}
+        modes = ",".join(status.get("accessModes") or claim["spec"].get("accessModes") or [])
+        size = (status.get("capacity") or {}).get("storage") or \
+            claim["spec"]["resources"]["requests"]["storage"]
+        lines.append(f"  {claim['metadata']['name']:20} {status.get('phase', 'Pending'):8} "
+                     f"{modes:15} {size}")
+    return lines or ["  (none: run `kubecall bootstrap`)"]
+
+
+def minio_line(kube: Kube, namespace: str) -> str:
+    deployment = kube.get("apps/v1", "Deployment", "minio", namespace)
+    if deployment is None:
+        return "  absent"
+    available = condition(deployment, "Available")
+    ready = (deployment.get("status") or {}).get("availableReplicas", 0)
+    state = "available" if available and available.get("status") == "True" else "NOT available"
+    return f"  {state} ({ready}/{deployment['spec'].get('replicas', 1)} replicas)"
+
+
+def run_lines(kube: Kube, namespace: str) -> list[str]:
+    runs: dict[str, list[Obj]] = defaultdict(list)
+    for job in kube.list("batch/v1", "Job", namespace, RUN_LABEL):
+        runs[job["metadata"]["labels"][RUN_LABEL]].append(job)
+    lines = []
+    for run_id in sorted(runs):
+        jobs = runs[run_id]
+        by_state: dict[str, list[str]] = defaultdict(list)
+        driver = "?"
+        for job in jobs:
+            state = job_state(job)
+            labels = job["metadata"].get("labels") or {}
+            if labels.get("app.kubernetes.io/component") == "driver":
+                driver = state
+            else:
+                by_state[state].append(job["metadata"]["name"])
+        lines.append(f"  {run_id}  driver {driver}; jobs: {len(by_state['running'])} running, "
+                     f"{len(by_state['succeeded'])} succeeded, {len(by_state['failed'])} failed")
+        lines += [f"    failed: {name}" for name in sorted(by_state["failed"])]
+        lines += [f"    running: {name}" for name in sorted(by_state["running"])]
+    return lines or ["  (no runs)"]
+
+
+def run(args: argparse.Namespace) -> int:
+    kube = Kube.from_args(args)
+    try:
+        print(f"namespace {args.namespace}")
+        print("claims:")
+        print("\n".join(claim_lines(kube, args.namespace)))
+        print("minio:")
+        print(minio_line(kube, args.namespace))
+        print("runs:")
+        print("\n".join(run_lines(kube, args.namespace)))
+    finally:
+        kube.close()
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status", help="claims, MinIO, and running/failed jobs of each run",
+        description="Show the claims (phase, access modes, size), whether MinIO is available, "
+                    "and each run's driver and jobs.",
+        epilog="example:\n  kubecall status --namespace kubecall",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    add_connection_arguments(parser)
+    parser.set_defaults(func=run)

@@ -1,0 +1,44 @@
+"""Fixtures for the k8s/ manifest and `kubecall` cluster CLI tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "k8s"
+OVERLAYS = ("minikube", "ehk", "gke")
+
+
+def render(directory: Path) -> list[dict[str, Any]]:
+    done = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True,
+                          text=True, check=True)
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
+
+
+@pytest.fixture(scope="session")
+def rendered() -> dict[str, list[dict[str, Any]]]:
+    """Each overlay's rendered objects (kubectl kustomize, as the CLI renders them)."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed (needed to render kustomize overlays)")
+    return {name: render(K8S / "overlays" / name) for name in OVERLAYS}
+
+
+@pytest.fixture(scope="module")
+def world_readable_dir() -> Iterator[Path]:
+    """A directory pods running as uid 10001 can reach.
+
+    Not under /tmp: pods mount an emptyDir over /tmp, which hides anything the host keeps there
+    (the cluster's state directory included), and pytest's own tmp dirs are mode 700.
+    """
+    path = Path(tempfile.mkdtemp(prefix="kubecall-k8s-tests-", dir="/var/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

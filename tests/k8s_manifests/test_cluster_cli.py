@@ -1,0 +1,338 @@
+"""`kubecall bootstrap/credentials/launch/status/logs/teardown` against the test cluster.
+
+One cluster for the module, bootstrapped from a test-only overlay of k8s/overlays/minikube in
+which MinIO's container runs moto's S3 server (there is no MinIO binary here), so the bucket Job
+really creates the bucket through the Deployment's pod. The tests run in file order: bootstrap,
+re-bootstrap, the driver's RBAC, launch, status, logs, teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from kubecall.driver_job import DriverSpec, driver_job
+from kubecall.errors import KubecallError
+from kubecall.kube import Kube
+from tests.cluster.cluster import Cluster
+from tests.cluster.node import sandbox_support
+from tests.k8s_manifests.conftest import REPO
+from tests.k8s_manifests.testing_overlay import (
+    DATASOURCE_EXPORT,
+    STORAGE_CLASSES,
+    free_port,
+    pod_runtime,
+    write_moto_overlay,
+)
+
+NS = "kubecall"
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+# Pods are host processes: the driver runs the host's snakemake through the pods' python shim.
+DRIVER_COMMAND = "python -m snakemake"
+
+
+@dataclass
+class Setup:
+    cluster: Cluster
+    overlay: Path
+    port: int
+    root: Path
+    env: dict[str, str]
+    first: subprocess.CompletedProcess[str]
+
+
+def kubecall(setup_env: dict[str, str], *args: str, stdin: str | None = None
+             ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kubecall.cli", *args], env=setup_env,
+                          input=stdin, capture_output=True, text=True, timeout=180, check=False)
+
+
+def cli_env(kubeconfig: Path) -> dict[str, str]:
+    return {**os.environ, "KUBECONFIG": str(kubeconfig),
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+
+
+@pytest.fixture(scope="module")
+def setup(world_readable_dir: Path) -> Iterator[Setup]:
+    reason = sandbox_support()
+    if reason:
+        pytest.skip(f"test cluster unavailable: {reason}")
+    datasource = world_readable_dir / "datasource"
+    (datasource / "1000g").mkdir(parents=True)
+    (datasource / "1000g" / "README").write_text("1000 Genomes stand-in\n")
+    for path in (datasource, datasource / "1000g"):
+        path.chmod(0o755)
+    cluster = Cluster(state_dir=world_readable_dir / "state", storage_classes=STORAGE_CLASSES,
+                      nfs_exports={DATASOURCE_EXPORT: datasource}).start()
+    try:
+        cluster.pod_env.update(pod_runtime(world_readable_dir / "runtime"))
+        port = free_port()
+        overlay = write_moto_overlay(world_readable_dir / "overlay", port)
+        env = cli_env(cluster.kubeconfig)
+        first = kubecall(env, "bootstrap", "--overlay", str(overlay), "--timeout", "90")
+        yield Setup(cluster, overlay, port, world_readable_dir, env, first)
+    finally:
+        cluster.stop()
+
+
+def secret_values(cluster: Cluster) -> list[str]:
+    import base64
+
+    secret = cluster.get("secrets", "minio", NS)
+    return [base64.b64decode(v).decode() for v in secret["data"].values()]
+
+
+def condition_true(obj: dict, kind: str) -> bool:
+    return any(c["type"] == kind and c["status"] == "True"
+               for c in obj.get("status", {}).get("conditions", []))
+
+
+# ---- bootstrap ------------------------------------------------------------------------------
+def test_bootstrap_brings_up_every_object(setup: Setup) -> None:
+    assert setup.first.returncode == 0, setup.first.stderr
+    cluster = setup.cluster
+    namespace = cluster.get("namespaces", NS, "")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for claim, modes in (("shared-workspace", ["ReadWriteMany"]), ("pv1000g", ["ReadOnlyMany"]),
+                         ("minio-data", ["ReadWriteOnce"])):
+        live = cluster.get("persistentvolumeclaims", claim, NS)
+        assert live["status"]["phase"] == "Bound", claim
+        assert live["status"]["accessModes"] == modes, claim
+    assert cluster.get("persistentvolumeclaims", "pv1000g", NS)["spec"]["volumeName"] == "pv1000g"
+    for job in ("workspace-init", "minio-bucket"):
+        assert condition_true(cluster.get("jobs", job, NS, "batch"), "Complete"), job
+    minio = cluster.get("deployments", "minio", NS, "apps")
+    assert condition_true(minio, "Available")
+    assert minio["status"]["availableReplicas"] == 1
+    for kind, name, group in (("serviceaccounts", "kubecall-driver", ""),
+                              ("roles", "kubecall-driver", "rbac.authorization.k8s.io"),
+                              ("rolebindings", "kubecall-driver", "rbac.authorization.k8s.io"),
+                              ("limitranges", "kubecall-defaults", ""),
+                              ("resourcequotas", "kubecall-quota", ""),
+                              ("networkpolicies", "minio", "networking.k8s.io"),
+                              ("services", "minio", "")):
+        assert cluster.get(kind, name, NS, group)
+    workspace = cluster.claim_dir(NS, "shared-workspace")
+    assert (workspace / "result" / ".kubecall-layout").is_file()
+    assert (workspace / "runs").is_dir()
+
+
+def test_the_bucket_job_created_the_bucket_through_the_minio_pod(setup: Setup) -> None:
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{setup.port}",
+                      aws_access_key_id="any", aws_secret_access_key="any",
+                      region_name="us-east-1")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["kubecall"]
+
+
+def test_the_minio_secret_is_generated_and_never_printed(setup: Setup) -> None:
+    values = secret_values(setup.cluster)
+    assert len(values) == 2 and all(len(v) >= 16 for v in values)
+    shown = kubecall(setup.env, "credentials")
+    assert shown.returncode == 0
+    assert "kubectl -n kubecall get secret minio -o jsonpath='{.data.rootUser}'" in shown.stdout
+    for value in values:
+        assert value not in setup.first.stdout + setup.first.stderr
+        assert value not in shown.stdout + shown.stderr
+
+
+def test_a_second_bootstrap_changes_nothing(setup: Setup) -> None:
+    secret_before = secret_values(setup.cluster)
+    mark = len(setup.cluster.requests.snapshot())
+    again = kubecall(setup.env, "bootstrap", "--overlay", str(setup.overlay), "--timeout", "30")
+    assert again.returncode == 0, again.stderr
+    writes = [(r.verb, r.resource, r.name) for r in setup.cluster.requests.snapshot()[mark:]
+              if r.verb in WRITE_VERBS]
+    assert writes == []
+    assert "bootstrap done: 0 object(s) created or updated" in again.stdout
+    assert secret_values(setup.cluster) == secret_before
+
+
+def test_dry_run_reports_a_drift_and_writes_nothing(setup: Setup) -> None:
+    # Someone edits the live quota behind kubecall's back.
+    kube = Kube.connect(setup.cluster.kubeconfig)
+    try:
+        live = kube.get("v1", "ResourceQuota", "kubecall-quota", NS)
+        assert live is not None
+        live["spec"]["hard"]["requests.cpu"] = "1"
+        live["metadata"].pop("managedFields", None)
+        kube.apply({"apiVersion": "v1", "kind": "ResourceQuota",
+                    "metadata": {"name": "kubecall-quota", "namespace": NS},
+                    "spec": {"hard": live["spec"]["hard"]}})
+    finally:
+        kube.close()
+    mark = len(setup.cluster.requests.snapshot())
+    dry = kubecall(setup.env, "bootstrap", "--overlay", str(setup.overlay), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would update ResourceQuota kubecall-quota in kubecall" in dry.stdout
+    assert [r for r in setup.cluster.requests.snapshot()[mark:] if r.verb in WRITE_VERBS] == []
+    fixed = kubecall(setup.env, "bootstrap", "--overlay", str(setup.overlay), "--timeout", "30")
+    assert "update    ResourceQuota kubecall-quota" in fixed.stdout
+    hard = setup.cluster.get("resourcequotas", "kubecall-quota", NS)["spec"]["hard"]
+    assert hard["requests.cpu"] == "64"
+
+
+# ---- the driver's identity ------------------------------------------------------------------
+def test_the_driver_service_account_gets_exactly_its_role(setup: Setup) -> None:
+    kube = Kube.connect(setup.cluster.kubeconfig_for(NS, "kubecall-driver"))
+    try:
+        assert isinstance(kube.list("batch/v1", "Job", NS), list)
+        assert isinstance(kube.list("v1", "Pod", NS), list)
+        with pytest.raises(KubecallError, match="403"):
+            kube.list("v1", "Secret", NS)
+        with pytest.raises(KubecallError, match="403"):
+            kube.list("batch/v1", "Job", "default")
+        with pytest.raises(KubecallError, match="403"):
+            kube.delete("apps/v1", "Deployment", "minio", NS)
+    finally:
+        kube.close()
+
+
+# ---- launch, status, logs ---------------------------------------------------------------------
+def stage_workflow(setup: Setup) -> Path:
+    """Copy the workflow and demo data into the workspace claim, owned by the pods' uid."""
+    target = setup.cluster.claim_dir(NS, "shared-workspace") / "kubecall"
+    if not target.exists():
+        target.mkdir()
+        shutil.copy2(REPO / "Snakefile", target)
+        for name in ("workflow", "config", "profiles"):
+            shutil.copytree(REPO / name, target / name)
+        shutil.copytree(REPO / "resources" / "demo", target / "resources" / "demo")
+        config = yaml.safe_load((target / "config" / "config.yaml").read_text())
+        config["regions"]["count"] = 2
+        (target / "config" / "small.yaml").write_text(yaml.safe_dump(config))
+        for path in [target, *target.rglob("*")]:
+            os.chown(path, 10001, 10001, follow_symlinks=False)
+    return target
+
+
+def launch(setup: Setup, run_id: str, configfile: str) -> subprocess.CompletedProcess[str]:
+    return kubecall(setup.env, "launch", "--configfile", configfile,
+                    "--profile", "profiles/default", "--workdir", "/workspace/kubecall",
+                    "--run-id", run_id, "--driver-command", DRIVER_COMMAND, "--", "--cores", "2")
+
+
+def test_launch_runs_snakemake_as_the_driver_and_streams_its_log(setup: Setup) -> None:
+    workdir = stage_workflow(setup)
+    done = launch(setup, "ok1", "config/small.yaml")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "steps (100%) done" in done.stdout  # snakemake's own progress, streamed
+    assert "run ok1 succeeded" in done.stderr
+    assert (workdir / "results" / "calls" / "cohort.vcf.gz.tbi").is_file()
+    job = setup.cluster.get("jobs", "kubecall-run-ok1", NS, "batch")
+    pod_spec = job["spec"]["template"]["spec"]
+    assert pod_spec["serviceAccountName"] == "kubecall-driver"
+    claims = {v["persistentVolumeClaim"]["claimName"]: v["persistentVolumeClaim"]
+              for v in pod_spec["volumes"] if "persistentVolumeClaim" in v}
+    assert claims["pv1000g"]["readOnly"] is True and "shared-workspace" in claims
+
+
+def test_a_failing_run_exits_1_and_shows_in_status(setup: Setup) -> None:
+    stage_workflow(setup)
+    done = launch(setup, "bad1", "config/missing.yaml")
+    assert done.returncode == 1
+    assert "run bad1 FAILED" in done.stderr
+    status = kubecall(setup.env, "status")
+    assert status.returncode == 0
+    assert "bad1  driver failed" in status.stdout
+    assert "ok1  driver succeeded" in status.stdout
+
+
+def test_status_shows_claims_and_minio(setup: Setup) -> None:
+    status = kubecall(setup.env, "status")
+    lines = status.stdout.splitlines()
+    assert any(line.split()[:3] == ["shared-workspace", "Bound", "ReadWriteMany"]
+               for line in lines), status.stdout
+    assert any(line.split()[:3] == ["pv1000g", "Bound", "ReadOnlyMany"] for line in lines)
+    assert "available (1/1 replicas)" in status.stdout
+
+
+def test_logs_prints_a_runs_driver_log(setup: Setup) -> None:
+    logs = kubecall(setup.env, "logs", "ok1")
+    assert logs.returncode == 0
+    assert "steps (100%) done" in logs.stdout
+    missing = kubecall(setup.env, "logs", "nosuchrun")
+    assert missing.returncode == 2
+    assert "error: no run nosuchrun in namespace kubecall; runs: bad1, ok1" in missing.stderr
+
+
+def test_status_and_logs_show_a_runs_failed_job(setup: Setup) -> None:
+    # A job as the executor makes them: labelled with the run id, here failing on purpose.
+    job = driver_job(DriverSpec("ok1", NS, "unused", "unused", workdir="/workspace"))
+    job["metadata"]["name"] = "snakejob-ok1-call-3"
+    for labels in (job["metadata"]["labels"], job["spec"]["template"]["metadata"]["labels"]):
+        labels["app.kubernetes.io/component"] = "job"
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = ["sh", "-c", "echo freebayes: region too big >&2; exit 3"]
+    container["workingDir"] = "/tmp"
+    kube = Kube.connect(setup.cluster.kubeconfig)
+    try:
+        kube.create(job)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            live = kube.get("batch/v1", "Job", "snakejob-ok1-call-3", NS) or {}
+            if condition_true(live, "Failed"):
+                break
+            time.sleep(0.3)
+    finally:
+        kube.close()
+    status = kubecall(setup.env, "status")
+    assert "ok1  driver succeeded; jobs: 0 running, 0 succeeded, 1 failed" in status.stdout
+    assert "    failed: snakejob-ok1-call-3" in status.stdout
+    logs = kubecall(setup.env, "logs", "ok1", "--failed")
+    assert "==> failed job snakejob-ok1-call-3" in logs.stdout
+    assert "freebayes: region too big" in logs.stdout
+
+
+# ---- teardown -------------------------------------------------------------------------------
+def test_launch_refuses_to_reuse_a_run_id(setup: Setup) -> None:
+    again = launch(setup, "ok1", "config/small.yaml")
+    assert again.returncode == 2
+    assert "error: run ok1 already exists (Job kubecall-run-ok1)" in again.stderr
+
+
+def test_teardown_dry_run_lists_and_deletes_nothing(setup: Setup) -> None:
+    mark = len(setup.cluster.requests.snapshot())
+    dry = kubecall(setup.env, "teardown", "--overlay", str(setup.overlay), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete Deployment minio in kubecall" in dry.stdout
+    assert "kept      PersistentVolumeClaim shared-workspace in kubecall" in dry.stdout
+    assert [r for r in setup.cluster.requests.snapshot()[mark:] if r.verb in WRITE_VERBS] == []
+
+
+def test_teardown_keeps_the_data_claims(setup: Setup) -> None:
+    done = kubecall(setup.env, "teardown", "--overlay", str(setup.overlay))
+    assert done.returncode == 0, done.stderr
+    cluster = setup.cluster
+    for kind, name, group in (("deployments", "minio", "apps"), ("jobs", "minio-bucket", "batch"),
+                              ("services", "minio", ""),
+                              ("roles", "kubecall-driver", "rbac.authorization.k8s.io")):
+        with pytest.raises(Exception, match="not found|404|NotFound"):
+            cluster.get(kind, name, NS, group)
+    for claim in ("shared-workspace", "pv1000g", "minio-data"):
+        assert cluster.get("persistentvolumeclaims", claim, NS)["status"]["phase"] == "Bound"
+    assert cluster.get("persistentvolumes", "pv1000g", "")
+    assert cluster.get("secrets", "minio", NS)
+    workspace = cluster.claim_dir(NS, "shared-workspace")
+    assert (workspace / "kubecall" / "results" / "calls" / "cohort.vcf.gz").is_file()
+
+
+def test_purge_asks_twice(setup: Setup) -> None:
+    cancelled = kubecall(setup.env, "teardown", "--overlay", str(setup.overlay), "--purge",
+                         stdin="yes\nwrong-name\n")
+    assert cancelled.returncode == 2
+    assert "error: teardown --purge cancelled (the name did not match)" in cancelled.stderr
+    assert setup.cluster.get("persistentvolumeclaims", "shared-workspace", NS)
+    purged = kubecall(setup.env, "teardown", "--overlay", str(setup.overlay), "--purge",
+                      stdin="yes\nkubecall\n")
+    assert purged.returncode == 0, purged.stderr
+    assert "delete PersistentVolumeClaim shared-workspace in kubecall" in purged.stdout
