@@ -66,17 +66,40 @@ SCRIPT = """
 """
 
 
-def render_report(data: ReportData) -> str:
-    """The whole page as a string."""
+def build_figures(data: ReportData) -> dict[str, Figure]:
+    """Every figure of the page by file-friendly name, in page order."""
+    calls = data.calls
+    runaway_batches = frozenset(r.batch for r in data.runaway_regions)
+    return {
+        "region_runtimes": plots.region_runtimes_figure(data.regions, data.budget_seconds),
+        "batch_runtimes": plots.batch_runtimes_figure(data.batch_seconds(), runaway_batches),
+        "work_vs_runtime": plots.work_vs_runtime_figure(data.regions),
+        "variants_per_contig": plots.variants_per_contig_figure(calls.contig_records),
+        "variants_per_region": plots.variants_per_region_figure(data.regions),
+        "qual": plots.histogram_figure(calls.qual.values, "QUAL", "QUAL (phred)",
+                                       log_counts=True),
+        "depth": plots.histogram_figure(calls.depth.values, "Depth",
+                                        "INFO/DP (reads, all samples)"),
+        "allele_balance": plots.histogram_figure(
+            calls.allele_balance.values, "Allele balance",
+            "INFO/AB (alt reads / reads in het samples)", value_range=(0.0, 1.0)),
+        "per_sample": plots.per_sample_figure(data.stats.samples),
+    }
+
+
+def render_report(data: ReportData, figures: dict[str, Figure] | None = None) -> str:
+    """The whole page as a string (``figures`` from :func:`build_figures`, made if absent)."""
+    images = {name: plots.figure_png_base64(figure)
+              for name, figure in (figures or build_figures(data)).items()}
     run_id = str(data.run.get("run_id", "?"))
     body = "\n".join([
         _run_section(data),
         _plan_section(data),
-        _runtimes_section(data),
-        _work_section(data),
-        _variants_section(data),
-        _quality_section(data),
-        _samples_section(data),
+        _runtimes_section(data, images),
+        _work_section(images),
+        _variants_section(data, images),
+        _quality_section(data, images),
+        _samples_section(data, images),
         _publication_section(data.publication),
     ])
     nav = "".join(f'<a href="#{anchor}">{escape(title)}</a>' for anchor, title in SECTIONS)
@@ -103,10 +126,16 @@ def render_report(data: ReportData) -> str:
 """
 
 
-def write_report(data: ReportData, path: Path) -> None:
-    """Write the page atomically (a reader never sees half a report)."""
+def write_report(data: ReportData, path: Path, figure_dir: Path | None = None) -> None:
+    """Write the page atomically (a reader never sees half a report); with ``figure_dir``,
+    also each figure as ``<name>.png`` there (what ``snakemake --report`` shows)."""
+    figures = build_figures(data)
+    if figure_dir is not None:
+        figure_dir.mkdir(parents=True, exist_ok=True)
+        for name, figure in figures.items():
+            figure.savefig(figure_dir / f"{name}.png", dpi=96)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(render_report(data))
+    partial.write_text(render_report(data, figures))
     partial.replace(path)
 
 
@@ -116,9 +145,9 @@ def _section(anchor: str, *parts: str) -> str:
         "\n</section>"
 
 
-def _figure(figure: Figure, alt: str) -> str:
-    return (f'<img alt="{escape(alt)}" '
-            f'src="data:image/png;base64,{plots.figure_png_base64(figure)}">')
+def _figure(images: dict[str, str], name: str, alt: str) -> str:
+    source = f"data:image/png;base64,{images[name]}"
+    return f'<img id="figure-{name}" alt="{escape(alt)}" src="{source}">'
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], table_id: str = "",
@@ -175,9 +204,8 @@ def _plan_section(data: ReportData) -> str:
     )
 
 
-def _runtimes_section(data: ReportData) -> str:
+def _runtimes_section(data: ReportData, images: dict[str, str]) -> str:
     runaway = data.runaway_regions
-    runaway_batches = frozenset(r.batch for r in runaway)
     if runaway:
         budget = f"{data.budget_seconds:g} s" if data.budget_seconds else "none"
         note = (f'<p class="bad">{len(runaway)} runaway region(s) (time budget {budget}): '
@@ -189,10 +217,8 @@ def _runtimes_section(data: ReportData) -> str:
     return _section(
         "runtimes",
         note,
-        _figure(plots.region_runtimes_figure(data.regions, data.budget_seconds),
-                "seconds per region"),
-        _figure(plots.batch_runtimes_figure(data.batch_seconds(), runaway_batches),
-                "seconds per batch"),
+        _figure(images, "region_runtimes", "seconds per region"),
+        _figure(images, "batch_runtimes", "seconds per batch"),
         "<p class=\"note\">Slowest jobs (from <code>benchmarks/</code>):</p>",
         _table(["rule", "job", "seconds", "max RSS (MB)"],
                [(j.rule, j.job, j.seconds, "-" if j.max_rss_mb is None else j.max_rss_mb)
@@ -200,17 +226,17 @@ def _runtimes_section(data: ReportData) -> str:
     )
 
 
-def _work_section(data: ReportData) -> str:
+def _work_section(images: dict[str, str]) -> str:
     return _section(
         "work",
         "<p>Each point is a region: the plan's expected work (from the alignment indexes) "
         "against the measured freebayes time. Points far above the trend are regions the "
         "plan underestimated.</p>",
-        _figure(plots.work_vs_runtime_figure(data.regions), "expected work vs runtime"),
+        _figure(images, "work_vs_runtime", "expected work vs runtime"),
     )
 
 
-def _variants_section(data: ReportData) -> str:
+def _variants_section(data: ReportData, images: dict[str, str]) -> str:
     stats = data.stats
     summary = [(key, stats.count(key)) for key in (
         "number of records", "number of SNPs", "number of MNPs", "number of indels",
@@ -218,15 +244,12 @@ def _variants_section(data: ReportData) -> str:
     return _section(
         "variants",
         _table(["bcftools stats", "value"], summary),
-        '<div class="figures">',
-        _figure(plots.variants_per_contig_figure(data.calls.contig_records),
-                "variants per contig"),
-        "</div>",
-        _figure(plots.variants_per_region_figure(data.regions), "variants per region"),
+        _figure(images, "variants_per_contig", "variants per contig"),
+        _figure(images, "variants_per_region", "variants per region"),
     )
 
 
-def _quality_section(data: ReportData) -> str:
+def _quality_section(data: ReportData, images: dict[str, str]) -> str:
     calls = data.calls
     sampled = calls.qual.seen > len(calls.qual.values)
     note = (f'<p class="note">Distributions from a seeded sample of {len(calls.qual.values):,} '
@@ -235,18 +258,14 @@ def _quality_section(data: ReportData) -> str:
         "quality",
         note,
         '<div class="figures">',
-        _figure(plots.histogram_figure(calls.qual.values, "QUAL", "QUAL (phred)",
-                                       log_counts=True), "QUAL"),
-        _figure(plots.histogram_figure(calls.depth.values, "Depth", "INFO/DP (reads, all "
-                                       "samples)"), "depth"),
-        _figure(plots.histogram_figure(calls.allele_balance.values, "Allele balance",
-                                       "INFO/AB (alt reads / reads in het samples)",
-                                       value_range=(0.0, 1.0)), "allele balance"),
+        _figure(images, "qual", "QUAL distribution"),
+        _figure(images, "depth", "depth distribution"),
+        _figure(images, "allele_balance", "allele balance distribution"),
         "</div>",
     )
 
 
-def _samples_section(data: ReportData) -> str:
+def _samples_section(data: ReportData, images: dict[str, str]) -> str:
     stats = data.stats
     rows = [(s.sample, s.ref_hom, s.hets, s.nonref_hom, s.indels, s.singletons,
              s.transitions, s.transversions,
@@ -256,7 +275,7 @@ def _samples_section(data: ReportData) -> str:
         "samples",
         f"<p><b>Ts/Tv</b> {stats.ts_tv:.2f} ({stats.ts:,} transitions, {stats.tv:,} "
         "transversions).</p>",
-        _figure(plots.per_sample_figure(stats.samples), "per-sample counts"),
+        _figure(images, "per_sample", "per-sample counts"),
         '<div class="scroll">' + _table(
             ["sample", "ref-hom", "het", "hom-alt", "indels", "singletons", "ts", "tv",
              "ts/tv", "mean depth", "missing"], rows) + "</div>",

@@ -1,0 +1,25 @@
+"""Adapter: render the run report (and its figures) from the run directory."""
+
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on a cluster node
+
+from kubecall.report.data import load_report_data
+from kubecall.report.render import write_report
+from kubecall.scripting import run_logged
+
+
+def main() -> None:
+    figures = snakemake.output.get("figures")
+    data = load_report_data(Path("."), snakemake.params.publish)
+    write_report(data, Path(snakemake.output.html), Path(figures) if figures else None)
+
+
+run_logged(snakemake.log[0], main)
