@@ -17,11 +17,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.accuracy",
     "kubecall.publish_cli",
     "kubecall.samplesheet_builder",
+    "kubecall.progress",
+    "kubecall.report.cli",
 )
 
 EPILOG = """examples:
   kubecall simulate --samples 4 --length 200000 --depth 20 --seed 1 cohort/
   kubecall samplesheet --tree /datasource/1000g/phase3/data --match low_coverage -o samples.tsv
+  kubecall progress            # where the run in this directory stands
+  kubecall report -o report.html
 """
 
 
