@@ -114,8 +114,9 @@ def histogram_figure(values: Sequence[float], title: str, xlabel: str, bins: int
     figure = Figure(figsize=SMALL, layout="constrained")
     axes = figure.add_subplot()
     if values:
-        axes.hist(values, bins=bins, range=value_range, color=NORMAL_COLOUR, label=title,
-                  log=log_counts)
+        _, _, patches = axes.hist(values, bins=bins, range=value_range, color=NORMAL_COLOUR,
+                                  log=log_counts)
+        patches.set_label(title)  # hist labels only its first bar; name the whole series
     else:
         axes.text(0.5, 0.5, "no values", ha="center", va="center", transform=axes.transAxes)
     axes.set_xlabel(xlabel)
