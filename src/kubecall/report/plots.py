@@ -57,7 +57,8 @@ def batch_runtimes_figure(batch_seconds: Mapping[str, float],
              label="batch wall time")
     _region_ticks(axes, names)
     axes.set_ylabel("seconds")
-    axes.set_title("Wall time per calling job (batch)")
+    axes.set_title("Wall time per calling job (batch)"
+                   + ("; red: holds a runaway region" if runaway_batches else ""))
     return figure
 
 
