@@ -153,3 +153,17 @@ def test_parse_stats_names_the_file_and_line_of_a_bad_row(tmp_path: Path) -> Non
     stats.write_text("SN\t0\tnumber of records:\t323\nPSC\t0\tS01\tnot-a-number\n")
     with pytest.raises(KubecallError, match=r"stats.txt:2: not a bcftools stats line"):
         parse_stats(stats)
+
+
+def test_call_summary_round_trips_through_json(tmp_path: Path) -> None:
+    from kubecall.report.vcf_summary import CallSetSummary
+
+    qual = Reservoir(capacity=2)
+    for value in (5.0, 7.0, 9.0):
+        qual.add(value)
+    summary = CallSetSummary({"chr1": 3, "HLA-S*01:01": 0}, qual, Reservoir(), Reservoir())
+    summary.write_json(tmp_path / "s.json")
+    again = CallSetSummary.read_json(tmp_path / "s.json")
+    assert again.contig_records == summary.contig_records
+    assert (again.qual.values, again.qual.seen) == (qual.values, 3)
+    assert again.records == 3 and again.depth.values == []

@@ -23,9 +23,10 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.workflow
 
-# Low enough that the chr22 regions (NA12878's reads, ~0.4 s each) run away; the synthetic
-# ones (~0.1 s) usually do not. Assertions compare with what the run recorded, never timings.
-BUDGET = 0.25
+# Below any freebayes start-up, so every region runs away (split, then the fallback options):
+# the runaway marking is exercised whatever the machine's load. Assertions compare the report
+# with what the run recorded, never with timings.
+BUDGET = 0.001
 
 
 def snakemake(workdir: Path, *extra: str, cores: int = 2) -> subprocess.CompletedProcess:
@@ -135,7 +136,7 @@ def test_progress_of_a_finished_run(run_dir: Path) -> None:
     runaways = {row["region"] for row in tsv(run_dir / "results/qc/runaway_regions.tsv")}
     states = {name: state for b in progress.batches for name, state in b.regions.items()}
     assert {n for n, s in states.items() if s == "runaway"} == runaways
-    assert {s for n, s in states.items() if n not in runaways} == {"done"}
+    assert {s for n, s in states.items() if n not in runaways} <= {"done"}
     assert len(states) == len(read_batches(run_dir / "results/regions/batches.tsv"))
     assert progress.batch_counts() == {"done": len(progress.batches)}
     # the per-region log lines (what a running batch is read from) agree with the outcome

@@ -19,6 +19,7 @@ rule render_report:
             category="Figures",
             labels={"figure": "{name}"},
         ),
+        summary="results/report/call_summary.json",
     params:
         publish=config["publish"],
     log:
@@ -35,6 +36,8 @@ rule render_published_report:
     input:
         unpack(get_report_inputs),
         receipt="results/publish/receipt.json",
+        # the call-set pass render_report made: the VCF is not read twice
+        summary="results/report/call_summary.json",
     output:
         html=report(
             "results/publish/report.html",

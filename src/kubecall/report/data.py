@@ -82,9 +82,11 @@ class ReportData:
 
 
 def load_report_data(
-    workdir: Path, publish: Mapping[str, Any] | None = None, sample_size: int = MAX_VALUES
+    workdir: Path, publish: Mapping[str, Any] | None = None, sample_size: int = MAX_VALUES,
+    calls: CallSetSummary | None = None,
 ) -> ReportData:
-    """Read a finished run in ``workdir``; ``publish`` is the config's publish section."""
+    """Read a finished run in ``workdir``; ``publish`` is the config's publish section;
+    ``calls``, a summary made earlier, saves reading the call set again."""
     results = Path(workdir) / "results"
     run = _read_json(results / "run.json")
     regions = read_regions(results / "qc" / "region_runtimes.tsv",
@@ -95,7 +97,7 @@ def load_report_data(
         budget_seconds=_budget(run),
         jobs=read_benchmarks(Path(workdir) / "benchmarks"),
         stats=parse_stats(results / "stats" / "cohort.stats.txt"),
-        calls=summarize_calls(results / "calls" / "cohort.vcf.gz", sample_size),
+        calls=calls or summarize_calls(results / "calls" / "cohort.vcf.gz", sample_size),
     )
     if publish and publish.get("enabled"):
         data.publication = read_publication(publish, str(run["run_id"]),

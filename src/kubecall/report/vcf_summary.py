@@ -7,9 +7,11 @@ per-contig counts are exact.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pysam
 
@@ -52,6 +54,26 @@ class CallSetSummary:
     @property
     def records(self) -> int:
         return sum(self.contig_records.values())
+
+    def write_json(self, path: Path) -> None:
+        """Keep the summary, so a later rendering need not read the call set again."""
+        series = {name: {"seen": r.seen, "values": r.values} for name, r in (
+            ("qual", self.qual), ("depth", self.depth), ("allele_balance", self.allele_balance))}
+        path.write_text(json.dumps({"contig_records": self.contig_records, **series}) + "\n")
+
+    @classmethod
+    def read_json(cls, path: Path) -> CallSetSummary:
+        """A summary written by :meth:`write_json`."""
+        try:
+            saved: dict[str, Any] = json.loads(path.read_text())
+            series = {name: Reservoir(capacity=max(1, len(saved[name]["values"])),
+                                      values=list(saved[name]["values"]),
+                                      seen=int(saved[name]["seen"]))
+                      for name in ("qual", "depth", "allele_balance")}
+            return cls(dict(saved["contig_records"]), **series)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise KubecallError(f"{path} is not a call-set summary ({exc}); delete it and "
+                                "rerun render_report") from None
 
 
 def summarize_calls(vcf: Path, capacity: int = MAX_VALUES) -> CallSetSummary:
