@@ -58,11 +58,17 @@ def test_region_runtimes_without_runaways_has_one_series_and_no_budget_line() ->
     assert figure.axes[0].get_lines() == []
 
 
-def test_many_regions_get_a_readable_number_of_tick_labels() -> None:
-    many = [region(f"r{i}", "b0", 1.0) for i in range(1000)]
+def test_many_regions_are_drawn_as_lines_with_a_readable_number_of_tick_labels() -> None:
+    many = [region(f"r{i}", "b0", float(i % 7), "split" if i % 100 == 3 else "normal")
+            for i in range(1000)]
     axes = plots.region_runtimes_figure(many, None).axes[0]
-    assert len(bars(axes.figure)["normal"]) == 1000
+    assert bars(axes.figure) == {}  # no patch per region at this size
+    lines = {c.get_label(): c.get_segments() for c in axes.collections}
+    assert len(lines["normal"]) == 990 and len(lines["runaway (split or fallback)"]) == 10
+    assert [s[1].tolist() for s in lines["runaway (split or fallback)"][:2]] == [[3, 3], [103, 5]]
     assert len(axes.get_xticklabels()) <= plots.MAX_TICK_LABELS
+    records = plots.variants_per_region_figure(many).axes[0]
+    assert [len(c.get_segments()) for c in records.collections] == [1000]
 
 
 def test_batch_runtimes_colour_batches_holding_a_runaway() -> None:

@@ -8,6 +8,7 @@ browser test looks for it).
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Sequence
 from html import escape
@@ -87,10 +88,11 @@ def build_figures(data: ReportData) -> dict[str, Figure]:
     }
 
 
-def render_report(data: ReportData, figures: dict[str, Figure] | None = None) -> str:
-    """The whole page as a string (``figures`` from :func:`build_figures`, made if absent)."""
-    images = {name: plots.figure_png_base64(figure)
-              for name, figure in (figures or build_figures(data)).items()}
+def render_report(data: ReportData, pngs: dict[str, bytes] | None = None) -> str:
+    """The whole page as a string (``pngs``: each figure's PNG by name, drawn if absent)."""
+    if pngs is None:
+        pngs = {name: plots.figure_png(figure) for name, figure in build_figures(data).items()}
+    images = {name: base64.b64encode(png).decode("ascii") for name, png in pngs.items()}
     run_id = str(data.run.get("run_id", "?"))
     body = "\n".join([
         _run_section(data),
@@ -129,13 +131,14 @@ def render_report(data: ReportData, figures: dict[str, Figure] | None = None) ->
 def write_report(data: ReportData, path: Path, figure_dir: Path | None = None) -> None:
     """Write the page atomically (a reader never sees half a report); with ``figure_dir``,
     also each figure as ``<name>.png`` there (what ``snakemake --report`` shows)."""
-    figures = build_figures(data)
+    # Each figure is drawn once; the page and the PNG files share the bytes.
+    pngs = {name: plots.figure_png(figure) for name, figure in build_figures(data).items()}
     if figure_dir is not None:
         figure_dir.mkdir(parents=True, exist_ok=True)
-        for name, figure in figures.items():
-            figure.savefig(figure_dir / f"{name}.png", dpi=96)
+        for name, png in pngs.items():
+            (figure_dir / f"{name}.png").write_bytes(png)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(render_report(data, figures))
+    partial.write_text(render_report(data, pngs))
     partial.replace(path)
 
 
