@@ -297,10 +297,16 @@ def _publication_section(publication: Publication | None) -> str:
             "<p>Not published yet when this page was written: the report is itself one of "
             "the published files. <code>results/publish/report.html</code>, written after "
             "publication, adds the receipt.</p>")
-    status = ('<p class="ok">Published and verified: every object\'s size and SHA-256 were '
-              "checked after upload, then <code>manifest.json</code> and "
-              "<code>_SUCCESS</code> were written.</p>") if publication.verified else \
-        '<p class="bad">Dry run only: nothing was uploaded.</p>'
+    if not publication.verified:
+        status = '<p class="bad">Dry run only: nothing was uploaded.</p>'
+    elif receipt.get("already_complete"):
+        status = ('<p class="ok">Published and verified: the run was already complete '
+                  "(<code>_SUCCESS</code> present); every object's size and recorded SHA-256 "
+                  "matched this run's manifest, so nothing was uploaded.</p>")
+    else:
+        status = ('<p class="ok">Published and verified: every object\'s size and SHA-256 '
+                  "were checked after upload, then <code>manifest.json</code> and "
+                  "<code>_SUCCESS</code> were written.</p>")
     objects = [(o.get("name", ""), o.get("action", ""), int(o.get("size", 0)),
                 int(o.get("uploaded_bytes", 0)), str(o.get("sha256", ""))[:16] + "…")
                for o in receipt.get("objects", [])]
