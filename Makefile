@@ -6,10 +6,11 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 RUN_STAMP := $(VENV)/.run-deps
 TEST_STAMP := $(VENV)/.test-deps
 
-.PHONY: help run test tools lint dry-run clean
+.PHONY: help run report test tools lint dry-run clean
 
 help:
 	@echo "make run      install what is missing, then call variants on the demo cohort"
+	@echo "make report   make run, then snakemake --report (results/snakemake-report.html)"
 	@echo "make test     install test dependencies and run the test suite"
 	@echo "make lint     ruff and snakemake --lint"
 	@echo "make dry-run  show the jobs 'make run' would execute"
@@ -21,7 +22,14 @@ run: tools $(RUN_STAMP)
 	@echo "Results in $(CURDIR)/results:"
 	@echo "  calls: results/calls/cohort.vcf.gz (+ .tbi)"
 	@echo "  stats: results/stats/cohort.stats.txt"
+	@echo "  report: results/report.html (open it in a browser)"
 	@echo "  logs:  logs/, per-job timings: benchmarks/"
+
+# The run's own page (results/report.html) is a deliverable of `make run`; this adds
+# Snakemake's report: the DAG, rule runtimes and every output marked with report().
+report: run
+	$(SNAKEMAKE) --profile profiles/default --report results/snakemake-report.html
+	@echo "Reports: results/report.html and results/snakemake-report.html"
 
 test: tools $(TEST_STAMP)
 	$(VENV)/bin/pytest

@@ -8,12 +8,17 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# What `snakemake --report` opens with; each rule's report() outputs carry their own caption.
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/preflight.smk"
 include: "workflow/rules/regions.smk"
 include: "workflow/rules/call.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/report.smk"
 include: "workflow/rules/publish.smk"
 
 

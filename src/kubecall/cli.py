@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.status",
     "kubecall.logs",
     "kubecall.teardown",
+    "kubecall.progress",
+    "kubecall.report.cli",
 )
 
 EPILOG = """examples:
@@ -31,6 +33,8 @@ EPILOG = """examples:
   kubecall bootstrap --overlay minikube            # namespace, claims, MinIO, driver RBAC
   kubecall launch --configfile config/config.yaml  # snakemake as a Job in the cluster
   kubecall status; kubecall logs RUN; kubecall teardown
+  kubecall progress            # where the run in this directory stands
+  kubecall report -o report.html
 """
 
 

@@ -320,9 +320,16 @@ def publish_run(
         log.info("%s is already published; nothing uploaded", result.url)
         return result
 
-    for obj in sorted(objects, key=lambda o: o.name):
+    ordered = sorted(objects, key=lambda o: o.name)
+    total_bytes = sum(o.size for o in ordered)
+    done_bytes = 0
+    for number, obj in enumerate(ordered, 1):
+        # One progress line per object, so a long upload shows where it is in the log.
+        log.info("object %d/%d: %s (%d bytes; %d of %d bytes done before it)", number,
+                 len(ordered), obj.name, obj.size, done_bytes, total_bytes)
         result.objects.append(uploader.ensure(obj.name, obj.size, obj.sha256,
                                               file_reader(obj.path)))
+        done_bytes += obj.size
     result.objects.append(uploader.ensure(MANIFEST_NAME, len(manifest), manifest_sha,
                                           bytes_reader(manifest)))
     result.objects.append(_write_success(uploader, objects, manifest))

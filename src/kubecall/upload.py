@@ -140,6 +140,8 @@ class ObjectUploader:
             etag = self.store.upload_part(key, upload_id, number, body, digest)
             parts.append((number, etag, digest))
             sent += len(body)
+            # A multi-gigabyte VCF takes minutes: a line per part shows it moving.
+            log.info("%s: part %d/%d sent (%d bytes)", key, number, count, len(body))
         self.store.complete_multipart(key, upload_id, parts)
         return sent, bool(kept)
 

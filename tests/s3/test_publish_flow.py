@@ -163,3 +163,21 @@ def test_resume_after_the_file_changed_still_publishes_the_new_file(
     assert verify_run(result.url, settings).ok
     uploads = s3.admin.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", [])
     assert uploads == []  # nothing left half-done
+
+
+def test_every_object_and_part_logs_a_progress_line(
+    s3: S3Env, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = deliverables(write_run_dir(tmp_path, vcf_bytes=11 * MIB))
+    settings = s3.settings(multipart_threshold_mb=5, part_size_mb=5)
+
+    with caplog.at_level("INFO", logger="kubecall"):
+        publish_run(files, settings, "run-progress")
+
+    lines = [r.getMessage() for r in caplog.records]
+    objects = [line for line in lines if line.startswith("object ")]
+    assert [line.split(":", 1)[0] for line in objects] == [
+        f"object {n}/{len(files)}" for n in range(1, len(files) + 1)]
+    assert {line.split(": ", 1)[1].split(" (")[0] for line in objects} == set(files)
+    parts = [line for line in lines if "calls/cohort.vcf.gz: part" in line]
+    assert [line.split("part ")[1].split(" ")[0] for line in parts] == ["1/3", "2/3", "3/3"]

@@ -44,9 +44,16 @@ def test_demo_run_is_published_verified_and_idempotent(s3: S3Env, tmp_path: Path
     prefix = f"cohorts/demo/{run_id}/"
     assert s3.keys() == sorted(prefix + name for name in (
         "_SUCCESS", "manifest.json", "calls/cohort.vcf.gz", "calls/cohort.vcf.gz.tbi",
-        "stats/cohort.stats.txt", "regions/regions.bed", "run.json"))
+        "stats/cohort.stats.txt", "regions/regions.bed", "run.json", "report.html"))
     settings = PublishSettings.from_config(config["publish"])
     assert verify_run(url, settings).ok
+    # the published page names where it goes; the one rendered after publishing, the receipt
+    published = s3.admin.get_object(Bucket=s3.bucket, Key=prefix + "report.html")
+    assert published["Body"].read() == (tmp_path / "results/report.html").read_bytes()
+    assert url in (tmp_path / "results/report.html").read_text()
+    after = (tmp_path / "results/publish/report.html").read_text()
+    assert url in after and "Published and verified" in after
+    assert receipt["manifest_sha256"] in after
 
     # _SUCCESS is the last object written
     puts = [r.path for r in s3.proxy.requests("PUT")]
@@ -62,5 +69,6 @@ def test_demo_run_is_published_verified_and_idempotent(s3: S3Env, tmp_path: Path
     texts = [first.stdout, first.stderr, again.stdout, again.stderr]
     texts += [p.read_text(errors="replace") for p in (tmp_path / "logs").rglob("*.log")]
     texts += [p.read_text(errors="replace") for p in (tmp_path / "results").rglob("*.json")]
+    texts += [p.read_text(errors="replace") for p in (tmp_path / "results").rglob("*.html")]
     for secret in SENTINELS:
         assert not any(secret in text for text in texts)

@@ -50,7 +50,8 @@ def test_conda_pins_agree_with_the_user_environment() -> None:
             assert main.get(tool) == version, f"{env.name}: {tool}={version}"
 
 
-@pytest.mark.parametrize("command", [[], ["simulate"], ["accuracy"], ["samplesheet"]])
+@pytest.mark.parametrize("command", [[], ["simulate"], ["accuracy"], ["samplesheet"],
+                                     ["progress"], ["report"]])
 def test_cli_help(command: list[str]) -> None:
     done = subprocess.run([sys.executable, "-m", "kubecall.cli", *command, "--help"],
                           capture_output=True, text=True, check=False)

@@ -131,14 +131,22 @@ def get_deliverables(wildcards=None):
         "region_runtimes": "results/qc/region_runtimes.tsv",
         "runaway_regions": "results/qc/runaway_regions.tsv",
         "run": "results/run.json",
+        "report": "results/report.html",
     }
 
 
+def get_report_inputs(wildcards=None):
+    """What the report reads: every deliverable but the report itself."""
+    inputs = get_deliverables()
+    del inputs["report"]
+    return inputs
+
+
 def get_final_outputs():
-    """The deliverables, and the publication receipt when publishing is on."""
+    """The deliverables; with publishing on, the receipt and the report that shows it."""
     outputs = list(get_deliverables().values())
     if config["publish"]["enabled"]:
-        outputs.append("results/publish/receipt.json")
+        outputs += ["results/publish/receipt.json", "results/publish/report.html"]
     return outputs
 
 

@@ -47,8 +47,16 @@ rule summarize_regions:
         batch_dirs=get_all_batch_dirs(),
         batches="results/regions/batches.tsv",
     output:
-        runtimes="results/qc/region_runtimes.tsv",
-        runaways="results/qc/runaway_regions.tsv",
+        runtimes=report(
+            "results/qc/region_runtimes.tsv",
+            caption="../report/region_runtimes.rst",
+            category="Quality control",
+        ),
+        runaways=report(
+            "results/qc/runaway_regions.tsv",
+            caption="../report/runaway_regions.rst",
+            category="Quality control",
+        ),
     params:
         budget=config["calling"]["region_time_budget"],
     log:

@@ -10,7 +10,9 @@ rule publish_results:
     input:
         unpack(get_deliverables),
     output:
-        receipt="results/publish/receipt.json",
+        receipt=report(
+            "results/publish/receipt.json", caption="../report/receipt.rst", category="Run"
+        ),
     log:
         "logs/publish_results.log",
     benchmark:

@@ -10,7 +10,9 @@ rule plan_regions:
         reference=REFERENCE,
         report="results/cohort/preflight.tsv",
     output:
-        plan="results/regions/regions.bed",
+        plan=report(
+            "results/regions/regions.bed", caption="../report/regions_bed.rst", category="Run"
+        ),
         batches="results/regions/batches.tsv",
     params:
         strategy=config["regions"]["strategy"],

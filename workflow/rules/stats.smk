@@ -6,7 +6,11 @@ rule compute_stats:
         vcf="results/calls/cohort.vcf.gz",
         reference=REFERENCE,
     output:
-        "results/stats/cohort.stats.txt",
+        report(
+            "results/stats/cohort.stats.txt",
+            caption="../report/stats.rst",
+            category="Quality control",
+        ),
     log:
         "logs/compute_stats.log",
     benchmark:
@@ -23,7 +27,7 @@ rule describe_run:
         fai=f"{REFERENCE}.fai",
         batches="results/regions/batches.tsv",
     output:
-        "results/run.json",
+        report("results/run.json", caption="../report/run_json.rst", category="Run"),
     log:
         "logs/describe_run.log",
     benchmark:

@@ -1,0 +1,176 @@
+"""Gather what the report shows from a run directory's results/ and benchmarks/."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubecall.errors import KubecallError
+from kubecall.regions import read_plan
+from kubecall.report.bcftools_stats import BcftoolsStats, parse_stats
+from kubecall.report.vcf_summary import MAX_VALUES, CallSetSummary, summarize_calls
+
+
+@dataclass
+class RegionRow:
+    """One planned region with its measured outcome (``results/qc/region_runtimes.tsv``)."""
+
+    name: str
+    batch: str
+    weight: float
+    bases: int
+    how: str  # normal | split | fallback
+    seconds: float
+    records: int
+    span: str  # the region's intervals, 1-based inclusive, for people to read
+
+    @property
+    def runaway(self) -> bool:
+        return self.how != "normal"
+
+
+@dataclass
+class JobTiming:
+    """One benchmark file: wall seconds and peak memory of one job."""
+
+    rule: str
+    job: str  # wildcard part, '' for single-job rules
+    seconds: float
+    max_rss_mb: float | None
+
+
+@dataclass
+class Publication:
+    """Where the run goes on S3 and, once published, the receipt."""
+
+    url: str
+    receipt: dict[str, Any] | None = None
+
+    @property
+    def verified(self) -> bool:
+        """Publication checks every object after upload; a receipt means all passed."""
+        return self.receipt is not None and not self.receipt.get("dry_run", False)
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, read from one run directory."""
+
+    run: dict[str, Any]
+    regions: list[RegionRow]
+    budget_seconds: float | None
+    jobs: list[JobTiming]
+    stats: BcftoolsStats
+    calls: CallSetSummary
+    publication: Publication | None = None
+
+    @property
+    def runaway_regions(self) -> list[RegionRow]:
+        return [r for r in self.regions if r.runaway]
+
+    def batch_seconds(self) -> dict[str, float]:
+        """Wall seconds per calling batch: the job's benchmark, else its regions' sum."""
+        measured = {j.job: j.seconds for j in self.jobs if j.rule == "call_batch"}
+        totals: dict[str, float] = {}
+        for region in self.regions:
+            totals[region.batch] = totals.get(region.batch, 0.0) + region.seconds
+        return {batch: measured.get(batch, total) for batch, total in sorted(totals.items())}
+
+
+def load_report_data(
+    workdir: Path, publish: Mapping[str, Any] | None = None, sample_size: int = MAX_VALUES,
+    calls: CallSetSummary | None = None,
+) -> ReportData:
+    """Read a finished run in ``workdir``; ``publish`` is the config's publish section;
+    ``calls``, a summary made earlier, saves reading the call set again."""
+    results = Path(workdir) / "results"
+    run = _read_json(results / "run.json")
+    regions = read_regions(results / "qc" / "region_runtimes.tsv",
+                           results / "regions" / "regions.bed")
+    data = ReportData(
+        run=run,
+        regions=regions,
+        budget_seconds=_budget(run),
+        jobs=read_benchmarks(Path(workdir) / "benchmarks"),
+        stats=parse_stats(results / "stats" / "cohort.stats.txt"),
+        calls=calls or summarize_calls(results / "calls" / "cohort.vcf.gz", sample_size),
+    )
+    if publish and publish.get("enabled"):
+        data.publication = read_publication(publish, str(run["run_id"]),
+                                            results / "publish" / "receipt.json")
+    return data
+
+
+def read_regions(runtimes: Path, plan: Path) -> list[RegionRow]:
+    """Region rows in plan order, each with its intervals spelled out."""
+    spans = {
+        region.name: ", ".join(f"{i.contig}:{i.start + 1:,}-{i.end:,}" for i in region.intervals)
+        for region in read_plan(plan)
+    }
+    rows = []
+    for row in _read_tsv(runtimes):
+        try:
+            rows.append(RegionRow(
+                name=row["region"], batch=row["batch"], weight=float(row["weight"]),
+                bases=int(row["bases"]), how=row["how"], seconds=float(row["seconds"]),
+                records=int(row["records"]), span=spans.get(row["region"], ""),
+            ))
+        except (KeyError, ValueError) as exc:
+            raise KubecallError(
+                f"{runtimes}: bad row {row} ({exc}); rerun the summarize_regions rule"
+            ) from None
+    return rows
+
+
+def read_benchmarks(root: Path) -> list[JobTiming]:
+    """Every ``benchmarks/<rule>.tsv`` and ``benchmarks/<rule>/<job>.tsv`` (last line each)."""
+    timings = []
+    for path in sorted(root.glob("**/*.tsv")):
+        rows = _read_tsv(path)
+        if not rows:
+            continue
+        relative = path.relative_to(root).with_suffix("")
+        rule, job = (relative.parts[0], "/".join(relative.parts[1:])) if len(
+            relative.parts) > 1 else (relative.name, "")
+        last = rows[-1]
+        try:
+            rss = last.get("max_rss", "-")
+            timings.append(JobTiming(rule, job, float(last["s"]),
+                                     None if rss in ("-", "", None) else float(rss)))
+        except (KeyError, ValueError):
+            continue  # not a snakemake benchmark file
+    return timings
+
+
+def read_publication(publish: Mapping[str, Any], run_id: str, receipt: Path) -> Publication:
+    """The destination URL from config (same rule as publishing) and the receipt if any."""
+    from kubecall.publish import PublishSettings
+
+    url = PublishSettings.from_config(publish).run_url(run_id)
+    return Publication(url, _read_json(receipt) if receipt.is_file() else None)
+
+
+def _budget(run: Mapping[str, Any]) -> float | None:
+    budget = run.get("config", {}).get("calling", {}).get("region_time_budget")
+    return float(budget) if budget else None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise KubecallError(f"cannot read {path}: {exc.strerror}; finish the run first") from None
+    except json.JSONDecodeError as exc:
+        raise KubecallError(f"{path} is not valid JSON ({exc})") from None
+
+
+def _read_tsv(path: Path) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="") as handle:
+            return list(csv.DictReader(handle, delimiter="\t"))
+    except OSError as exc:
+        raise KubecallError(f"cannot read {path}: {exc.strerror}; finish the run first") from None

@@ -1,0 +1,184 @@
+"""The run report on a real demo run: content, figures, a headless browser, snakemake --report,
+and `kubecall progress` on finished and failed runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kubecall.batching import read_batches
+from kubecall.progress import _read_batch_log, format_progress, read_progress
+from kubecall.report.bcftools_stats import parse_stats
+from kubecall.report.render import SECTIONS, build_figures
+from tests.browser import load_page, needs_chromium
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.workflow
+
+
+
+def snakemake(workdir: Path, *extra: str, cores: int = 2) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+         "--profile", str(REPO / "profiles" / "default"), "--directory", str(workdir),
+         "--cores", str(cores), *extra],
+        capture_output=True, text=True, check=False,
+    )
+
+
+def demo_copy(workdir: Path, **calling: object) -> Path:
+    shutil.copytree(REPO / "config", workdir / "config")
+    shutil.copytree(REPO / "resources" / "demo", workdir / "resources" / "demo")
+    path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["calling"].update(calling)
+    path.write_text(yaml.safe_dump(config))
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # No time budget: which regions run away depends on the machine's load, so runaway
+    # marking is checked on this run's data with regions marked below, not on timings.
+    workdir = demo_copy(tmp_path_factory.mktemp("report"))
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return workdir
+
+
+def tsv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_report_is_self_contained_and_shows_the_run(run_dir: Path) -> None:
+    page = (run_dir / "results/report.html").read_text()
+    # nothing fetched from elsewhere: every image is inline
+    assert not re.search(r"""(src|href)=["'](https?:|//)""", page)
+    assert page.count('src="data:image/png;base64,') == 9
+    run = json.loads((run_dir / "results/run.json").read_text())
+    assert run["run_id"] in page
+    for tool, version in run["tools"].items():
+        assert f"<td>{tool}</td><td>{version}</td>" in page
+    for anchor, _ in SECTIONS:
+        assert f'<section id="{anchor}">' in page
+    for row in tsv(run_dir / "results/qc/region_runtimes.tsv"):
+        assert f"<td>{row['region']}</td><td>{row['batch']}</td>" in page
+    stats = parse_stats(run_dir / "results/stats/cohort.stats.txt")
+    assert f"<b>Ts/Tv</b> {stats.ts_tv:.2f}" in page
+    for sample in run["samples"]:
+        assert f"<td>{sample}</td>" in page
+    assert "Publishing is off" in page
+
+
+def marked_runaways(page: str) -> set[str]:
+    return set(re.findall(r'<tr class="runaway"><td>(r\d+)</td>', page))
+
+
+def test_runaway_regions_are_marked_as_the_run_recorded(run_dir: Path) -> None:
+    runaways = {row["region"] for row in tsv(run_dir / "results/qc/runaway_regions.tsv")}
+    page = (run_dir / "results/report.html").read_text()
+    assert marked_runaways(page) == runaways
+    if not runaways:
+        assert "No runaway regions" in page
+
+
+def test_regions_the_run_split_or_retried_are_marked_with_the_budget(run_dir: Path) -> None:
+    from kubecall.report.data import load_report_data
+    from kubecall.report.render import render_report
+
+    data = load_report_data(run_dir)
+    data.budget_seconds = 0.5
+    data.regions[1].how, data.regions[4].how = "split", "fallback"
+    page = render_report(data)
+    assert marked_runaways(page) == {data.regions[1].name, data.regions[4].name}
+    assert (f"2 runaway region(s) (time budget 0.5 s): {data.regions[1].name}, "
+            f"{data.regions[4].name}") in page
+
+
+def test_figures_are_written_for_snakemake_report(run_dir: Path) -> None:
+    names = sorted(p.stem for p in (run_dir / "results/report/figures").glob("*.png"))
+    from kubecall.report.data import load_report_data
+
+    assert names == sorted(build_figures(load_report_data(run_dir)))
+    for path in (run_dir / "results/report/figures").glob("*.png"):
+        assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_snakemake_report_collects_the_marked_outputs(run_dir: Path) -> None:
+    target = run_dir / "snakemake-report.html"
+    done = snakemake(run_dir, "--report", str(target))
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = target.read_text()
+    for category in ("Run report", "Figures", "Quality control"):
+        assert category in text
+    assert "region_runtimes.tsv" in text
+
+
+@needs_chromium
+def test_report_loads_in_headless_chromium_without_errors(run_dir: Path) -> None:
+    loaded = load_page(run_dir / "results/report.html")
+    assert loaded.errors == []
+    assert 'data-report-ready="yes"' in loaded.dom  # the page's script ran to its end
+    for anchor, title in SECTIONS:
+        assert f'<section id="{anchor}">' in loaded.dom
+        assert f"<h2>{title.replace('&', '&amp;')}</h2>" in loaded.dom
+
+
+@needs_chromium
+def test_headless_check_catches_a_script_error(tmp_path: Path) -> None:
+    """The browser check can fail: a page whose script throws is reported."""
+    page = tmp_path / "broken.html"
+    page.write_text("<html><body><script>missingFunction();"
+                    "document.documentElement.setAttribute('data-report-ready','yes')"
+                    "</script></body></html>")
+    loaded = load_page(page)
+    assert any("missingFunction" in error for error in loaded.errors)
+    assert 'data-report-ready="yes"' not in loaded.dom
+
+
+def test_progress_of_a_finished_run(run_dir: Path) -> None:
+    progress = read_progress(run_dir)
+    runaways = {row["region"] for row in tsv(run_dir / "results/qc/runaway_regions.tsv")}
+    states = {name: state for b in progress.batches for name, state in b.regions.items()}
+    assert {n for n, s in states.items() if s == "runaway"} == runaways
+    assert {s for n, s in states.items() if n not in runaways} <= {"done"}
+    assert len(states) == len(read_batches(run_dir / "results/regions/batches.tsv"))
+    assert progress.batch_counts() == {"done": len(progress.batches)}
+    # the per-region log lines (what a running batch is read from) agree with the outcome
+    for batch in progress.batches:
+        finished, _, current = _read_batch_log(run_dir / f"logs/call_batch/{batch.name}.log")
+        outcome = {r["region"]: r["how"] for r in tsv(
+            run_dir / f"results/calls/batches/{batch.name}/regions.tsv")}
+        assert finished == outcome and current is None
+    table = format_progress(progress)
+    assert re.search(rf"^runaway\s+{len(runaways)}\s+-$", table, re.MULTILINE)
+
+
+def test_progress_of_a_failed_run(tmp_path: Path) -> None:
+    workdir = demo_copy(tmp_path, extra="--min-coverage not-a-number")
+    done = snakemake(workdir, cores=1)
+    assert done.returncode != 0
+    progress = read_progress(workdir)
+    (failed,) = [b for b in progress.batches if b.state == "failed"]
+    plan = [r["region"] for r in read_batches(workdir / "results/regions/batches.tsv")
+            if r["batch"] == failed.name]
+    # freebayes stopped on the batch's first region; the rest never started
+    assert failed.regions == {name: "failed" if i == 0 else "pending"
+                              for i, name in enumerate(plan)}
+    others = [b for b in progress.batches if b is not failed]
+    assert others and all(b.state == "pending" for b in others)
+    table = format_progress(progress)
+    assert re.search(rf"^{failed.name}\s+failed\s+0\s+0\s+{len(plan)}\s+{plan[0]}$", table,
+                     re.MULTILINE)
+    cli = subprocess.run([sys.executable, "-m", "kubecall.cli", "progress", str(workdir)],
+                         capture_output=True, text=True, check=False)
+    assert cli.returncode == 0 and cli.stdout == table

@@ -1,0 +1,56 @@
+# Report: results/report.html, one self-contained page (figures embedded) that is published
+# with the run, and its figures as PNG files for `snakemake --report`. With publishing on,
+# results/publish/report.html is rendered again after publication, adding the receipt.
+
+
+rule render_report:
+    input:
+        unpack(get_report_inputs),
+    output:
+        html=report(
+            "results/report.html",
+            caption="../report/report_html.rst",
+            category="Run report",
+        ),
+        figures=report(
+            directory("results/report/figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+            labels={"figure": "{name}"},
+        ),
+        summary="results/report/call_summary.json",
+    params:
+        publish=config["publish"],
+    log:
+        "logs/render_report.log",
+    benchmark:
+        "benchmarks/render_report.tsv"
+    conda:
+        "../envs/kubecall.yaml"
+    script:
+        "../scripts/render_report.py"
+
+
+rule render_published_report:
+    input:
+        unpack(get_report_inputs),
+        receipt="results/publish/receipt.json",
+        # the call-set pass render_report made: the VCF is not read twice
+        summary="results/report/call_summary.json",
+    output:
+        html=report(
+            "results/publish/report.html",
+            caption="../report/published_report.rst",
+            category="Run report",
+        ),
+    params:
+        publish=config["publish"],
+    log:
+        "logs/render_published_report.log",
+    benchmark:
+        "benchmarks/render_published_report.tsv"
+    conda:
+        "../envs/kubecall.yaml"
+    script:
+        "../scripts/render_report.py"

@@ -1,0 +1,30 @@
+"""Adapter: render the run report (and its figures) from the run directory."""
+
+import sys
+
+# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on a cluster node
+
+from kubecall.report.data import load_report_data
+from kubecall.report.render import write_report
+from kubecall.report.vcf_summary import CallSetSummary
+from kubecall.scripting import run_logged
+
+
+def main() -> None:
+    saved = snakemake.input.get("summary")
+    calls = CallSetSummary.read_json(Path(saved)) if saved else None
+    data = load_report_data(Path("."), snakemake.params.publish, calls=calls)
+    figures = snakemake.output.get("figures")
+    write_report(data, Path(snakemake.output.html), Path(figures) if figures else None)
+    if "summary" in snakemake.output.keys():
+        data.calls.write_json(Path(snakemake.output.summary))
+
+
+run_logged(snakemake.log[0], main)
