@@ -22,6 +22,7 @@ from pathlib import Path
 import pysam
 
 from kubecall.errors import KubecallError
+from kubecall.preflight import BGZF_EOF
 from kubecall.regions import Interval, Region, padded_intervals, write_targets
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,8 @@ def call_region(
             log.warning("region %s exceeded its %.1f s budget: splitting", region.name, budget)
             kept, dropped, how = _call_split(region, lengths, settings, partial, stderr_log)
     except BaseException:
-        partial.unlink(missing_ok=True)
+        for leftover in (partial, *partial.parent.glob(f"{partial.name}.*")):
+            leftover.unlink(missing_ok=True)
         raise
     os.replace(partial, output)
     seconds = time.monotonic() - started
@@ -114,22 +116,40 @@ def _call_split(
     region: Region, lengths: dict[str, int], settings: CallSettings, output: Path,
     stderr_log: Path,
 ) -> tuple[int, int, str]:
-    """Call the two halves in order into one file; a half over budget gets the fallback."""
+    """Call the two halves in order into one file; a half over budget gets the fallback.
+
+    Each attempt writes a file of its own, joined to the output only once it succeeded, so
+    the records of an attempt stopped half-way never reach the call set.
+    """
     how = "split"
     kept = dropped = 0
+    parts = []
     for index, half in enumerate(split_region(region)):
+        part = output.with_name(f"{output.name}.{half.name}")
+        parts.append(part)
         try:
-            counts = _call_into(half, lengths, settings, output, stderr_log,
-                                settings.time_budget, header=index == 0, fallback=False,
-                                append=index > 0)
+            counts = _call_into(half, lengths, settings, part, stderr_log,
+                                settings.time_budget, header=index == 0, fallback=False)
         except _OverBudget:
             log.warning("region %s still over budget: calling with fallback options %r",
                         half.name, settings.fallback_extra)
-            counts = _call_into(half, lengths, settings, output, stderr_log, None,
-                                header=index == 0, fallback=True, append=index > 0)
+            counts = _call_into(half, lengths, settings, part, stderr_log, None,
+                                header=index == 0, fallback=True)
             how = "fallback"
         kept, dropped = kept + counts[0], dropped + counts[1]
+    _join_bgzf(parts, output)
     return kept, dropped, how
+
+
+def _join_bgzf(parts: Sequence[Path], output: Path) -> None:
+    """Concatenate BGZF files into ``output`` (dropping inner EOF blocks), removing the parts."""
+    with open(output, "wb") as joined:
+        for number, part in enumerate(parts):
+            data = part.read_bytes()
+            if number < len(parts) - 1 and data.endswith(BGZF_EOF):
+                data = data[: -len(BGZF_EOF)]
+            joined.write(data)
+            part.unlink()
 
 
 def split_region(region: Region) -> tuple[Region, Region]:
@@ -163,7 +183,6 @@ def _call_into(
     *,
     header: bool,
     fallback: bool,
-    append: bool = False,
 ) -> tuple[int, int]:
     """One freebayes run over the region's padded window, owned records into ``output``."""
     targets = output.with_name(f"{output.name}.{region.name}.targets.bed")
@@ -185,7 +204,7 @@ def _call_into(
             timer.start()
         assert process.stdout is not None
         try:
-            with pysam.BGZFile(str(output), "ab" if append else "wb") as out:
+            with pysam.BGZFile(str(output), "wb") as out:
                 kept, dropped = write_owned_records(process.stdout, region, out, header)
         finally:
             process.stdout.close()

@@ -149,3 +149,25 @@ def test_batches_give_the_same_records_whatever_the_grouping(na12878: dict[str, 
         assert a == b
     table = (tmp_path / "one" / "regions.tsv").read_text().splitlines()
     assert table[0] == "region\thow\tseconds\trecords\tdropped" and len(table) == 7
+
+
+def test_records_of_an_attempt_stopped_half_way_are_discarded(na12878: dict[str, Path],
+                                                              tmp_path: Path) -> None:
+    """freebayes that writes its records and then hangs (as a runaway does after a while):
+    every attempt under the budget is stopped after writing, only the fallback completes."""
+    slow = tmp_path / "slow-freebayes"
+    slow.write_text('#!/bin/sh\nfreebayes "$@"\ncase "$*" in *--use-best-n-alleles*) ;; '
+                    '*) sleep 30 ;; esac\n')
+    slow.chmod(0o755)
+    regions, lengths, settings = setup(na12878["ref"], na12878["bam"], tmp_path, 1,
+                                       time_budget=1.0, freebayes=str(slow))
+    outcome = call_region(regions[0], lengths, settings, tmp_path / "o.vcf.gz",
+                          tmp_path / "fb.log")
+    assert outcome.how == "fallback"
+    rows = records(tmp_path / "o.vcf.gz")
+    keys = [(row[0], int(row[1]), row[3], row[4]) for row in rows]
+    assert len(keys) == len(set(keys)) == outcome.records  # nothing twice
+    assert keys == sorted(keys, key=lambda k: k[1])
+    assert 140 <= len(rows) <= 160
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("o.vcf.gz")) == [
+        "o.vcf.gz"]
