@@ -198,6 +198,7 @@ def _call_into(
     with open(stderr_log, "a") as err:
         err.write(f"# region {region.name}: {shlex.join(command)}\n")
         err.flush()
+        # same process group as this job, so that stopping the job stops freebayes too
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
         timer = threading.Timer(budget, _stop, (process, stopped)) if budget else None
         if timer:

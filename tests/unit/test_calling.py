@@ -157,7 +157,7 @@ def test_records_of_an_attempt_stopped_half_way_are_discarded(na12878: dict[str,
     every attempt under the budget is stopped after writing, only the fallback completes."""
     slow = tmp_path / "slow-freebayes"
     slow.write_text('#!/bin/sh\nfreebayes "$@"\ncase "$*" in *--use-best-n-alleles*) ;; '
-                    '*) sleep 30 ;; esac\n')
+                    '*) exec sleep 30 ;; esac\n')  # exec: the process stopped is the one that hangs
     slow.chmod(0o755)
     regions, lengths, settings = setup(na12878["ref"], na12878["bam"], tmp_path, 1,
                                        time_budget=1.0, freebayes=str(slow))
