@@ -22,7 +22,7 @@ from pathlib import Path
 from kubecall.errors import KubecallError
 
 STATES = ("done", "runaway", "running", "failed", "pending")
-BATCH_ROOT = Path("results/calls/batches")
+CALLS = Path("results/calls")
 # What kubecall.calling logs per region: start, and the outcome once it is written.
 REGION_START = re.compile(r"running: freebayes .*?/(r[0-9]+)\.vcf\.gz\.partial")
 REGION_DONE = re.compile(r"region (\S+) \((normal|split|fallback)\): \d+ records kept")
@@ -76,38 +76,50 @@ def read_progress(workdir: Path) -> RunProgress:
     members: dict[str, list[str]] = {}
     for row in _read_tsv(plan):
         members.setdefault(row["batch"], []).append(row["region"])
-    for batch, regions in sorted(members.items()):
-        failed = str(BATCH_ROOT / batch) in failed_outputs
-        progress.batches.append(_batch_progress(workdir, batch, regions, failed, running))
+    for callset in _callsets(workdir):
+        for batch, regions in sorted(members.items()):
+            failed = str(CALLS / callset / "batches" / batch) in failed_outputs
+            progress.batches.append(
+                _batch_progress(workdir, callset, batch, regions, failed, running))
     return progress
 
 
-def _batch_progress(workdir: Path, batch: str, regions: list[str], failed: bool,
+def _callsets(workdir: Path) -> list[str]:
+    """The run's call sets (``cohort`` when calling jointly), from preflight's manifests."""
+    manifests = (workdir / "results" / "cohort" / "callsets").glob("*.txt")
+    names = sorted(p.name[: -len(".txt")] for p in manifests
+                   if not p.name.endswith(".samples.txt"))
+    return names or ["cohort"]
+
+
+def _batch_progress(workdir: Path, callset: str, batch: str, regions: list[str], failed: bool,
                     snakemake_running: bool) -> BatchProgress:
-    outcome = workdir / BATCH_ROOT / batch / "regions.tsv"
+    # jobs of a joint run are named by batch alone; other modes add the call set
+    name = batch if callset == "cohort" else f"{callset}/{batch}"
+    outcome = workdir / CALLS / callset / "batches" / batch / "regions.tsv"
     if outcome.is_file() and not failed:
         hows = {row["region"]: row["how"] for row in _read_tsv(outcome)}
-        return BatchProgress(batch, "done", {
-            name: "runaway" if hows.get(name, "normal") != "normal" else "done"
-            for name in regions
+        return BatchProgress(name, "done", {
+            region: "runaway" if hows.get(region, "normal") != "normal" else "done"
+            for region in regions
         })
-    log = workdir / "logs" / "call_batch" / f"{batch}.log"
+    log = workdir / "logs" / "call_batch" / callset / f"{batch}.log"
     if not log.is_file():
-        return BatchProgress(batch, "pending", dict.fromkeys(regions, "pending"))
+        return BatchProgress(name, "pending", dict.fromkeys(regions, "pending"))
     state = "running" if snakemake_running and not failed else "failed"
     finished, over, current = _read_batch_log(log)
     states = {}
-    for name in regions:
-        if name in finished:
-            states[name] = "runaway" if finished[name] != "normal" else "done"
-        elif name == current:
-            states[name] = state
+    for region in regions:
+        if region in finished:
+            states[region] = "runaway" if finished[region] != "normal" else "done"
+        elif region == current:
+            states[region] = state
         else:
-            states[name] = "pending"
-    for name in over - finished.keys():
-        if states.get(name) == "running":
-            states[name] = "runaway"  # over budget and still being split or retried
-    return BatchProgress(batch, state, states)
+            states[region] = "pending"
+    for region in over - finished.keys():
+        if states.get(region) == "running":
+            states[region] = "runaway"  # over budget and still being split or retried
+    return BatchProgress(name, state, states)
 
 
 def _read_batch_log(log: Path) -> tuple[dict[str, str], set[str], str | None]:

@@ -83,8 +83,8 @@ def test_demo_cohort_runs_through_slurm(cluster: Cluster, tmp_path: Path) -> Non
     completed = {job["JobId"]: job for job in cluster.completed_jobs()
                  if job.get("Name") == run_id and job.get("JobState") == "COMPLETED"}
     batches = len(list((slurm_dir / "results/calls/cohort/batches").iterdir()))
-    # preflight, plan, the calling batches, merge, region QC, stats, run.json
-    assert len(submitted) == 6 + batches and batches > 1
+    # preflight, plan, the calling batches, merge, region QC, stats, run.json, report
+    assert len(submitted) == 7 + batches and batches > 1
     assert set(completed) == set(submitted)
 
     # the profile's resources reached sbatch: time limit (minutes), CPUs and memory per rule

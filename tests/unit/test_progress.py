@@ -7,9 +7,9 @@ from pathlib import Path
 
 from kubecall.progress import format_progress, read_progress
 
-# Lines as kubecall.calling logs them (logs/call_batch/<batch>.log).
+# Lines as kubecall.calling logs them (logs/call_batch/<callset>/<batch>.log).
 START = ("2026-11-28 22:45:51,088 INFO kubecall.calling: running: freebayes -f ref.fa -L "
-         "results/cohort/alignments.txt -t results/calls/batches/{b}/{r}.vcf.gz.partial."
+         "results/cohort/alignments.txt -t results/calls/cohort/batches/{b}/{r}.vcf.gz.partial."
          "{r}.targets.bed\n")
 DONE = ("2026-11-28 22:45:52,306 INFO kubecall.calling: region {r} ({how}): 38 records kept, "
         "0 outside it dropped, 1.45 s\n")
@@ -24,12 +24,12 @@ def lay_out_run(root: Path, locked: bool) -> Path:
     rows = [f"{r}\t{b}\t1.0\t100\n" for b, regions in plan.items() for r in regions]
     (root / "results/regions/batches.tsv").write_text("region\tbatch\tweight\tbases\n"
                                                       + "".join(rows))
-    done = root / "results/calls/batches/b000"
+    done = root / "results/calls/cohort/batches/b000"
     done.mkdir(parents=True)
     (done / "regions.tsv").write_text("region\thow\tseconds\trecords\tdropped\n"
                                       "r0\tnormal\t1.0\t5\t0\nr1\tsplit\t9.0\t7\t0\n")
-    (root / "logs/call_batch").mkdir(parents=True)
-    (root / "logs/call_batch/b001.log").write_text(
+    (root / "logs/call_batch/cohort").mkdir(parents=True)
+    (root / "logs/call_batch/cohort/b001.log").write_text(
         START.format(b="b001", r="r2") + DONE.format(r="r2", how="normal")
         + START.format(b="b001", r="r3") + OVER.format(r="r3")
         + START.format(b="b001", r="r3"))

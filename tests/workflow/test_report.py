@@ -155,9 +155,9 @@ def test_progress_of_a_finished_run(run_dir: Path) -> None:
     assert progress.batch_counts() == {"done": len(progress.batches)}
     # the per-region log lines (what a running batch is read from) agree with the outcome
     for batch in progress.batches:
-        finished, _, current = _read_batch_log(run_dir / f"logs/call_batch/{batch.name}.log")
+        finished, _, current = _read_batch_log(run_dir / f"logs/call_batch/cohort/{batch.name}.log")
         outcome = {r["region"]: r["how"] for r in tsv(
-            run_dir / f"results/calls/batches/{batch.name}/regions.tsv")}
+            run_dir / f"results/calls/cohort/batches/{batch.name}/regions.tsv")}
         assert finished == outcome and current is None
     table = format_progress(progress)
     assert re.search(rf"^runaway\s+{len(runaways)}\s+-$", table, re.MULTILINE)
