@@ -5,7 +5,11 @@ Use: `snakemake --executor kubecall` or `--profile profiles/kubernetes`. Setting
 `--kubecall-*` flags (profile keys `kubecall-*`), see `ExecutorSettings`.
 """
 
+# snakemake builds argparse options from these annotations at runtime: Optional[str] works,
+# `str | None` does not (it is not callable), hence no PEP 604 here.
+# ruff: noqa: UP007, UP045
 from dataclasses import dataclass, field
+from typing import Optional
 
 from snakemake_interface_executor_plugins.settings import (
     CommonSettings,
@@ -25,15 +29,15 @@ class ExecutorSettings(ExecutorSettingsBase):
     """`--kubecall-*` settings; comma-separated lists, KEY=VALUE pairs where noted."""
 
     namespace: str = _setting("Namespace of the run's Jobs.", "kubecall")
-    kubeconfig: str | None = _setting(
+    kubeconfig: Optional[str] = _setting(
         "Kubeconfig file (default: in-cluster service account, else $KUBECONFIG/~/.kube).")
-    context: str | None = _setting("Kubeconfig context to use.")
+    context: Optional[str] = _setting("Kubeconfig context to use.")
     workspace_claim: str = _setting(
         "ReadWriteMany claim holding the working directory.", "shared-workspace")
     workspace_path: str = _setting(
         "Where jobs mount the workspace claim: the path the driver sees it at too, so the "
         "working directory is the same everywhere.", "/workspace")
-    datasource_claim: str | None = _setting(
+    datasource_claim: Optional[str] = _setting(
         "Read-only data-source claim (always mounted readOnly); 'none' for no data source.",
         "pv1000g")
     datasource_path: str = _setting("Where jobs mount the data-source claim.", "/datasource")
@@ -41,13 +45,13 @@ class ExecutorSettings(ExecutorSettingsBase):
         "Default job image (pin by digest); per rule: resource kubecall_image or the rule's "
         "container:.", "ghcr.io/kubecall/kubecall:0.1.0")
     image_pull_policy: str = _setting("imagePullPolicy of job containers.", "IfNotPresent")
-    image_pull_secrets: str | None = _setting("imagePullSecrets, comma-separated names.")
-    service_account: str | None = _setting("serviceAccountName of job pods.")
-    node_selector: str | None = _setting("nodeSelector as KEY=VALUE,...")
-    tolerations: str | None = _setting(
+    image_pull_secrets: Optional[str] = _setting("imagePullSecrets, comma-separated names.")
+    service_account: Optional[str] = _setting("serviceAccountName of job pods.")
+    node_selector: Optional[str] = _setting("nodeSelector as KEY=VALUE,...")
+    tolerations: Optional[str] = _setting(
         "Tolerations, kubectl taint syntax, comma-separated: key=value:Effect or key:Effect.")
-    labels: str | None = _setting("Extra labels on Jobs and pods, KEY=VALUE,...")
-    annotations: str | None = _setting("Extra annotations on Jobs and pods, KEY=VALUE,...")
+    labels: Optional[str] = _setting("Extra labels on Jobs and pods, KEY=VALUE,...")
+    annotations: Optional[str] = _setting("Extra annotations on Jobs and pods, KEY=VALUE,...")
     run_as_user: int = _setting("runAsUser of job pods (the image's user).", 10001)
     run_as_group: int = _setting("runAsGroup of job pods.", 10001)
     fs_group: int = _setting("fsGroup of job pods (group owning workspace files).", 10001)
@@ -63,9 +67,9 @@ class ExecutorSettings(ExecutorSettingsBase):
         "per rule: resource kubecall_scratch_memory=1.", False)
     ttl_seconds: int = _setting("ttlSecondsAfterFinished of Jobs (a safety net: the "
                                 "executor deletes them itself).", 300)
-    secret_name: str | None = _setting(
+    secret_name: Optional[str] = _setting(
         "Existing Secret whose keys reach jobs by secretKeyRef (e.g. S3 credentials).")
-    secret_env: str | None = _setting(
+    secret_env: Optional[str] = _setting(
         "Environment variables from --kubecall-secret-name, ENV=KEY,... e.g. "
         "AWS_ACCESS_KEY_ID=rootUser,AWS_SECRET_ACCESS_KEY=rootPassword.")
     python: str = _setting(
