@@ -15,6 +15,7 @@ COMPONENT = "snakemake-job"
 RUN_LABEL = "kubecall.io/run-id"
 RULE_LABEL = "kubecall.io/rule"
 JOBID_LABEL = "kubecall.io/jobid"
+ATTEMPT_LABEL = "kubecall.io/attempt"
 # Which working directory a Job belongs to: a rerun there deletes the Jobs a killed driver left.
 WORKDIR_LABEL = "kubecall.io/workdir"
 CONTAINER = "snakemake"
@@ -102,9 +103,10 @@ def workdir_key(workdir: str) -> str:
     return hashlib.sha256(workdir.encode()).hexdigest()[:16]
 
 
-def job_name(run_id: str, rule: str, jobid: int) -> str:
-    """`kubecall-<run>-<jobid>-<rule>`, cut to 63 chars (pods carry it as a label value)."""
-    head = f"kubecall-{run_id}-{jobid}-"
+def job_name(run_id: str, rule: str, jobid: int, attempt: int = 1) -> str:
+    """`kubecall-<run>-<jobid>-<attempt>-<rule>`, cut to 63 chars (pods carry it as a label
+    value); a retry gets a new name, so it never meets its failed predecessor."""
+    head = f"kubecall-{run_id}-{jobid}-{attempt}-"
     return (head + dns_label(rule, 63 - len(head))).rstrip("-")
 
 
@@ -124,6 +126,7 @@ def job_labels(request: JobRequest, settings: SpecSettings) -> dict[str, str]:
         RUN_LABEL: request.run_id,
         RULE_LABEL: label_value(request.rule),
         JOBID_LABEL: str(request.jobid),
+        ATTEMPT_LABEL: str(request.attempt),
         WORKDIR_LABEL: workdir_key(request.workdir),
     }
 
@@ -243,7 +246,8 @@ def build_job(request: JobRequest, settings: SpecSettings) -> Obj:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": job_name(request.run_id, request.rule, request.jobid),
+        "metadata": {"name": job_name(request.run_id, request.rule, request.jobid,
+                                              request.attempt),
                      "namespace": settings.namespace, "labels": labels,
                      "annotations": dict(settings.annotations)},
         "spec": spec,
