@@ -105,7 +105,6 @@ class Executor(RemoteExecutor):
                    lambda: self.api.delete_all(f"{WORKDIR_LABEL}={workdir_key(self.workdir)}"))
         self.tracker = PodTracker(self.api, run_selector(self.run_id),
                                   watch_timeout=int(self.settings.watch_timeout))
-        self.tracker.start()
 
     # ---- helpers -------------------------------------------------------------------------
     def _log_retry(self, exc: BaseException, delay: float) -> None:
@@ -143,6 +142,9 @@ class Executor(RemoteExecutor):
 
     # ---- the executor interface ----------------------------------------------------------
     def run_job(self, job: JobExecutorInterface) -> None:
+        if not self.tracker.started:
+            # Started with the first job: a run with nothing to do opens no watch.
+            self.tracker.start()
         body = build_job(self.job_request(job), self.spec)
         name = body["metadata"]["name"]
         self._call(f"create Job {name}", lambda: self.api.create_job(body))

@@ -146,11 +146,15 @@ class KubeApi:
         Ends when the server closes the stream; an expired version raises ApiException 410.
         Not retried here: the caller resumes from the last version it saw.
         """
+        # Deserialized events: the client turns an expired-version ERROR event into
+        # ApiException(410) only then (with raw events it fails on a missing key).
         stream = watch.Watch().stream(
             self.core.list_namespaced_pod, self.namespace, label_selector=selector,
             resource_version=resource_version, timeout_seconds=timeout_seconds,
-            allow_watch_bookmarks=True, deserialize=False)
-        yield from stream
+            allow_watch_bookmarks=True)
+        for event in stream:
+            yield {"type": event["type"],
+                   "object": self.api_client.sanitize_for_serialization(event["object"])}
 
     def pod_log(self, pod: str, container: str, limit_bytes: int = 1 << 20) -> str:
         """The last `limit_bytes` of a container's log ('' when it is gone)."""

@@ -42,11 +42,16 @@ class PodTracker:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="kubecall-watch", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop following (the open watch ends at its next event or timeout)."""
         self._stop.set()
 
     def get(self, job_name: str) -> PodRecord | None:

@@ -96,12 +96,12 @@ def driver_env() -> dict[str, str]:
     return env
 
 
-def wait_for(predicate, timeout: float = 60, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 60, what="condition") -> None:  # type: ignore[no-untyped-def]
     """Poll `predicate` until true; fail the test naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
+            pytest.fail(f"timed out waiting for {what() if callable(what) else what}")
         time.sleep(0.2)
 
 
