@@ -138,6 +138,15 @@ def kube_env(k8s_cluster_factory) -> Iterator[KubeEnv]:  # type: ignore[no-untyp
     this checkout's workflow on the workspace claim, owned by uid 10001."""
     # Outside /tmp: pods mount an emptyDir over /tmp, which would hide claim directories.
     base = Path(tempfile.mkdtemp(prefix="kubecall-k8s-", dir="/var/tmp"))
+    env = prepare(lambda **options: k8s_cluster_factory(**options), base)
+    yield env
+    env.admin.close()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-def]
+    """Start a cluster (`start_cluster(**options)`) with state under `base`, seed it as
+    the bootstrap would (namespace, claims, driver Role, Secret) and copy the workflow."""
     datasource = base / "datasource"
     datasource.mkdir()
     for item in DEMO.iterdir():
@@ -147,8 +156,8 @@ def kube_env(k8s_cluster_factory) -> Iterator[KubeEnv]:  # type: ignore[no-untyp
             list(datasource.glob("*.fai")):
         index.touch()
     os.chmod(base, 0o755)
-    cluster = k8s_cluster_factory(state_dir=base / "state",
-                                  nfs_exports={f"{NFS_SERVER}:{NFS_PATH}": datasource})
+    cluster = start_cluster(state_dir=base / "state",
+                            nfs_exports={f"{NFS_SERVER}:{NFS_PATH}": datasource})
     cluster.pod_env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [os.environ.get("PYTHONPATH"), str(REPO / "src"), SITE_PACKAGES]))
     # The image has a passwd entry for uid 10001; this host does not (getpass needs a name).
@@ -207,10 +216,35 @@ def kube_env(k8s_cluster_factory) -> Iterator[KubeEnv]:  # type: ignore[no-untyp
     for path in [workspace, *workspace.rglob("*")]:
         os.chown(path, UID, UID)
     workspace.chmod(0o775)
-    env = KubeEnv(cluster, workspace, datasource, rundir, kubeconfig, admin)
-    yield env
-    admin.close()
-    shutil.rmtree(base, ignore_errors=True)
+    return KubeEnv(cluster, workspace, datasource, rundir, kubeconfig, admin)
+
+
+# N trivial jobs: what the executor costs per job, apart from the science.
+MANY_JOBS_SNAKEFILE = """
+N = int(config.get("jobs", 100))
+
+rule all:
+    input: expand("many/{i}.txt", i=range(N))
+
+rule touch_one:
+    output: "many/{i}.txt"
+    shell: "echo {wildcards.i} > {output}"
+"""
+
+
+def requests_per_job(env: KubeEnv, jobs: int) -> tuple[DriverRun, dict[str, int]]:
+    """Run `jobs` trivial jobs through the executor; the driver's requests by verb/resource."""
+    snakefile = env.rundir / "Snakefile"
+    snakefile.write_text(MANY_JOBS_SNAKEFILE)
+    os.chown(snakefile, UID, UID)
+    before = len(env.cluster.requests.snapshot())  # type: ignore[attr-defined]
+    run = env.run("--config", f"jobs={jobs}", timeout=900)
+    counts: dict[str, int] = {}
+    for record in env.cluster.requests.snapshot()[before:]:  # type: ignore[attr-defined]
+        if record.user.endswith(":kubecall-driver"):
+            key = f"{record.verb} {record.resource}"
+            counts[key] = counts.get(key, 0) + 1
+    return run, counts
 
 
 def _admin_configuration(kubeconfig: Path) -> client.Configuration:
