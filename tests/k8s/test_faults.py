@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from tests.k8s.conftest import NAMESPACE, KubeEnv, wait_for
+from tests.k8s.conftest import NAMESPACE, SECRET_NAME, SENTINEL, KubeEnv, wait_for
 
 ONE_BATCH = "results/calls/batches/b000"
 ALL_BATCHES = [f"results/calls/batches/b00{i}" for i in range(4)]
@@ -71,6 +72,11 @@ def test_oomkilled_job_is_retried_with_more_memory(kube_env: KubeEnv) -> None:
     memory = {attempt: job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"][
         "memory"] for attempt, job in jobs.items()}
     assert memory == {"1": "25M", "2": "500M"}
+    # S3 credentials are in the spec only as a reference to the Secret.
+    env = jobs["1"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {
+        "name": SECRET_NAME, "key": "rootPassword"}}} in env
+    assert SENTINEL not in json.dumps(jobs)
 
 
 def test_api_errors_and_dropped_watches_are_survived(kube_env: KubeEnv) -> None:
@@ -134,11 +140,12 @@ def test_killed_driver_rerun_leaves_no_orphans_and_keeps_finished_batches(
     assert {p: p.stat().st_mtime_ns for p in finished} == stamps
 
 
-def test_interrupt_deletes_every_job_and_pod(kube_env: KubeEnv) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_deletes_every_job_and_pod(kube_env: KubeEnv, stop: signal.Signals) -> None:
     kube_env.cluster.hold_pods(lambda pod: bool(call_pods_of([pod])))  # type: ignore[attr-defined]
     driver = kube_env.start(*ALL_BATCHES)
     wait_for(lambda: len(call_pods(kube_env)) == 4, timeout=120, what="four calling pods")
-    driver.send_signal(signal.SIGINT)
+    driver.send_signal(stop)
     driver.communicate(timeout=60)
     assert driver.returncode != 0
     wait_for(lambda: kube_env.leftovers() == [], timeout=10, what="the run's Jobs and pods "
