@@ -4,6 +4,7 @@ report failures with the container's log, delete everything of the run at the en
 from __future__ import annotations
 
 import os
+import signal
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -70,6 +71,23 @@ def spec_settings(settings: Any) -> SpecSettings:
         )
     except ValueError as exc:
         raise WorkflowError(f"kubecall executor settings: {exc}") from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cancel_on_sigterm() -> None:
+    """SIGTERM (a deleted driver pod, `kill`) cancels the run like Ctrl-C.
+
+    snakemake's own SIGTERM handler waits for running jobs to finish, which on a cluster can
+    take hours and outlive the driver's grace period; jobs would be left behind. Installed
+    after snakemake's scheduler set its handler (at the first submission).
+    """
+    try:
+        signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: keep snakemake's handler
+        pass
 
 
 def _number(value: Any) -> int | None:
@@ -145,6 +163,7 @@ class Executor(RemoteExecutor):
         if not self.tracker.started:
             # Started with the first job: a run with nothing to do opens no watch.
             self.tracker.start()
+            cancel_on_sigterm()
         body = build_job(self.job_request(job), self.spec)
         name = body["metadata"]["name"]
         self._call(f"create Job {name}", lambda: self.api.create_job(body))
