@@ -51,6 +51,20 @@ def test_killed_pod_is_retried_and_reported(kube_env: KubeEnv) -> None:
     assert kube_env.leftovers() == []
 
 
+def test_evicted_pod_fails_its_job_and_is_retried(kube_env: KubeEnv) -> None:
+    kube_env.cluster.hold_pods(lambda pod: bool(call_pods_of([pod])))  # type: ignore[attr-defined]
+    driver = kube_env.start(ONE_BATCH)
+    wait_for(lambda: alive(driver) and call_pods(kube_env), what="the calling pod")
+    pod = call_pods(kube_env)[0]["metadata"]["name"]
+    kube_env.cluster.evict_pod(NAMESPACE, pod)  # type: ignore[attr-defined]
+    kube_env.cluster.release_pods()  # type: ignore[attr-defined]
+    _, stderr = driver.communicate(timeout=120)
+    assert driver.returncode == 0, stderr[-3000:] + kube_env.failure_logs()
+    assert "Evicted" in stderr or "PodLost" in stderr
+    assert (kube_env.rundir / ONE_BATCH).is_dir()
+    assert kube_env.leftovers() == []
+
+
 def call_pods_of(pods: list[dict]) -> list[dict]:
     return [p for p in pods
             if p["metadata"].get("labels", {}).get("kubecall.io/rule") == "call_batch"

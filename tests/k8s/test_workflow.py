@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kubernetes import client
+
 from tests.conftest import run_workflow
 from tests.k8s.conftest import (
+    NAMESPACE,
     SENTINEL,
     KubeEnv,
     demo_config,
@@ -34,9 +37,23 @@ def test_demo_workflow_matches_local_run(kube_env: KubeEnv, tmp_path: Path) -> N
     created = kube_env.cluster.requests.filter(verb="create", resource="jobs")
     assert len(created) >= 8
     assert all(r.user.endswith(":kubecall-driver") for r in created)
+    # Every call the executor made was within the driver Role.
+    assert kube_env.cluster.requests.count(code=403) == 0
     assert kube_env.leftovers() == []
     # The S3 secret reached no log, output or message.
     for path in kube_env.rundir.rglob("*"):
         if path.is_file() and path.name != "Snakefile":
             assert SENTINEL.encode() not in path.read_bytes(), path
     assert SENTINEL not in run.stdout + run.stderr
+
+
+def test_a_call_outside_the_role_fails_with_its_reason(kube_env: KubeEnv) -> None:
+    rbac = client.RbacAuthorizationV1Api(kube_env.admin)
+    role = rbac.read_namespaced_role("kubecall-driver", NAMESPACE)
+    for rule in role.rules:
+        rule.verbs = [v for v in rule.verbs if v != "deletecollection"]
+    rbac.replace_namespaced_role("kubecall-driver", NAMESPACE, role)
+    run = kube_env.run()
+    assert run.returncode != 0
+    assert "403" in run.stderr and "driver-role.yaml" in run.stderr
+    assert kube_env.cluster.requests.count(verb="create", resource="jobs") == 0
