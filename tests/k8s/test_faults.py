@@ -164,3 +164,12 @@ def test_interrupt_deletes_every_job_and_pod(kube_env: KubeEnv, stop: signal.Sig
     assert driver.returncode != 0
     wait_for(lambda: kube_env.leftovers() == [], timeout=10, what="the run's Jobs and pods "
              "to be deleted")
+
+
+def test_failed_run_reports_the_reason_and_leaves_nothing(kube_env: KubeEnv) -> None:
+    run = kube_env.run(ONE_BATCH, "--set-resources", "call_batch:mem_mb=25", "--retries", "0")
+    assert run.returncode != 0
+    log = kube_env.rundir / "logs" / "kubernetes" / "call_batch"
+    assert "OOMKilled" in run.stderr and str(log.relative_to(kube_env.rundir)) in run.stderr
+    assert "OOMKilled" in next(log.glob("*.log")).read_text()
+    assert kube_env.leftovers() == []
