@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.k8s.conftest import KubeEnv, requests_per_job
+from tests.k8s.conftest import SENTINEL, KubeEnv, requests_per_job
 
 JOBS = 10
 
@@ -16,3 +16,6 @@ def test_requests_per_job_stay_within_budget(kube_env: KubeEnv) -> None:
     total = sum(counts.values())
     assert total / JOBS <= 5, counts
     assert kube_env.leftovers() == []
+    # Every job checked the S3 secret in its pod (the rule fails otherwise); none printed it.
+    assert SENTINEL not in run.stdout + run.stderr
+    assert not [p for p in kube_env.rundir.rglob("*.log") if SENTINEL in p.read_text()]
