@@ -42,6 +42,10 @@ def main() -> int:
             return 1
         for key, count in sorted(counts.items()):
             print(f"{key:24s} {count}")
+        # The server logs a request when it ends; the run's one watch may still be open.
+        if not counts.get("watch pods"):
+            counts["watch pods (open, not yet logged)"] = 1
+            print(f"{'watch pods (still open)':24s} 1")
         total = sum(counts.values())
         print(f"jobs={args.jobs} requests={total} requests_per_job={total / args.jobs:.2f} "
               f"leftovers={len(env.leftovers())} seconds={elapsed:.0f}")
