@@ -1,0 +1,246 @@
+"""The executor: submit one Job per snakemake job, follow them through one pod watch,
+report failures with the container's log, delete everything of the run at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
+
+from snakemake_interface_common.exceptions import WorkflowError
+from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
+from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
+from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
+
+from .jobspec import (
+    CONTAINER,
+    WORKDIR_LABEL,
+    JobRequest,
+    SpecSettings,
+    build_job,
+    parse_list,
+    parse_pairs,
+    parse_tolerations,
+    run_selector,
+    workdir_key,
+)
+from .k8s_api import KubeApi, load_client
+from .outcome import FAILED, PENDING, SUCCEEDED, Outcome, job_outcome
+from .tracker import PodRecord, PodTracker
+
+# A Job with no pod after this long is looked up (its pod may never be created, e.g. when
+# admission refuses it); the look-up repeats at this interval.
+NO_POD_CHECK_SECONDS = 30.0
+LOG_DIR = Path("logs") / "kubernetes"
+
+
+def spec_settings(settings: Any) -> SpecSettings:
+    """SpecSettings from the plugin's ExecutorSettings (strings parsed, errors explained)."""
+    try:
+        datasource = settings.datasource_claim
+        if datasource and datasource.lower() == "none":
+            datasource = None
+        return SpecSettings(
+            namespace=settings.namespace,
+            workspace_claim=settings.workspace_claim,
+            workspace_path=settings.workspace_path,
+            datasource_claim=datasource,
+            datasource_path=settings.datasource_path,
+            image=settings.image,
+            image_pull_policy=settings.image_pull_policy,
+            image_pull_secrets=parse_list(settings.image_pull_secrets),
+            service_account=settings.service_account,
+            node_selector=parse_pairs(settings.node_selector, "--kubecall-node-selector"),
+            tolerations=parse_tolerations(settings.tolerations),
+            labels=parse_pairs(settings.labels, "--kubecall-labels"),
+            annotations=parse_pairs(settings.annotations, "--kubecall-annotations"),
+            run_as_user=int(settings.run_as_user),
+            run_as_group=int(settings.run_as_group),
+            fs_group=int(settings.fs_group),
+            read_only_root=not settings.writable_root,
+            cpu_scalar=float(settings.cpu_scalar),
+            memory_growth=float(settings.memory_growth),
+            ttl_seconds=int(settings.ttl_seconds),
+            scratch_memory=bool(settings.scratch_memory),
+            secret_name=settings.secret_name,
+            secret_env=parse_pairs(settings.secret_env, "--kubecall-secret-env"),
+        )
+    except ValueError as exc:
+        raise WorkflowError(f"kubecall executor settings: {exc}") from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cancel_on_sigterm() -> None:
+    """SIGTERM (a deleted driver pod, `kill`) cancels the run like Ctrl-C.
+
+    snakemake's own SIGTERM handler waits for running jobs to finish, which on a cluster can
+    take hours and outlive the driver's grace period; jobs would be left behind. Installed
+    after snakemake's scheduler set its handler (at the first submission).
+    """
+    try:
+        signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: keep snakemake's handler
+        pass
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class Executor(RemoteExecutor):
+    """`--executor kubecall`."""
+
+    def __post_init__(self) -> None:
+        self.settings = self.workflow.executor_settings
+        self.spec = spec_settings(self.settings)
+        self.run_id = uuid.uuid4().hex[:10]
+        # The driver's working directory: jobs run in the same path on the workspace claim.
+        self.workdir = os.getcwd()
+        self._cleaned = False
+        self._submitted: dict[str, float] = {}
+        self._next_lookup: dict[str, float] = {}
+        try:
+            client = load_client(self.settings.kubeconfig, self.settings.context)
+        except Exception as exc:
+            raise WorkflowError(f"kubecall executor: no Kubernetes credentials ({exc}); set "
+                                "--kubecall-kubeconfig or KUBECONFIG") from None
+        self.api = KubeApi(client, self.spec.namespace, on_retry=self._log_retry)
+        self.logger.info(f"kubecall executor: run {self.run_id} in namespace "
+                         f"{self.spec.namespace}, working directory {self.workdir}")
+        # Jobs a killed driver left in this working directory would race this run's jobs
+        # for the same outputs: delete them first (snakemake's lock rules out a live one).
+        self._call("delete Jobs left by an earlier run",
+                   lambda: self.api.delete_all(f"{WORKDIR_LABEL}={workdir_key(self.workdir)}"))
+        self.tracker = PodTracker(self.api, run_selector(self.run_id),
+                                  watch_timeout=int(self.settings.watch_timeout))
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _log_retry(self, exc: BaseException, delay: float) -> None:
+        status = getattr(exc, "status", None) or type(exc).__name__
+        self.logger.warning(f"kubecall: Kubernetes API call failed ({status}); retrying in "
+                            f"{delay:.1f}s")
+
+    def _call(self, what: str, call: Any) -> Any:
+        try:
+            return call()
+        except Exception as exc:
+            status = getattr(exc, "status", "")
+            reason = getattr(exc, "reason", "") or exc
+            hint = " (the driver's Role lacks this permission: see k8s/base/driver-role.yaml)" \
+                if status == 403 else ""
+            raise WorkflowError(f"kubecall: could not {what}: {status} {reason}{hint}") from None
+
+    def get_python_executable(self) -> str:
+        # The job image's python, not the driver's interpreter path.
+        return str(self.settings.python)
+
+    def job_request(self, job: JobExecutorInterface) -> JobRequest:
+        resources = job.resources
+        image = resources.get("kubecall_image") or getattr(job, "container_img_url", None)
+        scratch_memory = resources.get("kubecall_scratch_memory")
+        return JobRequest(
+            run_id=self.run_id, rule=job.name, jobid=job.jobid, attempt=job.attempt,
+            command=self.format_job_exec(job), workdir=self.workdir,
+            threads=job.threads, mem_mb=_number(resources.get("mem_mb")),
+            disk_mb=_number(resources.get("disk_mb")),
+            runtime_minutes=_number(resources.get("runtime")),
+            image=str(image) if image else None,
+            scratch_memory=None if scratch_memory is None else bool(_number(scratch_memory)),
+            env=dict(self.envvars()))
+
+    # ---- the executor interface ----------------------------------------------------------
+    def run_job(self, job: JobExecutorInterface) -> None:
+        if not self.tracker.started:
+            # Started with the first job: a run with nothing to do opens no watch.
+            self.tracker.start()
+            cancel_on_sigterm()
+        body = build_job(self.job_request(job), self.spec)
+        name = body["metadata"]["name"]
+        self._call(f"create Job {name}", lambda: self.api.create_job(body))
+        self._submitted[name] = time.monotonic()
+        self.report_job_submission(SubmittedJobInfo(
+            job=job, external_jobid=name, aux={"rule": job.name, "jobid": job.jobid}))
+
+    async def check_active_jobs(
+        self, active_jobs: list[SubmittedJobInfo]
+    ) -> AsyncGenerator[SubmittedJobInfo, None]:
+        if self.tracker.error is not None:
+            raise WorkflowError(f"kubecall: the status watch failed: {self.tracker.error}")
+        for job_info in active_jobs:
+            name = str(job_info.external_jobid)
+            record = self.tracker.get(name)
+            outcome = record.outcome if record else self._outcome_without_pod(name)
+            if outcome.state == SUCCEEDED:
+                self._finish(name)
+                self.report_job_success(job_info)
+            elif outcome.state == FAILED:
+                self._report_failure(job_info, record, outcome)
+            else:
+                yield job_info
+
+    def _outcome_without_pod(self, name: str) -> Outcome:
+        """Mostly: not scheduled yet. Now and then ask the Job why it has no pod."""
+        now = time.monotonic()
+        due = self._next_lookup.get(name, self._submitted.get(name, now) + NO_POD_CHECK_SECONDS)
+        if now < due:
+            return Outcome(PENDING)
+        self._next_lookup[name] = now + NO_POD_CHECK_SECONDS
+        job = self._call(f"read Job {name}", lambda: self.api.get_job(name))
+        if job is None:
+            return Outcome(FAILED, "JobDeleted", "the Job was deleted before it finished")
+        return job_outcome(job)
+
+    def _finish(self, name: str) -> None:
+        self._submitted.pop(name, None)
+        self._next_lookup.pop(name, None)
+        if not self.settings.keep_jobs:
+            self._call(f"delete Job {name}", lambda: self.api.delete_job(name))
+
+    def _report_failure(self, job_info: SubmittedJobInfo, record: PodRecord | None,
+                        outcome: Outcome) -> None:
+        name = str(job_info.external_jobid)
+        if outcome.reason == "PodLost":
+            # Did the Job controller end it (deadline)? Its condition says why.
+            job = self._call(f"read Job {name}", lambda: self.api.get_job(name))
+            if job is not None and job_outcome(job).state == FAILED:
+                outcome = job_outcome(job)
+        log = ""
+        if record is not None and not record.deleted:
+            log = self._call(f"read the log of pod {record.name}",
+                             lambda: self.api.pod_log(record.name, CONTAINER))
+        path = LOG_DIR / str(job_info.aux.get("rule")) / f"{job_info.aux.get('jobid')}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# Kubernetes Job {name}, pod {record.name if record else '-'}\n"
+                        f"# {outcome.reason}: {outcome.message}\n"
+                        + (log or "# (no container log: the pod is gone or never ran)\n"))
+        self._finish(name)
+        self.report_job_error(job_info, msg=(
+            f"Kubernetes Job {name} failed: {outcome.reason}: {outcome.message}. "
+            f"Container log: {path}. "))
+
+    def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
+        self.logger.info(f"kubecall: cancelling run {self.run_id}: deleting its Jobs and pods")
+        self._cleanup(force=True)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.tracker.stop()
+        self._cleanup()
+
+    def _cleanup(self, force: bool = False) -> None:
+        """Delete every Job and pod of this run (two requests), unless asked to keep them."""
+        if self._cleaned or (self.settings.keep_jobs and not force):
+            return
+        self._cleaned = True
+        self._call("delete the run's Jobs and pods",
+                   lambda: self.api.delete_all(run_selector(self.run_id)))

@@ -1,0 +1,291 @@
+"""Build the batch/v1 Job for one snakemake job: pure functions, no API calls."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+Obj = dict[str, Any]
+
+PART_OF = "kubecall"
+COMPONENT = "snakemake-job"
+RUN_LABEL = "kubecall.io/run-id"
+RULE_LABEL = "kubecall.io/rule"
+JOBID_LABEL = "kubecall.io/jobid"
+ATTEMPT_LABEL = "kubecall.io/attempt"
+# Which working directory a Job belongs to: a rerun there deletes the Jobs a killed driver left.
+WORKDIR_LABEL = "kubecall.io/workdir"
+CONTAINER = "snakemake"
+SCRATCH = "/scratch"
+TMP = "/tmp"
+
+
+@dataclass(frozen=True)
+class SpecSettings:
+    """Cluster-wide choices for every Job of a run (from the executor settings)."""
+
+    namespace: str = "kubecall"
+    workspace_claim: str = "shared-workspace"
+    workspace_path: str = "/workspace"
+    datasource_claim: str | None = "pv1000g"
+    datasource_path: str = "/datasource"
+    image: str = "ghcr.io/kubecall/kubecall:0.1.0"
+    image_pull_policy: str = "IfNotPresent"
+    image_pull_secrets: tuple[str, ...] = ()
+    service_account: str | None = None
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: tuple[Obj, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    run_as_user: int = 10001
+    run_as_group: int = 10001
+    fs_group: int = 10001
+    read_only_root: bool = True
+    cpu_scalar: float = 0.95
+    memory_growth: float = 1.5
+    ttl_seconds: int = 300
+    scratch_memory: bool = False
+    secret_name: str | None = None
+    # Environment variable -> key in `secret_name`; values reach pods only by secretKeyRef.
+    secret_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What one snakemake job needs from Kubernetes."""
+
+    run_id: str
+    rule: str
+    jobid: int
+    attempt: int
+    command: str
+    workdir: str
+    threads: int = 1
+    mem_mb: int | None = None
+    disk_mb: int | None = None
+    runtime_minutes: int | None = None
+    image: str | None = None
+    scratch_memory: bool | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def memory_for_attempt(mem_mb: int, attempt: int, growth: float) -> int:
+    """Memory (MB) for a retry: mem_mb * growth^(attempt - 1), rounded up.
+
+    Attempt 1 gets what the rule asks for; each retry (an OOMKilled job is retried like any
+    failure) asks for `growth` times more than the one before.
+    """
+    return math.ceil(mem_mb * growth ** max(0, attempt - 1))
+
+
+def cpu_quantity(cores: float) -> str:
+    """A CPU quantity in millicores (at least 1m)."""
+    return f"{max(1, math.floor(cores * 1000))}m"
+
+
+def dns_label(text: str, limit: int = 63) -> str:
+    """`text` as a DNS-1123 label: lowercase alphanumerics and '-', at most `limit` chars."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "x"
+
+
+def label_value(text: str) -> str:
+    """`text` as a label value (63 chars of [A-Za-z0-9._-], alphanumeric at both ends)."""
+    value = re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:63]
+    return value.strip("-._")
+
+
+def workdir_key(workdir: str) -> str:
+    """A short, stable label value naming a working directory."""
+    return hashlib.sha256(workdir.encode()).hexdigest()[:16]
+
+
+def job_name(run_id: str, rule: str, jobid: int, attempt: int = 1) -> str:
+    """`kubecall-<run>-<jobid>-<attempt>-<rule>`, cut to 63 chars (pods carry it as a label
+    value); a retry gets a new name, so it never meets its failed predecessor."""
+    head = f"kubecall-{run_id}-{jobid}-{attempt}-"
+    return (head + dns_label(rule, 63 - len(head))).rstrip("-")
+
+
+def run_selector(run_id: str) -> str:
+    """Label selector for every Job and pod of one run."""
+    return f"{RUN_LABEL}={run_id}"
+
+
+def job_labels(request: JobRequest, settings: SpecSettings) -> dict[str, str]:
+    """The Job's and its pod's labels: user extras first, so ours always win."""
+    return {
+        **settings.labels,
+        "app.kubernetes.io/name": "kubecall",
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/component": COMPONENT,
+        "app.kubernetes.io/managed-by": "snakemake-executor-plugin-kubecall",
+        RUN_LABEL: request.run_id,
+        RULE_LABEL: label_value(request.rule),
+        JOBID_LABEL: str(request.jobid),
+        ATTEMPT_LABEL: str(request.attempt),
+        WORKDIR_LABEL: workdir_key(request.workdir),
+    }
+
+
+def resources(request: JobRequest, settings: SpecSettings) -> Obj:
+    """Requests and limits: cpu from threads, memory from mem_mb (grown by attempt),
+    ephemeral storage from disk_mb."""
+    threads = max(1, request.threads)
+    requests = {"cpu": cpu_quantity(threads * settings.cpu_scalar)}
+    limits = {"cpu": cpu_quantity(threads)}
+    if request.mem_mb:
+        memory = f"{memory_for_attempt(request.mem_mb, request.attempt, settings.memory_growth)}M"
+        requests["memory"] = limits["memory"] = memory
+    if request.disk_mb:
+        requests["ephemeral-storage"] = limits["ephemeral-storage"] = f"{request.disk_mb}M"
+    return {"requests": requests, "limits": limits}
+
+
+def volumes(request: JobRequest, settings: SpecSettings) -> tuple[list[Obj], list[Obj]]:
+    """(volumes, mounts): scratch and /tmp emptyDirs, the workspace read-write at the driver's
+    path, the data source always read-only."""
+    in_memory = settings.scratch_memory if request.scratch_memory is None \
+        else request.scratch_memory
+    scratch: Obj = {}
+    if in_memory:
+        scratch["medium"] = "Memory"
+    if request.disk_mb:
+        scratch["sizeLimit"] = f"{request.disk_mb}M"
+    vols: list[Obj] = [
+        {"name": "scratch", "emptyDir": scratch},
+        {"name": "tmp", "emptyDir": {}},
+        {"name": "workspace",
+         "persistentVolumeClaim": {"claimName": settings.workspace_claim}},
+    ]
+    mounts: list[Obj] = [
+        {"name": "scratch", "mountPath": SCRATCH},
+        {"name": "tmp", "mountPath": TMP},
+        {"name": "workspace", "mountPath": settings.workspace_path},
+    ]
+    if settings.datasource_claim:
+        vols.append({"name": "datasource", "persistentVolumeClaim": {
+            "claimName": settings.datasource_claim, "readOnly": True}})
+        mounts.append({"name": "datasource", "mountPath": settings.datasource_path,
+                       "readOnly": True})
+    return vols, mounts
+
+
+def environment(request: JobRequest, settings: SpecSettings) -> list[Obj]:
+    """Plain variables, then secrets by secretKeyRef (never their values)."""
+    plain = {
+        # The root filesystem is read-only: tools write caches and temporaries here.
+        "HOME": TMP, "XDG_CACHE_HOME": f"{TMP}/.cache", "TMPDIR": SCRATCH,
+        **{k: v for k, v in request.env.items() if k not in settings.secret_env},
+    }
+    env: list[Obj] = [{"name": k, "value": v} for k, v in plain.items()]
+    if settings.secret_name:
+        env += [{"name": var, "valueFrom": {"secretKeyRef": {
+                    "name": settings.secret_name, "key": key}}}
+                for var, key in settings.secret_env.items()]
+    return env
+
+
+def security_contexts(settings: SpecSettings) -> tuple[Obj, Obj]:
+    """(pod, container) security contexts meeting the "restricted" Pod Security Standard."""
+    pod = {"runAsNonRoot": True, "runAsUser": settings.run_as_user,
+           "runAsGroup": settings.run_as_group, "fsGroup": settings.fs_group,
+           "seccompProfile": {"type": "RuntimeDefault"}}
+    container = {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                 "capabilities": {"drop": ["ALL"]},
+                 "readOnlyRootFilesystem": settings.read_only_root,
+                 "seccompProfile": {"type": "RuntimeDefault"}}
+    return pod, container
+
+
+def build_job(request: JobRequest, settings: SpecSettings) -> Obj:
+    """The batch/v1 Job running `request.command` in the workspace."""
+    labels = job_labels(request, settings)
+    vols, mounts = volumes(request, settings)
+    pod_security, container_security = security_contexts(settings)
+    container: Obj = {
+        "name": CONTAINER,
+        "image": request.image or settings.image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": ["/bin/sh", "-c", request.command],
+        "workingDir": request.workdir,
+        "env": environment(request, settings),
+        "resources": resources(request, settings),
+        "securityContext": container_security,
+        "volumeMounts": mounts,
+    }
+    pod_spec: Obj = {
+        "restartPolicy": "Never",
+        # Jobs never call the API; only the driver does.
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security,
+        "containers": [container],
+        "volumes": vols,
+    }
+    if settings.service_account:
+        pod_spec["serviceAccountName"] = settings.service_account
+    if settings.image_pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": n} for n in settings.image_pull_secrets]
+    if settings.node_selector:
+        pod_spec["nodeSelector"] = dict(settings.node_selector)
+    if settings.tolerations:
+        pod_spec["tolerations"] = [dict(t) for t in settings.tolerations]
+    spec: Obj = {
+        # snakemake owns retries (--retries): Kubernetes must not rerun a failed pod.
+        "backoffLimit": 0,
+        "ttlSecondsAfterFinished": settings.ttl_seconds,
+        "template": {"metadata": {"labels": labels,
+                                  "annotations": dict(settings.annotations)},
+                     "spec": pod_spec},
+    }
+    if request.runtime_minutes:
+        spec["activeDeadlineSeconds"] = int(request.runtime_minutes) * 60
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": job_name(request.run_id, request.rule, request.jobid,
+                                              request.attempt),
+                     "namespace": settings.namespace, "labels": labels,
+                     "annotations": dict(settings.annotations)},
+        "spec": spec,
+    }
+
+
+# ---- parsing of the executor's string settings -----------------------------------------
+
+def parse_pairs(text: str | None, what: str) -> dict[str, str]:
+    """"a=1,b=2" -> {"a": "1", "b": "2"}; a malformed item raises ValueError naming `what`."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{what}: '{item}' is not KEY=VALUE (use a,b: 'k1=v1,k2=v2')")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def parse_list(text: str | None) -> tuple[str, ...]:
+    """"a, b" -> ("a", "b")."""
+    return tuple(filter(None, (part.strip() for part in (text or "").split(","))))
+
+
+def parse_tolerations(text: str | None) -> tuple[Obj, ...]:
+    """kubectl taint syntax, comma-separated: "key=value:Effect", "key:Effect" (Exists),
+    "key=value" (any effect)."""
+    tolerations = []
+    for item in parse_list(text):
+        spec, _, effect = item.partition(":")
+        key, sep, value = spec.partition("=")
+        toleration: Obj = {"key": key, "operator": "Equal" if sep else "Exists"}
+        if sep:
+            toleration["value"] = value
+        if effect:
+            if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+                raise ValueError(f"toleration '{item}': effect must be NoSchedule, "
+                                 "PreferNoSchedule or NoExecute")
+            toleration["effect"] = effect
+        tolerations.append(toleration)
+    return tuple(tolerations)

@@ -1,0 +1,173 @@
+"""Every Kubernetes API call the executor makes, each with bounded retries and backoff.
+
+The driver Role (k8s/base/driver-role.yaml) grants exactly these calls:
+jobs create/get/delete/deletecollection, pods list/watch/deletecollection, pods/log get.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes import client, config, watch
+from kubernetes.client.rest import ApiException
+
+Obj = dict[str, Any]
+T = TypeVar("T")
+# Statuses worth another try: throttling and server-side trouble, not our own mistakes.
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+TRANSIENT_ERRORS = (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: `attempts` tries, `base` s doubling up to `cap` s."""
+
+    attempts: int = 8
+    base: float = 0.2
+    cap: float = 10.0
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        if retry_after and retry_after.isdigit():
+            return min(self.cap, float(retry_after))
+        return min(self.cap, self.base * 2 ** attempt) * (0.5 + random.random() / 2)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed call may succeed if repeated."""
+    if isinstance(exc, ApiException):
+        return exc.status in RETRY_STATUSES or exc.status == 0
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def with_retries(call: Callable[[], T], policy: RetryPolicy,
+                 on_retry: Callable[[BaseException, float], None] | None = None) -> T:
+    """Run `call`, repeating it after transient failures at most `policy.attempts` times."""
+    for attempt in range(policy.attempts):
+        try:
+            return call()
+        except Exception as exc:
+            if not is_transient(exc) or attempt == policy.attempts - 1:
+                raise
+            headers = getattr(exc, "headers", None) or {}
+            delay = policy.delay(attempt, headers.get("Retry-After"))
+            if on_retry:
+                on_retry(exc, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def load_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
+    """An API client: in-cluster credentials when running in a pod, else the kubeconfig."""
+    if kubeconfig is None and context is None:
+        try:
+            config.load_incluster_config()
+            return client.ApiClient()
+        except config.ConfigException:
+            pass
+    return config.new_client_from_config(config_file=kubeconfig, context=context)
+
+
+class KubeApi:
+    """The executor's view of one namespace."""
+
+    def __init__(self, api_client: client.ApiClient, namespace: str,
+                 policy: RetryPolicy | None = None,
+                 on_retry: Callable[[BaseException, float], None] | None = None) -> None:
+        self.api_client = api_client
+        self.namespace = namespace
+        self.policy = policy or RetryPolicy()
+        self.on_retry = on_retry
+        self.batch = client.BatchV1Api(api_client)
+        self.core = client.CoreV1Api(api_client)
+
+    def _retry(self, call: Callable[[], T]) -> T:
+        return with_retries(call, self.policy, self.on_retry)
+
+    def create_job(self, body: Obj) -> None:
+        """Create a Job; a 409 on a retry means an earlier, timed-out try got through."""
+        tries = 0
+
+        def create() -> None:
+            nonlocal tries
+            tries += 1
+            try:
+                self.batch.create_namespaced_job(self.namespace, body, _preload_content=False)
+            except ApiException as exc:
+                if exc.status != 409 or tries == 1:
+                    raise
+        self._retry(create)
+
+    def get_job(self, name: str) -> Obj | None:
+        """A Job as a dict, or None when it does not exist."""
+        try:
+            response = self._retry(lambda: self.batch.read_namespaced_job(
+                name, self.namespace, _preload_content=False))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _json(response)
+
+    def delete_job(self, name: str) -> None:
+        """Delete a Job and (through garbage collection) its pod; gone already is fine."""
+        try:
+            self._retry(lambda: self.batch.delete_namespaced_job(
+                name, self.namespace, propagation_policy="Background",
+                _preload_content=False))
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def delete_all(self, selector: str) -> None:
+        """Delete every Job and pod matching `selector` (two requests, whatever their number)."""
+        self._retry(lambda: self.batch.delete_collection_namespaced_job(
+            self.namespace, label_selector=selector, propagation_policy="Background",
+            _preload_content=False))
+        self._retry(lambda: self.core.delete_collection_namespaced_pod(
+            self.namespace, label_selector=selector, grace_period_seconds=0,
+            _preload_content=False))
+
+    def list_pods(self, selector: str) -> tuple[list[Obj], str]:
+        """Pods matching `selector` and the list's resourceVersion (to watch from)."""
+        data = _json(self._retry(lambda: self.core.list_namespaced_pod(
+            self.namespace, label_selector=selector, _preload_content=False)))
+        return data.get("items") or [], data["metadata"].get("resourceVersion", "")
+
+    def watch_pods(self, selector: str, resource_version: str,
+                   timeout_seconds: int) -> Iterator[Obj]:
+        """Raw watch events (dicts) for pods matching `selector` after `resource_version`.
+
+        Ends when the server closes the stream; an expired version raises ApiException 410.
+        Not retried here: the caller resumes from the last version it saw.
+        """
+        # Deserialized events: the client turns an expired-version ERROR event into
+        # ApiException(410) only then (with raw events it fails on a missing key).
+        stream = watch.Watch().stream(
+            self.core.list_namespaced_pod, self.namespace, label_selector=selector,
+            resource_version=resource_version, timeout_seconds=timeout_seconds,
+            allow_watch_bookmarks=True)
+        for event in stream:
+            yield {"type": event["type"],
+                   "object": self.api_client.sanitize_for_serialization(event["object"])}
+
+    def pod_log(self, pod: str, container: str, limit_bytes: int = 1 << 20) -> str:
+        """The last `limit_bytes` of a container's log ('' when it is gone)."""
+        try:
+            response = self._retry(lambda: self.core.read_namespaced_pod_log(
+                pod, self.namespace, container=container, limit_bytes=limit_bytes,
+                _preload_content=False))
+        except ApiException as exc:
+            if exc.status in (400, 404):
+                return ""
+            raise
+        return response.data.decode(errors="replace")
+
+
+def _json(response: Any) -> Obj:
+    return json.loads(response.data)

@@ -1,0 +1,89 @@
+"""What a pod's (or Job's) status means for its snakemake job: pure functions over dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+
+PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
+# Waiting reasons that never resolve on their own: the job fails now instead of hanging.
+STUCK_WAITING = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+                 "CreateContainerConfigError", "CreateContainerError"}
+IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A job's state, and for failures a reason such as OOMKilled and a sentence for users."""
+
+    state: str
+    reason: str = ""
+    message: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (SUCCEEDED, FAILED)
+
+
+def _conditions(obj: Obj) -> dict[str, Obj]:
+    return {c.get("type", ""): c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def pod_outcome(pod: Obj) -> Outcome:
+    """The outcome a pod's status shows (one container, restartPolicy Never)."""
+    status = pod.get("status") or {}
+    phase = status.get("phase") or "Pending"
+    disruption = _conditions(pod).get("DisruptionTarget")
+    if disruption and disruption.get("status") == "True":
+        return Outcome(FAILED, "Evicted", f"pod was evicted ({disruption.get('reason', '')}: "
+                                          f"{disruption.get('message', '')})")
+    if status.get("reason") == "Evicted":
+        return Outcome(FAILED, "Evicted", f"pod was evicted: {status.get('message', '')}")
+    if status.get("reason") == "DeadlineExceeded":
+        return Outcome(FAILED, "DeadlineExceeded",
+                       "job ran longer than its runtime resource (activeDeadlineSeconds)")
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason") in STUCK_WAITING:
+            kind = "image pull error" if waiting["reason"] in IMAGE_REASONS \
+                else "container configuration error"
+            return Outcome(FAILED, waiting["reason"],
+                           f"{kind}: {waiting.get('message', '') or container.get('image', '')}")
+        terminated = state.get("terminated")
+        if terminated and (phase == "Failed" or terminated.get("exitCode")):
+            reason = terminated.get("reason") or "Error"
+            code = terminated.get("exitCode")
+            if reason == "OOMKilled":
+                return Outcome(FAILED, "OOMKilled",
+                               f"container was OOMKilled (exit {code}): it used more memory "
+                               "than its mem_mb limit; a retry asks for more")
+            return Outcome(FAILED, reason, f"container exited with code {code} ({reason})")
+    if phase == "Succeeded":
+        return Outcome(SUCCEEDED)
+    if phase == "Failed":
+        return Outcome(FAILED, status.get("reason") or "Failed",
+                       status.get("message") or "pod failed")
+    return Outcome(RUNNING if phase == "Running" else PENDING)
+
+
+def job_outcome(job: Obj) -> Outcome:
+    """The outcome a Job's conditions show (used when its pod is gone or never came)."""
+    conditions = _conditions(job)
+    failed = conditions.get("Failed")
+    if failed and failed.get("status") == "True":
+        reason = failed.get("reason") or "Failed"
+        if reason == "DeadlineExceeded":
+            return Outcome(FAILED, reason, "job ran longer than its runtime resource "
+                                           "(activeDeadlineSeconds)")
+        return Outcome(FAILED, reason, failed.get("message") or "job failed")
+    complete = conditions.get("Complete")
+    if complete and complete.get("status") == "True":
+        return Outcome(SUCCEEDED)
+    return Outcome(PENDING)
+
+
+LOST = Outcome(FAILED, "PodLost", "pod disappeared before it finished (evicted, preempted or "
+                                  "its node was lost)")

@@ -1,0 +1,119 @@
+"""One watch over all of a run's pods, kept in memory for the executor's status checks.
+
+A status check reads this cache: it costs no request, however many jobs are active. The
+watch resumes from the last resourceVersion after a dropped stream and relists after 410.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes.client.rest import ApiException
+
+from .k8s_api import KubeApi, is_transient
+from .outcome import LOST, Outcome, pod_outcome
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class PodRecord:
+    """The latest state seen for one Job's pod."""
+
+    name: str
+    outcome: Outcome
+    deleted: bool = False
+
+
+@dataclass
+class PodTracker:
+    """Background watch of the pods matching `selector`, by owning Job name."""
+
+    api: KubeApi
+    selector: str
+    watch_timeout: int = 240
+    max_failures: int = 10
+    pods: dict[str, PodRecord] = field(default_factory=dict)
+    error: BaseException | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="kubecall-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop following (the open watch ends at its next event or timeout)."""
+        self._stop.set()
+
+    def get(self, job_name: str) -> PodRecord | None:
+        with self._lock:
+            return self.pods.get(job_name)
+
+    def _apply(self, kind: str, pod: Obj) -> None:
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        job = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")
+        if not job:
+            return
+        name = pod["metadata"]["name"]
+        outcome = pod_outcome(pod)
+        with self._lock:
+            previous = self.pods.get(job)
+            if previous and previous.outcome.finished and previous.name == name:
+                # The first final state wins: later events are the pod's deletion.
+                return
+            if kind == "DELETED" and not outcome.finished:
+                outcome = LOST
+            self.pods[job] = PodRecord(name, outcome, kind == "DELETED")
+
+    def _relist(self) -> str:
+        items, version = self.api.list_pods(self.selector)
+        for pod in items:
+            self._apply("ADDED", pod)
+        # A pod that vanished while we were not watching is lost.
+        seen = {(p.get("metadata") or {}).get("name") for p in items}
+        with self._lock:
+            for job, record in self.pods.items():
+                if record.name not in seen and not record.outcome.finished:
+                    self.pods[job] = PodRecord(record.name, LOST, True)
+        return version
+
+    def _run(self) -> None:
+        version: str | None = None
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                if version is None:
+                    version = self._relist()
+                for event in self.api.watch_pods(self.selector, version, self.watch_timeout):
+                    obj = event.get("object") or {}
+                    new_version = (obj.get("metadata") or {}).get("resourceVersion")
+                    if event.get("type") != "BOOKMARK":
+                        self._apply(event.get("type", ""), obj)
+                    version = new_version or version
+                    failures = 0
+                    if self._stop.is_set():
+                        return
+            except ApiException as exc:
+                if exc.status == 410:
+                    version = None  # history compacted: start over from a fresh list
+                    continue
+                failures += 1
+                if not is_transient(exc) or failures > self.max_failures:
+                    self.error = exc
+                    return
+                time.sleep(min(10.0, 0.2 * 2 ** failures))
+            except Exception as exc:  # dropped connections, truncated chunks
+                failures += 1
+                if (not is_transient(exc) and failures > 3) or failures > self.max_failures:
+                    self.error = exc
+                    return
+                time.sleep(min(10.0, 0.2 * 2 ** failures))

@@ -1,0 +1,259 @@
+"""The executor against the test cluster: namespace, claims, driver Role, demo data, and a
+driver that runs as the image's user (uid 10001) with the driver service account's token."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "resources" / "demo"
+NAMESPACE = "kubecall"
+UID = 10001
+NFS_SERVER, NFS_PATH = "nfs.test", "/export/1000g"
+SECRET_NAME = "s3-credentials"
+SENTINEL = "sentinel-Zq7Xw9-never-print-me"
+PYTHON = "/work/main/.venv/bin/python"
+# Pods run as uid 10001, which cannot reach the venv's base interpreter (under /root): they
+# run the system python 3.11 with the venv's site-packages on PYTHONPATH instead.
+POD_PYTHON = "/usr/bin/python3"
+SITE_PACKAGES = "/work/main/.venv/lib/python3.11/site-packages"
+
+
+@dataclass
+class DriverRun:
+    """A finished (or killed) driver."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class KubeEnv:
+    """A prepared cluster: the namespace, claims, driver identity and a run directory."""
+
+    cluster: object
+    workspace: Path  # host directory behind the workspace claim (= path jobs mount it at)
+    datasource: Path  # host directory behind the data-source claim
+    rundir: Path  # the driver's working directory, on the workspace
+    kubeconfig: Path  # the kubecall-driver service account's kubeconfig (RBAC applies)
+    admin: client.ApiClient
+
+    def command(self, *extra: str) -> list[str]:
+        """The driver's command line: the kubernetes profile plus this cluster's paths."""
+        return [
+            "setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
+            PYTHON, "-m", "snakemake", "--snakefile", str(self.rundir / "Snakefile"),
+            "--directory", str(self.rundir),
+            "--configfile", str(self.rundir / "config" / "config.yaml"),
+            "--profile", str(REPO / "profiles" / "kubernetes"), "--workflow-profile", "none",
+            "--kubecall-kubeconfig", str(self.kubeconfig),
+            "--kubecall-workspace-path", str(self.workspace),
+            "--kubecall-datasource-path", str(self.datasource),
+            "--kubecall-secret-name", SECRET_NAME,
+            "--latency-wait", "5", "--seconds-between-status-checks", "1",
+            "--kubecall-python", POD_PYTHON, *extra,
+        ]
+
+    def start(self, *extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.command(*extra), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=self.rundir,
+                                env=driver_env())
+
+    def run(self, *extra: str, timeout: float = 180) -> DriverRun:
+        done = subprocess.run(self.command(*extra), capture_output=True, text=True,
+                              cwd=self.rundir, env=driver_env(), timeout=timeout, check=False)
+        return DriverRun(done.returncode, done.stdout, done.stderr)
+
+    def failure_logs(self) -> str:
+        """The executor's saved container logs, for assertion messages."""
+        return "\n".join(p.read_text() for p in (self.rundir / "logs" / "kubernetes").rglob(
+            "*.log")) if (self.rundir / "logs" / "kubernetes").exists() else ""
+
+    def leftovers(self) -> list[str]:
+        """Jobs and pods still in the namespace (read from the store, no request logged)."""
+        return [f"{kind}/{o['metadata']['name']}" for kind, group in
+                (("jobs", "batch"), ("pods", "")) for o in
+                self.cluster.list(kind, NAMESPACE, group)]  # type: ignore[attr-defined]
+
+
+def driver_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    env["HOME"] = "/tmp"
+    env["USER"] = env["LOGNAME"] = "kubecall"  # uid 10001 has no passwd entry here
+    return env
+
+
+def wait_for(predicate, timeout: float = 60, what="condition") -> None:  # type: ignore[no-untyped-def]
+    """Poll `predicate` until true; fail the test naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what() if callable(what) else what}")
+        time.sleep(0.2)
+
+
+def demo_config(datasource: Path, batches: int = 4) -> dict:
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["reference"] = str(datasource / "ref.fa")
+    config["samples"] = "config/samples.tsv"
+    config["regions"]["batches"] = batches
+    return config
+
+
+def write_demo_sheet(path: Path, datasource: Path) -> None:
+    rows = ["sample\talignment"] + [f"{s}\t{datasource / f'{s}.bam'}"
+                                     for s in ("S01", "S02", "S03", "S04")]
+    rows.append(f"NA12878\t{datasource / 'NA12878.cram'}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def vcf_records(path: Path) -> list[str]:
+    with gzip.open(path, "rt") as handle:
+        return [line for line in handle if not line.startswith("#")]
+
+
+def _apply(admin: client.ApiClient, objects: list[dict]) -> None:
+    from kubernetes import utils
+
+    for obj in objects:
+        utils.create_from_dict(admin, obj, namespace=obj["metadata"].get("namespace"))
+
+
+@pytest.fixture
+def kube_env(k8s_cluster_factory) -> Iterator[KubeEnv]:  # type: ignore[no-untyped-def]
+    """A cluster with the demo data on the data-source volume and a run directory holding
+    this checkout's workflow on the workspace claim, owned by uid 10001."""
+    # Outside /tmp: pods mount an emptyDir over /tmp, which would hide claim directories.
+    base = Path(tempfile.mkdtemp(prefix="kubecall-k8s-", dir="/var/tmp"))
+    env = prepare(lambda **options: k8s_cluster_factory(**options), base)
+    yield env
+    env.admin.close()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-def]
+    """Start a cluster (`start_cluster(**options)`) with state under `base`, seed it as
+    the bootstrap would (namespace, claims, driver Role, Secret) and copy the workflow."""
+    datasource = base / "datasource"
+    datasource.mkdir()
+    for item in DEMO.iterdir():
+        if item.suffix != ".sh":
+            shutil.copy2(item, datasource / item.name)
+    for index in list(datasource.glob("*.bai")) + list(datasource.glob("*.crai")) + \
+            list(datasource.glob("*.fai")):
+        index.touch()
+    os.chmod(base, 0o755)
+    cluster = start_cluster(state_dir=base / "state",
+                            nfs_exports={f"{NFS_SERVER}:{NFS_PATH}": datasource})
+    cluster.pod_env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [os.environ.get("PYTHONPATH"), str(REPO / "src"), SITE_PACKAGES]))
+    # The image has a passwd entry for uid 10001; this host does not (getpass needs a name).
+    cluster.pod_env.update(USER="kubecall", LOGNAME="kubecall")
+    admin = client.ApiClient(_admin_configuration(cluster.kubeconfig))
+    role = yaml.safe_load((REPO / "k8s" / "base" / "driver-role.yaml").read_text())
+    role["metadata"]["namespace"] = NAMESPACE
+    _apply(admin, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}])
+    _apply(admin, [
+        {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv1000g"},
+         "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadOnlyMany"],
+                  "storageClassName": "", "persistentVolumeReclaimPolicy": "Retain",
+                  "nfs": {"server": NFS_SERVER, "path": NFS_PATH, "readOnly": True}}},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+         "metadata": {"name": "pv1000g", "namespace": NAMESPACE},
+         "spec": {"accessModes": ["ReadOnlyMany"], "storageClassName": "",
+                  "volumeName": "pv1000g", "resources": {"requests": {"storage": "1Gi"}}}},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+         "metadata": {"name": "shared-workspace", "namespace": NAMESPACE},
+         "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs-client",
+                  "resources": {"requests": {"storage": "1Gi"}}}},
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": "kubecall-driver", "namespace": NAMESPACE}},
+        role,
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": "kubecall-driver", "namespace": NAMESPACE},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                     "name": "kubecall-driver"},
+         "subjects": [{"kind": "ServiceAccount", "name": "kubecall-driver",
+                       "namespace": NAMESPACE}]},
+        {"apiVersion": "v1", "kind": "Secret",
+         "metadata": {"name": SECRET_NAME, "namespace": NAMESPACE},
+         "stringData": {"rootUser": "kubecall-user", "rootPassword": SENTINEL}},
+    ])
+
+    def bound() -> bool:
+        try:
+            cluster.claim_dir(NAMESPACE, "shared-workspace")
+            cluster.claim_dir(NAMESPACE, "pv1000g")
+            return True
+        except ValueError:
+            return False
+    wait_for(bound, what="claims to bind")
+    workspace = cluster.claim_dir(NAMESPACE, "shared-workspace")
+    rundir = workspace / "run"
+    rundir.mkdir(parents=True)
+    shutil.copy2(REPO / "Snakefile", rundir / "Snakefile")
+    for sub in ("workflow", "src/kubecall"):
+        shutil.copytree(REPO / sub, rundir / sub,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    (rundir / "config").mkdir()
+    write_demo_sheet(rundir / "config" / "samples.tsv", datasource)
+    (rundir / "config" / "config.yaml").write_text(yaml.safe_dump(demo_config(datasource)))
+    kubeconfig = rundir / ".kubeconfig-driver"
+    shutil.copy2(cluster.kubeconfig_for(NAMESPACE, "kubecall-driver"), kubeconfig)
+    for path in [workspace, *workspace.rglob("*")]:
+        os.chown(path, UID, UID)
+    workspace.chmod(0o775)
+    return KubeEnv(cluster, workspace, datasource, rundir, kubeconfig, admin)
+
+
+# N trivial jobs: what the executor costs per job, apart from the science.
+MANY_JOBS_SNAKEFILE = """
+N = int(config.get("jobs", 100))
+
+rule all:
+    input: expand("many/{i}.txt", i=range(N))
+
+rule touch_one:
+    output: "many/{i}.txt"
+    # The S3 secret must reach the pod (by secretKeyRef); compared by hash, never printed.
+    shell:
+        'test $(printf %s "$AWS_SECRET_ACCESS_KEY" | sha256sum | cut -c1-64) = SECRET_SHA'
+        ' && echo {wildcards.i} > {output}'
+""".replace("SECRET_SHA", hashlib.sha256(SENTINEL.encode()).hexdigest())
+
+
+def requests_per_job(env: KubeEnv, jobs: int) -> tuple[DriverRun, dict[str, int]]:
+    """Run `jobs` trivial jobs through the executor; the driver's requests by verb/resource."""
+    snakefile = env.rundir / "Snakefile"
+    snakefile.write_text(MANY_JOBS_SNAKEFILE)
+    os.chown(snakefile, UID, UID)
+    before = len(env.cluster.requests.snapshot())  # type: ignore[attr-defined]
+    run = env.run("--config", f"jobs={jobs}", timeout=900)
+    counts: dict[str, int] = {}
+    for record in env.cluster.requests.snapshot()[before:]:  # type: ignore[attr-defined]
+        if record.user.endswith(":kubecall-driver"):
+            key = f"{record.verb} {record.resource}"
+            counts[key] = counts.get(key, 0) + 1
+    return run, counts
+
+
+def _admin_configuration(kubeconfig: Path) -> client.Configuration:
+    from kubernetes import config
+
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+    return configuration

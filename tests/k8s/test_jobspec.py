@@ -1,0 +1,170 @@
+"""The Job spec the executor builds (pure: no cluster needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from snakemake_executor_plugin_kubecall.jobspec import (
+    JobRequest,
+    SpecSettings,
+    build_job,
+    job_name,
+    memory_for_attempt,
+    parse_pairs,
+    parse_tolerations,
+)
+from snakemake_executor_plugin_kubecall.outcome import FAILED, PENDING, SUCCEEDED, pod_outcome
+
+REQUEST = JobRequest(run_id="abc123", rule="call_batch", jobid=7, attempt=1,
+                     command="python -m snakemake --target-jobs 'call_batch:batch=b0001'",
+                     workdir="/workspace/run", threads=2, mem_mb=4000, disk_mb=1000,
+                     runtime_minutes=30)
+
+
+def pod_of(job: dict) -> dict:
+    return job["spec"]["template"]["spec"]
+
+
+def test_mounts_workspace_at_driver_path_and_data_source_read_only() -> None:
+    job = build_job(REQUEST, SpecSettings(workspace_path="/workspace"))
+    pod = pod_of(job)
+    container = pod["containers"][0]
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["workspace"]["mountPath"] == "/workspace"
+    assert not mounts["workspace"].get("readOnly")
+    assert mounts["datasource"] == {"name": "datasource", "mountPath": "/datasource",
+                                    "readOnly": True}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["datasource"]["persistentVolumeClaim"] == {"claimName": "pv1000g",
+                                                              "readOnly": True}
+    assert volumes["workspace"]["persistentVolumeClaim"]["claimName"] == "shared-workspace"
+    assert volumes["scratch"]["emptyDir"] == {"sizeLimit": "1000M"}
+    assert {mounts["scratch"]["mountPath"], mounts["tmp"]["mountPath"]} == {"/scratch", "/tmp"}
+    assert container["workingDir"] == "/workspace/run"
+    assert container["command"] == ["/bin/sh", "-c", REQUEST.command]
+
+
+def test_memory_backed_scratch_when_asked() -> None:
+    per_rule = JobRequest(**{**REQUEST.__dict__, "scratch_memory": True})
+    volumes = {v["name"]: v for v in pod_of(build_job(per_rule, SpecSettings()))["volumes"]}
+    assert volumes["scratch"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "1000M"}
+    volumes = {v["name"]: v for v in
+               pod_of(build_job(REQUEST, SpecSettings(scratch_memory=True)))["volumes"]}
+    assert volumes["scratch"]["emptyDir"]["medium"] == "Memory"
+
+
+def test_resources_from_threads_memory_disk_and_runtime() -> None:
+    job = build_job(REQUEST, SpecSettings(cpu_scalar=0.95))
+    resources = pod_of(job)["containers"][0]["resources"]
+    assert resources["requests"] == {"cpu": "1900m", "memory": "4000M",
+                                     "ephemeral-storage": "1000M"}
+    assert resources["limits"] == {"cpu": "2000m", "memory": "4000M",
+                                   "ephemeral-storage": "1000M"}
+    assert job["spec"]["activeDeadlineSeconds"] == 1800
+    assert job["spec"]["backoffLimit"] == 0
+    assert job["spec"]["ttlSecondsAfterFinished"] == 300
+
+
+def test_memory_grows_with_the_attempt() -> None:
+    assert [memory_for_attempt(2000, a, 1.5) for a in (1, 2, 3)] == [2000, 3000, 4500]
+    retry = JobRequest(**{**REQUEST.__dict__, "attempt": 3})
+    limits = pod_of(build_job(retry, SpecSettings(memory_growth=2)))["containers"][0][
+        "resources"]["limits"]
+    assert limits["memory"] == "16000M"
+
+
+def test_security_context_meets_restricted_standard() -> None:
+    pod = pod_of(build_job(REQUEST, SpecSettings()))
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001,
+                                      "runAsGroup": 10001, "fsGroup": 10001,
+                                      "seccompProfile": {"type": "RuntimeDefault"}}
+    container = pod["containers"][0]["securityContext"]
+    assert container["allowPrivilegeEscalation"] is False
+    assert container["capabilities"] == {"drop": ["ALL"]}
+    assert container["readOnlyRootFilesystem"] is True
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["restartPolicy"] == "Never"
+
+
+def test_labels_name_run_rule_and_job() -> None:
+    job = build_job(REQUEST, SpecSettings(labels={"team": "genomics",
+                                                  "kubecall.io/run-id": "spoofed"}))
+    labels = job["metadata"]["labels"]
+    assert labels["kubecall.io/run-id"] == "abc123"
+    assert labels["kubecall.io/rule"] == "call_batch"
+    assert labels["kubecall.io/jobid"] == "7"
+    assert labels["app.kubernetes.io/part-of"] == "kubecall"
+    assert labels["team"] == "genomics"
+    assert job["spec"]["template"]["metadata"]["labels"] == labels
+    assert job["metadata"]["name"] == "kubecall-abc123-7-1-call-batch"
+    assert labels["kubecall.io/attempt"] == "1"
+
+
+def test_job_names_are_dns_labels() -> None:
+    name = job_name("0123456789", "A_rule_with_a_very_long_NAME_" * 4, 123456, 3)
+    assert len(name) <= 63
+    assert name == name.lower() and not name.endswith("-")
+    assert set(name) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def test_per_rule_image_pull_secrets_tolerations_node_selector() -> None:
+    settings = SpecSettings(image="reg.example/kubecall@sha256:abc",
+                            image_pull_secrets=("regcred",),
+                            tolerations=parse_tolerations("pool=calling:NoSchedule,gpu:NoExecute"),
+                            node_selector=parse_pairs("pool=calling", "node"),
+                            service_account="runner")
+    pod = pod_of(build_job(REQUEST, settings))
+    assert pod["containers"][0]["image"] == "reg.example/kubecall@sha256:abc"
+    per_rule = JobRequest(**{**REQUEST.__dict__, "image": "reg.example/freebayes:1.3.6"})
+    assert pod_of(build_job(per_rule, settings))["containers"][0]["image"] == \
+        "reg.example/freebayes:1.3.6"
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["tolerations"] == [
+        {"key": "pool", "operator": "Equal", "value": "calling", "effect": "NoSchedule"},
+        {"key": "gpu", "operator": "Exists", "effect": "NoExecute"}]
+    assert pod["nodeSelector"] == {"pool": "calling"}
+    assert pod["serviceAccountName"] == "runner"
+
+
+def test_bad_settings_are_explained() -> None:
+    with pytest.raises(ValueError, match="not KEY=VALUE"):
+        parse_pairs("pool", "--kubecall-node-selector")
+    with pytest.raises(ValueError, match="effect must be"):
+        parse_tolerations("pool=x:Sometimes")
+
+
+def test_secrets_only_by_reference() -> None:
+    settings = SpecSettings(secret_name="minio",
+                            secret_env={"AWS_SECRET_ACCESS_KEY": "rootPassword"})
+    leaky = JobRequest(**{**REQUEST.__dict__,
+                          "env": {"AWS_SECRET_ACCESS_KEY": "literal", "PLAIN": "1"}})
+    env = {e["name"]: e for e in pod_of(build_job(leaky, settings))["containers"][0]["env"]}
+    assert env["AWS_SECRET_ACCESS_KEY"] == {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {
+        "secretKeyRef": {"name": "minio", "key": "rootPassword"}}}
+    assert env["PLAIN"]["value"] == "1"
+    assert "literal" not in repr(build_job(leaky, settings))
+
+
+def _pod(phase: str, terminated: dict | None = None, waiting: dict | None = None,
+         conditions: list | None = None) -> dict:
+    state = {"terminated": terminated} if terminated else {"waiting": waiting or {}}
+    return {"status": {"phase": phase, "conditions": conditions or [],
+                       "containerStatuses": [{"name": "snakemake", "state": state}]}}
+
+
+@pytest.mark.parametrize(("pod", "state", "reason"), [
+    (_pod("Pending", waiting={"reason": "ContainerCreating"}), PENDING, ""),
+    (_pod("Succeeded", {"exitCode": 0, "reason": "Completed"}), SUCCEEDED, ""),
+    (_pod("Failed", {"exitCode": 137, "reason": "OOMKilled"}), FAILED, "OOMKilled"),
+    (_pod("Failed", {"exitCode": 137, "reason": "Error"}), FAILED, "Error"),
+    (_pod("Pending", waiting={"reason": "ImagePullBackOff", "message": "not found"}),
+     FAILED, "ImagePullBackOff"),
+    (_pod("Running", waiting={}, conditions=[{"type": "DisruptionTarget", "status": "True",
+                                              "reason": "EvictionByEvictionAPI"}]),
+     FAILED, "Evicted"),
+    ({"status": {"phase": "Failed", "reason": "DeadlineExceeded"}}, FAILED,
+     "DeadlineExceeded"),
+])
+def test_pod_outcomes(pod: dict, state: str, reason: str) -> None:
+    outcome = pod_outcome(pod)
+    assert (outcome.state, outcome.reason) == (state, reason)
