@@ -1,4 +1,8 @@
-"""``kubecall status``: claims, MinIO, and the jobs of each run."""
+"""``kubecall status``: claims, MinIO, and the jobs of each run by state.
+
+The executor deletes a Job once it finished (unless ``--kubecall-keep-jobs``), so the table
+counts the Jobs still in the cluster; ``kubecall progress`` on the workspace counts regions.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,55 @@ from kubecall.waiting import condition
 Obj = dict[str, Any]
 
 
-def job_state(job: Obj) -> str:
+# A run's jobs by state, in the order a person reads progress. Retried counts the jobs that
+# are a retry (attempt > 1), whatever their state now.
+STATES = ("pending", "running", "succeeded", "failed")
+ATTEMPT_LABEL = "kubecall.io/attempt"
+
+
+def job_state(job: Obj, pod_phases: dict[str, str] | None = None) -> str:
+    """succeeded / failed from the Job's conditions; else running once its pod runs."""
     for kind, state in (("Complete", "succeeded"), ("Failed", "failed")):
         cond = condition(job, kind)
         if cond and cond.get("status") == "True":
             return state
-    return "running"
+    if pod_phases is None:
+        return "running"
+    phase = pod_phases.get(job["metadata"]["name"], "Pending")
+    return "running" if phase in ("Running", "Succeeded", "Failed") else "pending"
+
+
+def pod_phases_by_job(pods: list[Obj]) -> dict[str, str]:
+    """Job name -> the phase of its newest pod (pods name their Job in ownerReferences)."""
+    newest: dict[str, tuple[str, str]] = {}
+    for pod in pods:
+        meta = pod["metadata"]
+        created = meta.get("creationTimestamp") or ""
+        for owner in meta.get("ownerReferences") or []:
+            if owner.get("kind") == "Job" and created >= newest.get(owner["name"], ("", ""))[0]:
+                newest[owner["name"]] = (created, (pod.get("status") or {}).get("phase", ""))
+    return {job: phase for job, (_, phase) in newest.items()}
+
+
+def state_table(runs: dict[str, list[Obj]], pod_phases: dict[str, str]) -> list[str]:
+    """One row per run: its driver's state and its jobs counted by state, plus retries."""
+    header = f"  {'run':16} {'driver':9} " + " ".join(f"{s:>9}" for s in (*STATES, "retried"))
+    rows = [header]
+    for run_id in sorted(runs):
+        counts = dict.fromkeys(STATES, 0)
+        retried = 0
+        driver = "-"
+        for job in runs[run_id]:
+            labels = job["metadata"].get("labels") or {}
+            state = job_state(job, pod_phases)
+            if labels.get("app.kubernetes.io/component") == "driver":
+                driver = state
+                continue
+            counts[state] += 1
+            retried += int(labels.get(ATTEMPT_LABEL, "1") or 1) > 1
+        rows.append(f"  {run_id:16} {driver:9} "
+                    + " ".join(f"{counts[s]:>9}" for s in STATES) + f" {retried:>9}")
+    return rows
 
 
 def claim_lines(kube: Kube, namespace: str) -> list[str]:
@@ -47,13 +94,16 @@ def run_lines(kube: Kube, namespace: str) -> list[str]:
     runs: dict[str, list[Obj]] = defaultdict(list)
     for job in kube.list("batch/v1", "Job", namespace, RUN_LABEL):
         runs[job["metadata"]["labels"][RUN_LABEL]].append(job)
-    lines = []
+    if not runs:
+        return ["  (no runs)"]
+    phases = pod_phases_by_job(kube.list("v1", "Pod", namespace, RUN_LABEL))
+    lines = state_table(runs, phases)
     for run_id in sorted(runs):
         jobs = runs[run_id]
         by_state: dict[str, list[str]] = defaultdict(list)
         driver = "?"
         for job in jobs:
-            state = job_state(job)
+            state = job_state(job, phases)
             labels = job["metadata"].get("labels") or {}
             if labels.get("app.kubernetes.io/component") == "driver":
                 driver = state
@@ -63,7 +113,7 @@ def run_lines(kube: Kube, namespace: str) -> list[str]:
                      f"{len(by_state['succeeded'])} succeeded, {len(by_state['failed'])} failed")
         lines += [f"    failed: {name}" for name in sorted(by_state["failed"])]
         lines += [f"    running: {name}" for name in sorted(by_state["running"])]
-    return lines or ["  (no runs)"]
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:

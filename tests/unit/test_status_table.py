@@ -1,0 +1,42 @@
+"""`kubecall status`: a run's jobs counted by state, retries counted, from Jobs and pods."""
+
+from __future__ import annotations
+
+from kubecall.status import pod_phases_by_job, state_table
+
+
+def job(name: str, run: str, *, condition: str = "", attempt: int = 1,
+        component: str = "job") -> dict:
+    conditions = [{"type": condition, "status": "True"}] if condition else []
+    return {"metadata": {"name": name, "labels": {
+                "kubecall.io/run-id": run, "kubecall.io/attempt": str(attempt),
+                "app.kubernetes.io/component": component}},
+            "status": {"conditions": conditions}}
+
+
+def pod(job_name: str, phase: str, created: str) -> dict:
+    return {"metadata": {"creationTimestamp": created,
+                         "ownerReferences": [{"kind": "Job", "name": job_name}]},
+            "status": {"phase": phase}}
+
+
+def test_jobs_are_counted_by_state_with_retries() -> None:
+    runs = {"demo": [
+        job("drv", "demo", component="driver"),
+        job("a", "demo", condition="Complete"),
+        job("b", "demo", condition="Failed"),
+        job("c", "demo"),            # its pod runs
+        job("d", "demo"),            # its pod waits for a node
+        job("e", "demo"),            # no pod yet
+        job("b2", "demo", attempt=2),  # the retry of b, running
+    ]}
+    phases = pod_phases_by_job([
+        pod("drv", "Running", "2026-11-28T10:00:00Z"),
+        pod("c", "Pending", "2026-11-28T10:01:00Z"), pod("c", "Running", "2026-11-28T10:02:00Z"),
+        pod("d", "Pending", "2026-11-28T10:01:00Z"),
+        pod("b2", "Running", "2026-11-28T10:03:00Z"),
+    ])
+    header, row = state_table(runs, phases)
+    assert header.split() == ["run", "driver", "pending", "running", "succeeded", "failed",
+                              "retried"]
+    assert row.split() == ["demo", "running", "2", "2", "1", "1", "1"]
