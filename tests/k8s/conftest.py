@@ -8,6 +8,8 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,6 +20,8 @@ import pytest
 import yaml
 from kubernetes import client
 
+from tests.cluster.hostpaths import pod_visible
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "resources" / "demo"
 NAMESPACE = "kubecall"
@@ -25,11 +29,12 @@ UID = 10001
 NFS_SERVER, NFS_PATH = "nfs.test", "/export/1000g"
 SECRET_NAME = "s3-credentials"
 SENTINEL = "sentinel-Zq7Xw9-never-print-me"
-PYTHON = "/work/main/.venv/bin/python"
+# The driver runs with the interpreter running the tests (this checkout's venv).
+PYTHON = sys.executable
 # Pods run as uid 10001, which cannot reach the venv's base interpreter (under /root): they
 # run the system python 3.11 with the venv's site-packages on PYTHONPATH instead.
 POD_PYTHON = "/usr/bin/python3"
-SITE_PACKAGES = "/work/main/.venv/lib/python3.11/site-packages"
+SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
 
 
 @dataclass
@@ -160,7 +165,8 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
     cluster = start_cluster(state_dir=base / "state",
                             nfs_exports={f"{NFS_SERVER}:{NFS_PATH}": datasource})
     cluster.pod_env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [os.environ.get("PYTHONPATH"), str(REPO / "src"), SITE_PACKAGES]))
+        filter(None, [os.environ.get("PYTHONPATH"), str(pod_visible(REPO / "src")),
+                      str(pod_visible(SITE_PACKAGES))]))
     # The image has a passwd entry for uid 10001; this host does not (getpass needs a name).
     cluster.pod_env.update(USER="kubecall", LOGNAME="kubecall")
     admin = client.ApiClient(_admin_configuration(cluster.kubeconfig))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.cluster.hostpaths import pod_visible
+
 REPO = Path(__file__).resolve().parents[2]
 MINIKUBE = REPO / "k8s" / "overlays" / "minikube"
 # What the minikube overlay's claims need from the test cluster.
@@ -90,10 +92,12 @@ def pod_runtime(directory: Path) -> dict[str, str]:
             link.symlink_to("/usr/bin/python3")
     for path in (directory, bin_dir):
         path.chmod(0o755)
-    site_packages = sysconfig.get_paths()["purelib"]
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    # pod_visible: pods mount an emptyDir over /tmp, hiding a checkout that lives there
     return {
         "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), site_packages]),
+        "PYTHONPATH": os.pathsep.join(str(pod_visible(p)) for p in
+                                      (REPO / "src", REPO, site_packages)),
         "PYTHONDONTWRITEBYTECODE": "1",
         "KUBECALL_TEST_PYTHON": sys.executable,
     }
