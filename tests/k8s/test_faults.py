@@ -12,8 +12,8 @@ import pytest
 
 from tests.k8s.conftest import NAMESPACE, SECRET_NAME, SENTINEL, KubeEnv, wait_for
 
-ONE_BATCH = "results/calls/batches/b000"
-ALL_BATCHES = [f"results/calls/batches/b00{i}" for i in range(4)]
+ONE_BATCH = "results/calls/cohort/batches/b000"
+ALL_BATCHES = [f"results/calls/cohort/batches/b00{i}" for i in range(4)]
 
 
 def call_pods(env: KubeEnv, phase: str | None = None) -> list[dict]:
@@ -149,7 +149,7 @@ def test_killed_driver_rerun_leaves_no_orphans_and_keeps_finished_batches(
     rerun = kube_env.run(*ALL_BATCHES, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-3000:] + kube_env.failure_logs()
     assert kube_env.leftovers() == []
-    redone = set(re.findall(r"output: results/calls/batches/(b\d+)", rerun.stderr))
+    redone = set(re.findall(r"output: results/calls/cohort/batches/(b\d+)", rerun.stderr))
     assert redone == held, rerun.stderr[-2500:]
     assert {p: p.stat().st_mtime_ns for p in finished} == stamps
 
