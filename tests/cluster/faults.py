@@ -111,20 +111,6 @@ class RequestLog:
         with self._lock:
             return list(self.records)
 
-    def drop_watches(self, count: int | None = None, abrupt: bool = False) -> int:
-        """End open watch streams now (all, or the `count` oldest); returns how many.
-
-        A clean end is what a server timeout looks like (clients usually re-watch); `abrupt`
-        cuts the connection mid-stream, as a failing load balancer would (clients see an
-        incomplete chunked read)."""
-        return self.watch_dropper(count, abrupt) if self.watch_dropper else 0
-
-    def expire_watch_history(self) -> None:
-        """Compact the watch history: resuming a watch from an older resourceVersion now gets
-        an ERROR event with a 410 Expired status, as after an etcd compaction."""
-        if self.history_compactor:
-            self.history_compactor()
-
     def clear(self) -> None:
         with self._lock:
             self.records.clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,6 @@ from kubernetes.client.rest import ApiException
 from .cluster import Cluster
 from .helpers import api_client, new_namespace, raw_request, wait_for
 from .plugin import ClusterFactory
-
-
-@pytest.fixture(scope="module")
-def api(k8s_cluster_module: Cluster) -> Iterator[client.ApiClient]:
-    c = api_client(k8s_cluster_module)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def ns(api: client.ApiClient) -> str:
-    return new_namespace(api)
 
 
 def cm(name: str, labels: dict[str, str] | None = None, **data: str) -> dict:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from kubernetes import client
 
 from .cluster import Cluster
-from .helpers import api_client, assert_schema_clean, new_namespace, wait_for
+from .helpers import api_client, assert_schema_clean, wait_for
 from .plugin import ClusterFactory
-
-
-@pytest.fixture(scope="module")
-def api(k8s_cluster_module: Cluster) -> Iterator[client.ApiClient]:
-    c = api_client(k8s_cluster_module)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def ns(api: client.ApiClient) -> str:
-    return new_namespace(api)
 
 
 def job(name: str, command: list[str], **spec: object) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,25 +14,12 @@ from .cluster import Cluster
 from .helpers import (
     api_client,
     assert_schema_clean,
-    new_namespace,
     pod_log,
     pod_manifest,
     wait_for,
     wait_pod_phase,
 )
 from .plugin import ClusterFactory, sandbox_processes
-
-
-@pytest.fixture(scope="module")
-def api(k8s_cluster_module: Cluster) -> Iterator[client.ApiClient]:
-    c = api_client(k8s_cluster_module)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def ns(api: client.ApiClient) -> str:
-    return new_namespace(api)
 
 
 @pytest.fixture
