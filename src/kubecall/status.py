@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubecall.driver_job import RUN_LABEL
@@ -17,8 +18,7 @@ from kubecall.waiting import condition
 Obj = dict[str, Any]
 
 
-# A run's jobs by state, in the order a person reads progress. Retried counts the jobs that
-# are a retry (attempt > 1), whatever their state now.
+# A run's jobs by state, in the order a person reads progress.
 STATES = ("pending", "running", "succeeded", "failed")
 ATTEMPT_LABEL = "kubecall.io/attempt"
 
@@ -47,24 +47,38 @@ def pod_phases_by_job(pods: list[Obj]) -> dict[str, str]:
     return {job: phase for job, (_, phase) in newest.items()}
 
 
-def state_table(runs: dict[str, list[Obj]], pod_phases: dict[str, str]) -> list[str]:
+@dataclass
+class RunJobs:
+    """One run's jobs classified once: its driver's state, job names by state, retries."""
+
+    driver: str = "-"
+    by_state: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in STATES})
+    retried: int = 0
+
+
+def classify(jobs: list[Obj], pod_phases: dict[str, str]) -> RunJobs:
+    """Sort a run's Jobs by state; retried counts the jobs that are a retry (attempt > 1)."""
+    run = RunJobs()
+    for job in jobs:
+        labels = job["metadata"].get("labels") or {}
+        state = job_state(job, pod_phases)
+        if labels.get("app.kubernetes.io/component") == "driver":
+            run.driver = state
+            continue
+        run.by_state[state].append(job["metadata"]["name"])
+        run.retried += int(labels.get(ATTEMPT_LABEL, "1") or 1) > 1
+    return run
+
+
+def state_table(runs: dict[str, RunJobs]) -> list[str]:
     """One row per run: its driver's state and its jobs counted by state, plus retries."""
     header = f"  {'run':16} {'driver':9} " + " ".join(f"{s:>9}" for s in (*STATES, "retried"))
     rows = [header]
     for run_id in sorted(runs):
-        counts = dict.fromkeys(STATES, 0)
-        retried = 0
-        driver = "-"
-        for job in runs[run_id]:
-            labels = job["metadata"].get("labels") or {}
-            state = job_state(job, pod_phases)
-            if labels.get("app.kubernetes.io/component") == "driver":
-                driver = state
-                continue
-            counts[state] += 1
-            retried += int(labels.get(ATTEMPT_LABEL, "1") or 1) > 1
-        rows.append(f"  {run_id:16} {driver:9} "
-                    + " ".join(f"{counts[s]:>9}" for s in STATES) + f" {retried:>9}")
+        run = runs[run_id]
+        rows.append(f"  {run_id:16} {run.driver:9} "
+                    + " ".join(f"{len(run.by_state[s]):>9}" for s in STATES)
+                    + f" {run.retried:>9}")
     return rows
 
 
@@ -97,22 +111,15 @@ def run_lines(kube: Kube, namespace: str) -> list[str]:
     if not runs:
         return ["  (no runs)"]
     phases = pod_phases_by_job(kube.list("v1", "Pod", namespace, RUN_LABEL))
-    lines = state_table(runs, phases)
-    for run_id in sorted(runs):
-        jobs = runs[run_id]
-        by_state: dict[str, list[str]] = defaultdict(list)
-        driver = "?"
-        for job in jobs:
-            state = job_state(job, phases)
-            labels = job["metadata"].get("labels") or {}
-            if labels.get("app.kubernetes.io/component") == "driver":
-                driver = state
-            else:
-                by_state[state].append(job["metadata"]["name"])
-        lines.append(f"  {run_id}  driver {driver}; jobs: {len(by_state['running'])} running, "
-                     f"{len(by_state['succeeded'])} succeeded, {len(by_state['failed'])} failed")
-        lines += [f"    failed: {name}" for name in sorted(by_state["failed"])]
-        lines += [f"    running: {name}" for name in sorted(by_state["running"])]
+    classified = {run_id: classify(jobs, phases) for run_id, jobs in runs.items()}
+    lines = state_table(classified)
+    for run_id in sorted(classified):
+        run = classified[run_id]
+        counts = {state: len(names) for state, names in run.by_state.items()}
+        lines.append(f"  {run_id}  driver {run.driver}; jobs: {counts['running']} running, "
+                     f"{counts['succeeded']} succeeded, {counts['failed']} failed")
+        lines += [f"    failed: {name}" for name in sorted(run.by_state["failed"])]
+        lines += [f"    running: {name}" for name in sorted(run.by_state["running"])]
     return lines
 
 
@@ -133,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "status", help="claims, MinIO, and running/failed jobs of each run",
+        "status", help="claims, MinIO, and each run's jobs by state",
         description="Show the claims (phase, access modes, size), whether MinIO is available, "
                     "and each run's driver and jobs.",
         epilog="example:\n  kubecall status --namespace kubecall",

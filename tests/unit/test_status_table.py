@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubecall.status import pod_phases_by_job, state_table
+from kubecall.status import classify, pod_phases_by_job, state_table
 
 
 def job(name: str, run: str, *, condition: str = "", attempt: int = 1,
@@ -36,7 +36,7 @@ def test_jobs_are_counted_by_state_with_retries() -> None:
         pod("d", "Pending", "2026-11-28T10:01:00Z"),
         pod("b2", "Running", "2026-11-28T10:03:00Z"),
     ])
-    header, row = state_table(runs, phases)
+    header, row = state_table({run: classify(jobs, phases) for run, jobs in runs.items()})
     assert header.split() == ["run", "driver", "pending", "running", "succeeded", "failed",
                               "retried"]
     assert row.split() == ["demo", "running", "2", "2", "1", "1", "1"]
