@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
@@ -28,9 +28,10 @@ from .jobspec import (
     run_selector,
     workdir_key,
 )
-from .k8s_api import KubeApi, load_client
 from .outcome import FAILED, PENDING, SUCCEEDED, Outcome, job_outcome
-from .tracker import PodRecord, PodTracker
+
+if TYPE_CHECKING:
+    from .tracker import PodRecord
 
 # A Job with no pod after this long is looked up (its pod may never be created, e.g. when
 # admission refuses it); the look-up repeats at this interval.
@@ -109,6 +110,12 @@ class Executor(RemoteExecutor):
         self._cleaned = False
         self._submitted: dict[str, float] = {}
         self._next_lookup: dict[str, float] = {}
+        # Imported here, not at module level: snakemake imports every installed executor
+        # plugin on each start, and the kubernetes client costs ~0.3 s that a local run
+        # should not pay.
+        from .k8s_api import KubeApi, load_client
+        from .tracker import PodTracker
+
         try:
             client = load_client(self.settings.kubeconfig, self.settings.context)
         except Exception as exc:
