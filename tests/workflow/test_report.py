@@ -17,7 +17,7 @@ import yaml
 from kubecall.batching import read_batches
 from kubecall.progress import _read_batch_log, format_progress, read_progress
 from kubecall.report.bcftools_stats import parse_stats
-from kubecall.report.render import SECTIONS, build_figures
+from kubecall.report.render import SECTIONS, build_figures, draw_figures
 from tests.browser import load_page, needs_chromium
 from tests.conftest import REPO
 
@@ -111,6 +111,18 @@ def test_figures_are_written_for_snakemake_report(run_dir: Path) -> None:
     assert names == sorted(build_figures(load_report_data(run_dir)))
     for path in (run_dir / "results/report/figures").glob("*.png"):
         assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_figures_drawn_in_parallel_processes_equal_those_drawn_serially(run_dir: Path) -> None:
+    from kubecall.report.data import load_report_data
+
+    data = load_report_data(run_dir)
+    parallel = draw_figures(data, workers=2)
+    assert list(parallel) == list(build_figures(data))  # every figure, in page order
+    assert parallel == draw_figures(data, workers=1)
+    # and the run (render_report has 2 threads) wrote exactly these bytes
+    for name, png in parallel.items():
+        assert (run_dir / f"results/report/figures/{name}.png").read_bytes() == png
 
 
 def test_snakemake_report_collects_the_marked_outputs(run_dir: Path) -> None:

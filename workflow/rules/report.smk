@@ -22,6 +22,8 @@ rule render_report:
         summary="results/report/call_summary.json",
     params:
         publish=config["publish"],
+    # The figures are drawn in parallel processes: at the end of a run the cores are free.
+    threads: 2
     log:
         "logs/render_report.log",
     benchmark:

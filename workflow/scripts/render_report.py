@@ -22,7 +22,8 @@ def main() -> None:
     calls = CallSetSummary.read_json(Path(saved)) if saved else None
     data = load_report_data(Path("."), snakemake.params.publish, calls=calls)
     figures = snakemake.output.get("figures")
-    write_report(data, Path(snakemake.output.html), Path(figures) if figures else None)
+    write_report(data, Path(snakemake.output.html), Path(figures) if figures else None,
+                 workers=snakemake.threads)
     if "summary" in snakemake.output.keys():
         data.calls.write_json(Path(snakemake.output.summary))
 

@@ -155,6 +155,15 @@ def per_sample_figure(samples: Sequence[SampleCounts]) -> Figure:
     return figure
 
 
+def warm_up_figure() -> Figure:
+    """A tiny figure with the text elements every figure has: drawing it loads the fonts."""
+    figure = Figure(figsize=(1, 1))
+    axes = figure.subplots()
+    axes.set_title("t")
+    axes.set_xlabel("x")
+    return figure
+
+
 def figure_png(figure: Figure, dpi: int = 96) -> bytes:
     """The figure as PNG bytes."""
     buffer = io.BytesIO()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -67,31 +68,66 @@ SCRIPT = """
 """
 
 
+def _runaway_batches(data: ReportData) -> frozenset[str]:
+    return frozenset(r.batch for r in data.runaway_regions)
+
+
+# Every figure of the page by file-friendly name, in page order: name -> how to draw it.
+FIGURES: dict[str, Callable[[ReportData], Figure]] = {
+    "region_runtimes": lambda d: plots.region_runtimes_figure(d.regions, d.budget_seconds),
+    "batch_runtimes": lambda d: plots.batch_runtimes_figure(d.batch_seconds(),
+                                                            _runaway_batches(d)),
+    "work_vs_runtime": lambda d: plots.work_vs_runtime_figure(d.regions),
+    "variants_per_contig": lambda d: plots.variants_per_contig_figure(d.calls.contig_records),
+    "variants_per_region": lambda d: plots.variants_per_region_figure(d.regions),
+    "qual": lambda d: plots.histogram_figure(d.calls.qual.values, "QUAL", "QUAL (phred)",
+                                             log_counts=True),
+    "depth": lambda d: plots.histogram_figure(d.calls.depth.values, "Depth",
+                                              "INFO/DP (reads, all samples)"),
+    "allele_balance": lambda d: plots.histogram_figure(
+        d.calls.allele_balance.values, "Allele balance",
+        "INFO/AB (alt reads / reads in het samples)", value_range=(0.0, 1.0)),
+    "per_sample": lambda d: plots.per_sample_figure(d.stats.samples),
+}
+
+
 def build_figures(data: ReportData) -> dict[str, Figure]:
-    """Every figure of the page by file-friendly name, in page order."""
-    calls = data.calls
-    runaway_batches = frozenset(r.batch for r in data.runaway_regions)
-    return {
-        "region_runtimes": plots.region_runtimes_figure(data.regions, data.budget_seconds),
-        "batch_runtimes": plots.batch_runtimes_figure(data.batch_seconds(), runaway_batches),
-        "work_vs_runtime": plots.work_vs_runtime_figure(data.regions),
-        "variants_per_contig": plots.variants_per_contig_figure(calls.contig_records),
-        "variants_per_region": plots.variants_per_region_figure(data.regions),
-        "qual": plots.histogram_figure(calls.qual.values, "QUAL", "QUAL (phred)",
-                                       log_counts=True),
-        "depth": plots.histogram_figure(calls.depth.values, "Depth",
-                                        "INFO/DP (reads, all samples)"),
-        "allele_balance": plots.histogram_figure(
-            calls.allele_balance.values, "Allele balance",
-            "INFO/AB (alt reads / reads in het samples)", value_range=(0.0, 1.0)),
-        "per_sample": plots.per_sample_figure(data.stats.samples),
-    }
+    """Every figure of the page by name, in page order."""
+    return {name: draw(data) for name, draw in FIGURES.items()}
+
+
+# The data a forked drawing process works on (inherited at fork, never pickled).
+_FORKED_DATA: ReportData | None = None
+
+
+def _png_in_fork(name: str) -> bytes:
+    assert _FORKED_DATA is not None
+    return plots.figure_png(FIGURES[name](_FORKED_DATA))
+
+
+def draw_figures(data: ReportData, workers: int = 1) -> dict[str, bytes]:
+    """Each figure's PNG by name. Drawing (layout and rasterising) is most of a report's
+    time and the figures are independent, so with ``workers`` > 1 they are drawn in that
+    many forked processes; the bytes are the same either way."""
+    global _FORKED_DATA
+    names = list(FIGURES)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return {name: plots.figure_png(FIGURES[name](data)) for name in names}
+    # Load fonts once here, so that every forked process inherits them instead of each
+    # loading its own.
+    plots.figure_png(plots.warm_up_figure())
+    _FORKED_DATA = data
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(names))) as pool:
+            return dict(zip(names, pool.map(_png_in_fork, names, chunksize=1), strict=True))
+    finally:
+        _FORKED_DATA = None
 
 
 def render_report(data: ReportData, pngs: dict[str, bytes] | None = None) -> str:
     """The whole page as a string (``pngs``: each figure's PNG by name, drawn if absent)."""
     if pngs is None:
-        pngs = {name: plots.figure_png(figure) for name, figure in build_figures(data).items()}
+        pngs = draw_figures(data)
     images = {name: base64.b64encode(png).decode("ascii") for name, png in pngs.items()}
     run_id = str(data.run.get("run_id", "?"))
     body = "\n".join([
@@ -128,11 +164,13 @@ def render_report(data: ReportData, pngs: dict[str, bytes] | None = None) -> str
 """
 
 
-def write_report(data: ReportData, path: Path, figure_dir: Path | None = None) -> None:
+def write_report(data: ReportData, path: Path, figure_dir: Path | None = None,
+                 workers: int = 1) -> None:
     """Write the page atomically (a reader never sees half a report); with ``figure_dir``,
-    also each figure as ``<name>.png`` there (what ``snakemake --report`` shows)."""
+    also each figure as ``<name>.png`` there (what ``snakemake --report`` shows). ``workers``:
+    processes drawing the figures."""
     # Each figure is drawn once; the page and the PNG files share the bytes.
-    pngs = {name: plots.figure_png(figure) for name, figure in build_figures(data).items()}
+    pngs = draw_figures(data, workers)
     if figure_dir is not None:
         figure_dir.mkdir(parents=True, exist_ok=True)
         for name, png in pngs.items():
