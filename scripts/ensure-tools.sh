@@ -20,7 +20,21 @@ if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     missing_packages+=("python3-venv")
 fi
 
+# Optional: tcmalloc makes freebayes ~7% faster (config calling.allocator). Installed along
+# with missing tools or on its own as root; without it the system allocator is used.
+optional_packages=()
+if ! ldconfig -p 2>/dev/null | grep -q 'libtcmalloc_minimal\.so\.4'; then
+    optional_packages+=("libtcmalloc-minimal4")
+fi
+
 if [ ${#missing_tools[@]} -eq 0 ]; then
+    if [ ${#optional_packages[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ] \
+            && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing with apt-get: ${optional_packages[*]} (optional, faster freebayes)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+            "${optional_packages[@]}" || echo "warning: not installed; using the system allocator"
+    fi
     exit 0
 fi
 
@@ -29,7 +43,8 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     # shellcheck disable=SC2046
-    apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing_packages[@]}" | sort -u)
+    apt-get install -y -qq --no-install-recommends \
+        $(printf '%s\n' "${missing_packages[@]}" "${optional_packages[@]}" | sort -u)
     exit 0
 fi
 

@@ -128,6 +128,12 @@ def reserved_freebayes_option(data: dict[str, Path], tmp: Path) -> Case:
     return config, r"calling.extra: -r is set by the workflow"
 
 
+def allocator_not_a_library(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    config = _config(data["ref"], sheet) | {"calling": {"allocator": "jemalloc"}}
+    return config, r"calling.allocator: 'jemalloc' is not 'tcmalloc', 'system' or the absolute"
+
+
 def publish_without_bucket(data: dict[str, Path], tmp: Path) -> Case:
     sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
     config = _config(data["ref"], sheet) | {"publish": {"enabled": True, "bucket": ""}}
@@ -144,5 +150,6 @@ PREFLIGHT_CASES: dict[str, Callable[[dict[str, Path], Path], Case]] = {
 LOAD_CASES: dict[str, Callable[[dict[str, Path], Path], Case]] = {
     f.__name__: f
     for f in (schema_unknown_key, schema_wrong_type, schema_missing_sheet, duplicate_sheet_name,
-              reserved_freebayes_option, publish_without_bucket)
+              reserved_freebayes_option, allocator_not_a_library,
+              publish_without_bucket)
 }

@@ -10,6 +10,7 @@ from pathlib import Path
 import pysam
 import pytest
 
+from kubecall.allocator import resolve_allocator
 from kubecall.calling import (
     CallSettings,
     call_batch,
@@ -148,7 +149,8 @@ def test_batches_give_the_same_records_whatever_the_grouping(na12878: dict[str, 
         b = records(tmp_path / f"b{index}" / f"{region.name}.vcf.gz")
         assert a == b
     table = (tmp_path / "one" / "regions.tsv").read_text().splitlines()
-    assert table[0] == "region\thow\tseconds\trecords\tdropped" and len(table) == 7
+    assert table[0] == "region\thow\tseconds\trecords\tdropped\tallocator" and len(table) == 7
+    assert {line.rsplit("\t", 1)[1] for line in table[1:]} == {"system"}
 
 
 def test_records_of_an_attempt_stopped_half_way_are_discarded(na12878: dict[str, Path],
@@ -171,3 +173,28 @@ def test_records_of_an_attempt_stopped_half_way_are_discarded(na12878: dict[str,
     assert 140 <= len(rows) <= 160
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("o.vcf.gz")) == [
         "o.vcf.gz"]
+
+
+def test_freebayes_runs_with_the_allocator_preloaded_and_calls_the_same(
+        na12878: dict[str, Path], tmp_path: Path) -> None:
+    tcmalloc = resolve_allocator("tcmalloc")
+    if tcmalloc is None:
+        pytest.skip("libtcmalloc_minimal.so.4 not installed (Debian: libtcmalloc-minimal4)")
+    seen = tmp_path / "ld_preload.txt"
+    wrapper = tmp_path / "freebayes-env"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s" "$LD_PRELOAD" > {seen}\nexec freebayes "$@"\n')
+    wrapper.chmod(0o755)
+    regions, lengths, plain = setup(na12878["ref"], na12878["bam"], tmp_path, 2)
+    fast = CallSettings(plain.reference, plain.manifest, freebayes=str(wrapper),
+                        allocator=tcmalloc)
+    call_batch(regions, lengths, fast, tmp_path / "fast", tmp_path / "fast.log")
+    assert seen.read_text() == str(tcmalloc)
+    call_batch(regions, lengths, plain, tmp_path / "plain", tmp_path / "plain.log")
+    for region in regions:
+        fast_rows = records(tmp_path / "fast" / f"{region.name}.vcf.gz")
+        plain_rows = records(tmp_path / "plain" / f"{region.name}.vcf.gz")
+        key = [(r[0], r[1], r[3], r[4], [s.split(":")[0] for s in r[9:]]) for r in fast_rows]
+        assert fast_rows and key == [(r[0], r[1], r[3], r[4], [s.split(":")[0] for s in r[9:]])
+                                     for r in plain_rows]
+    table = (tmp_path / "fast" / "regions.tsv").read_text().splitlines()
+    assert all(line.endswith("\tlibtcmalloc_minimal.so.4") for line in table[1:])

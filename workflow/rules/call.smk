@@ -17,6 +17,7 @@ rule call_batch:
         padding=config["regions"]["padding"],
         time_budget=config["calling"]["region_time_budget"],
         fallback=config["calling"]["runaway_fallback"],
+        allocator=config["calling"]["allocator"],
     log:
         main="logs/call_batch/{callset}/{batch}.log",
         freebayes="logs/call_batch/{callset}/{batch}.freebayes.log",

@@ -10,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 try:
+    from kubecall.allocator import resolve_allocator
     from kubecall.batching import batch_names
     from kubecall.calling import parse_extra
     from kubecall.cohort import callsets, load_cohort
@@ -38,6 +39,7 @@ def _load_inputs():
         _check_reference(Path(config["reference"]))
         parse_extra(config["calling"]["extra"])
         parse_extra(config["calling"]["runaway_fallback"], "calling.runaway_fallback")
+        resolve_allocator(config["calling"]["allocator"])
         if config["regions"]["strategy"] == "bed" and not config["regions"]["targets"]:
             raise KubecallError(
                 f"{CONFIG_SOURCE}: regions.strategy is bed but regions.targets is empty; "

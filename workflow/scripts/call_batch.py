@@ -7,6 +7,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
+from kubecall.allocator import resolve_allocator
 from kubecall.batching import read_batches
 from kubecall.calling import CallSettings, call_batch
 from kubecall.regions import read_fai, read_plan
@@ -25,6 +26,7 @@ def main() -> None:
         padding=int(snakemake.params.padding),
         time_budget=float(snakemake.params.time_budget),
         fallback_extra=snakemake.params.fallback,
+        allocator=resolve_allocator(snakemake.params.allocator),
     )
     call_batch(regions, dict(read_fai(Path(snakemake.input.fai))), settings,
                Path(snakemake.output[0]), Path(snakemake.log.freebayes))

@@ -7,6 +7,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
+from kubecall.allocator import allocator_name, resolve_allocator
 from kubecall.batching import read_batches
 from kubecall.runinfo import describe_run, tool_versions, write_run_info
 from kubecall.scripting import run_logged
@@ -15,8 +16,10 @@ from kubecall.scripting import run_logged
 def main() -> None:
     samples = Path(snakemake.input.samples).read_text().split()
     regions = len(read_batches(Path(snakemake.input.batches)))
-    info = describe_run(dict(snakemake.config), samples, regions,
-                        Path(snakemake.input.fai), tool_versions())
+    # The allocator can change QUAL's last digit, so it is part of what identifies a run.
+    allocator = allocator_name(resolve_allocator(snakemake.config["calling"]["allocator"]))
+    info = describe_run(dict(snakemake.config), samples, regions, Path(snakemake.input.fai),
+                        tool_versions() | {"freebayes allocator": allocator})
     write_run_info(info, Path(snakemake.output[0]))
 
 
