@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.samplesheet_builder",
     "kubecall.bootstrap",
     "kubecall.credentials",
+    "kubecall.stage",
     "kubecall.launch",
     "kubecall.status",
     "kubecall.logs",
