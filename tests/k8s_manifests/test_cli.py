@@ -17,7 +17,7 @@ from tests.cluster.cluster import Cluster
 from tests.k8s_manifests.conftest import K8S
 from tests.k8s_manifests.testing_overlay import STORAGE_CLASSES
 
-CLUSTER_COMMANDS = ("bootstrap", "credentials", "launch", "status", "logs", "teardown")
+CLUSTER_COMMANDS = ("bootstrap", "credentials", "stage", "launch", "status", "logs", "teardown")
 
 
 @pytest.mark.parametrize("command", CLUSTER_COMMANDS)
