@@ -404,6 +404,7 @@ def test_the_walkthrough_stages_launches_and_publishes(setup: Setup) -> None:
     # The bucket holds the run, as the receipt says; the objects are the workspace's files.
     receipt = json.loads((workdir / "results" / "publish" / "receipt.json").read_text())
     assert receipt["url"].startswith("s3://kubecall/runs/")
+    assert f"kubecall: published {receipt['url']}" in done.stdout  # the walkthrough says so
     prefix = receipt["url"].removeprefix("s3://kubecall/")
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{setup.port}",
                       aws_access_key_id="any", aws_secret_access_key="any",
