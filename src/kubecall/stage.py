@@ -212,11 +212,11 @@ def owned_by(configmap: Obj, job: Obj) -> Obj:
 
 def printable(configmap: Obj, files: list[StagedFile], archive: bytes) -> Obj:
     """The ConfigMap as --dry-run shows it: sizes instead of the archive and unpacker."""
-    shown = {**configmap, "data": {UNPACKER_KEY: f"<kubecall/stage_unpack.py, "
-                                                 f"{len(configmap['data'][UNPACKER_KEY])} bytes>"},
-             "binaryData": {ARCHIVE_KEY: f"<tar.gz, {len(archive)} bytes: {len(files)} files, "
-                                         f"{sum(f.size for f in files)} bytes>"}}
-    return shown
+    unpacker_size = len(configmap["data"][UNPACKER_KEY])
+    return {**configmap,
+            "data": {UNPACKER_KEY: f"<kubecall/stage_unpack.py, {unpacker_size} bytes>"},
+            "binaryData": {ARCHIVE_KEY: f"<tar.gz, {len(archive)} bytes: {len(files)} files, "
+                                        f"{sum(f.size for f in files)} bytes>"}}
 
 
 def wait_for_job(kube: Kube, job: Obj, timeout: float) -> None:
@@ -238,10 +238,13 @@ def wait_for_job(kube: Kube, job: Obj, timeout: float) -> None:
 
 
 def pod_summary(kube: Kube, namespace: str, job: str) -> str:
-    pods = kube.list("v1", "Pod", namespace, f"job-name={job}")
-    if not pods:
+    """The unpacking pod's own summary line; empty when its log cannot be read (the files
+    are staged all the same: the Job completed)."""
+    try:
+        pods = kube.list("v1", "Pod", namespace, f"job-name={job}")
+        return kube.pod_log(namespace, pods[-1]["metadata"]["name"]).strip() if pods else ""
+    except KubecallError:
         return ""
-    return kube.pod_log(namespace, pods[-1]["metadata"]["name"]).strip()
 
 
 def clean_up(kube: Kube, namespace: str, name: str) -> None:
