@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.samplesheet_builder",
     "kubecall.bootstrap",
     "kubecall.credentials",
+    "kubecall.stage",
     "kubecall.launch",
     "kubecall.status",
     "kubecall.logs",
@@ -31,6 +32,7 @@ EPILOG = """examples:
   kubecall simulate --samples 4 --length 200000 --depth 20 --seed 1 cohort/
   kubecall samplesheet --tree /datasource/1000g/phase3/data --match low_coverage -o samples.tsv
   kubecall bootstrap --overlay minikube            # namespace, claims, MinIO, driver RBAC
+  kubecall stage --include config/my-cohort.yaml   # the workflow onto the shared workspace
   kubecall launch --configfile config/config.yaml  # snakemake as a Job in the cluster
   kubecall status; kubecall logs RUN; kubecall teardown
   kubecall progress            # where the run in this directory stands

@@ -1,7 +1,8 @@
 """The driver Job: snakemake itself, run in the cluster by ``kubecall launch``.
 
 It runs under the ``kubecall-driver`` ServiceAccount (whose Role grants exactly the executor's
-calls), with the workspace claim at /workspace and the data source read-only at /datasource,
+calls), with the workspace claim at /workspace, the data source read-only at /datasource and the
+MinIO Secret's files read-only at MINIO_CREDENTIALS_DIR (publish_results runs in the driver),
 hardened like every other kubecall pod (restricted Pod Security profile).
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from kubecall.credentials import SECRET_NAME as MINIO_SECRET
 from kubecall.errors import KubecallError
 
 Obj = dict[str, Any]
@@ -23,6 +25,9 @@ SERVICE_ACCOUNT = "kubecall-driver"
 WORKSPACE_CLAIM, DATASOURCE_CLAIM = "shared-workspace", "pv1000g"
 RUN_LABEL = "kubecall.io/run-id"
 UID = 10001
+# The MinIO Secret (kubecall.credentials.SECRET_NAME), mounted as files where a cluster config's
+# publish.credentials_dir points (config/kubernetes.yaml): publish_results runs in the driver.
+MINIO_CREDENTIALS_DIR = "/var/run/secrets/kubecall/minio"
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -38,6 +43,25 @@ def job_name(run_id: str) -> str:
 def run_labels(run_id: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": "kubecall-run", "app.kubernetes.io/part-of": "kubecall",
             "app.kubernetes.io/component": "driver", RUN_LABEL: run_id}
+
+
+def container_security_context() -> Obj:
+    """The restricted profile's container settings plus a read-only root filesystem."""
+    return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]}}
+
+
+def pod_security_context() -> Obj:
+    """The restricted profile's pod-level settings, as the image's user (uid/gid 10001)."""
+    return {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def validate_workdir(workdir: str) -> None:
+    path = PurePosixPath(workdir)
+    if not path.is_absolute() or path.parts[:2] != ("/", "workspace") or ".." in path.parts:
+        raise KubecallError(f"--workdir {workdir}: must be /workspace or a directory "
+                            "under it (the shared workspace claim)")
 
 
 @dataclass(frozen=True)
@@ -56,10 +80,7 @@ class DriverSpec:
     memory: str = "2Gi"
 
     def validate(self) -> None:
-        workdir = PurePosixPath(self.workdir)
-        if not workdir.is_absolute() or workdir.parts[:2] != ("/", "workspace"):
-            raise KubecallError(f"--workdir {self.workdir}: must be /workspace or a directory "
-                                "under it (the shared workspace claim)")
+        validate_workdir(self.workdir)
         for flag, value in (("--configfile", self.configfile), ("--profile", self.profile)):
             path = PurePosixPath(value)
             if not value or (path.is_absolute() and path.parts[:2] not in
@@ -79,8 +100,6 @@ def driver_job(spec: DriverSpec) -> Obj:
     """The Job manifest for one run."""
     spec.validate()
     labels = run_labels(spec.run_id)
-    hardened = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                "capabilities": {"drop": ["ALL"]}}
     return {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": job_name(spec.run_id), "namespace": spec.namespace,
@@ -94,9 +113,7 @@ def driver_job(spec: DriverSpec) -> Obj:
                 "spec": {
                     "serviceAccountName": SERVICE_ACCOUNT,
                     "restartPolicy": "Never",
-                    "securityContext": {
-                        "runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID,
-                        "fsGroup": UID, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": pod_security_context(),
                     "containers": [{
                         "name": "snakemake",
                         "image": spec.image,
@@ -114,7 +131,7 @@ def driver_job(spec: DriverSpec) -> Obj:
                             {"name": "USER", "value": "kubecall"},
                             {"name": "LOGNAME", "value": "kubecall"},
                         ],
-                        "securityContext": hardened,
+                        "securityContext": container_security_context(),
                         "resources": {
                             "requests": {"cpu": spec.cpu, "memory": spec.memory},
                             "limits": {"cpu": spec.cpu, "memory": spec.memory}},
@@ -124,6 +141,8 @@ def driver_job(spec: DriverSpec) -> Obj:
                              "readOnly": True},
                             {"name": "tmp", "mountPath": "/tmp"},
                             {"name": "scratch", "mountPath": "/scratch"},
+                            {"name": "minio-credentials", "mountPath": MINIO_CREDENTIALS_DIR,
+                             "readOnly": True},
                         ],
                     }],
                     "volumes": [
@@ -134,6 +153,11 @@ def driver_job(spec: DriverSpec) -> Obj:
                                                    "readOnly": True}},
                         {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
                         {"name": "scratch", "emptyDir": {"sizeLimit": "10Gi"}},
+                        # By reference: the values never enter the spec, the environment or
+                        # the log. Optional, so a run that does not publish needs no Secret.
+                        {"name": "minio-credentials",
+                         "secret": {"secretName": MINIO_SECRET, "defaultMode": 0o440,
+                                    "optional": True}},
                     ],
                 },
             },

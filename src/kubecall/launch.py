@@ -30,8 +30,9 @@ EPILOG = """examples:
   kubecall launch --configfile c.yaml --detach && kubecall logs RUN
 
 The workflow (Snakefile, workflow/, config/, profiles/) must be in the shared workspace at
---workdir; paths are relative to it. The driver command defaults to the image's `snakemake`
-($KUBECALL_DRIVER_COMMAND or --driver-command override it, e.g. "python -m snakemake").
+--workdir (`kubecall stage` puts it there); paths are relative to it. The driver command
+defaults to the image's `snakemake` ($KUBECALL_DRIVER_COMMAND or --driver-command override it,
+e.g. "python -m snakemake").
 Exit status: 0 when the run succeeded, 1 when it failed, 2 on a usage error.
 """
 

@@ -69,8 +69,16 @@ def backing_dir(pv: Obj, state_dir: Path, nfs_exports: dict[str, Path]) -> Path:
 
 
 def _write_items(target: Path, data: dict[str, bytes], items: list[Obj] | None,
-                 mode: int) -> None:
+                 mode: int, fs_group: int | None = None) -> None:
+    """Write a secret's or configmap's keys as files.
+
+    With a pod fsGroup, the kubelet makes such read-only volumes group-owned by it and adds
+    group read (its ro mask 0440), so ``defaultMode: 0400/0440`` still lets the pod's uid read
+    them through the group.
+    """
     target.mkdir(parents=True, exist_ok=True)
+    if fs_group is not None:
+        mode |= 0o440
     mapping = {i["key"]: i["path"] for i in items} if items else {k: k for k in data}
     for key, rel in mapping.items():
         if key not in data:
@@ -78,6 +86,8 @@ def _write_items(target: Path, data: dict[str, bytes], items: list[Obj] | None,
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data[key])
+        if fs_group is not None:
+            os.chown(path, -1, fs_group)
         os.chmod(path, mode)
 
 
@@ -129,7 +139,9 @@ def resolve(pod: Obj, store: Store, state_dir: Path, pod_dir: Path,
                 data = {k: v.encode() for k, v in (obj.get("data") or {}).items()}
                 data.update({k: base64.b64decode(v)
                              for k, v in (obj.get("binaryData") or {}).items()})
-            _write_items(own_dir, data, src.get("items"), int(src.get("defaultMode", 0o644)))
+            fs_group = (pod["spec"].get("securityContext") or {}).get("fsGroup")
+            _write_items(own_dir, data, src.get("items"), int(src.get("defaultMode", 0o644)),
+                         fs_group)
             resolved[name] = Volume(own_dir, True)
         elif "hostPath" in vol:
             path = Path(vol["hostPath"]["path"])

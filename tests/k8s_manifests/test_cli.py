@@ -17,7 +17,7 @@ from tests.cluster.cluster import Cluster
 from tests.k8s_manifests.conftest import K8S
 from tests.k8s_manifests.testing_overlay import STORAGE_CLASSES
 
-CLUSTER_COMMANDS = ("bootstrap", "credentials", "launch", "status", "logs", "teardown")
+CLUSTER_COMMANDS = ("bootstrap", "credentials", "stage", "launch", "status", "logs", "teardown")
 
 
 @pytest.mark.parametrize("command", CLUSTER_COMMANDS)
@@ -79,7 +79,11 @@ def test_driver_job_defaults_to_the_images_snakemake() -> None:
     assert container["image"] == "ghcr.io/kubecall/kubecall:0.1.0"
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     assert mounts["/datasource"]["readOnly"] is True
-    assert set(mounts) == {"/workspace", "/datasource", "/tmp", "/scratch"}
+    assert set(mounts) == {"/workspace", "/datasource", "/tmp", "/scratch",
+                           "/var/run/secrets/kubecall/minio"}
+    # The MinIO Secret as read-only files (publish.credentials_dir), never as values.
+    assert mounts["/var/run/secrets/kubecall/minio"]["readOnly"] is True
+    assert "valueFrom" not in str(container["env"])
 
 
 @pytest.mark.parametrize("live,desired,expected", [

@@ -8,7 +8,11 @@ re-bootstrap, the driver's RBAC, launch, status, logs, teardown.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,10 +90,12 @@ def setup(world_readable_dir: Path) -> Iterator[Setup]:
 
 
 def secret_values(cluster: Cluster) -> list[str]:
-    import base64
-
     secret = cluster.get("secrets", "minio", NS)
     return [base64.b64decode(v).decode() for v in secret["data"].values()]
+
+
+def secret_value(cluster: Cluster, key: str) -> str:
+    return base64.b64decode(cluster.get("secrets", "minio", NS)["data"][key]).decode()
 
 
 def condition_true(obj: dict, kind: str) -> bool:
@@ -295,6 +301,158 @@ def test_status_and_logs_show_a_runs_failed_job(setup: Setup) -> None:
     logs = kubecall(setup.env, "logs", "ok1", "--failed")
     assert "==> failed job snakejob-ok1-call-3" in logs.stdout
     assert "freebayes: region too big" in logs.stdout
+
+
+# ---- the README's walkthrough: stage, launch with publishing on, fetch the results -----------
+WALK_WORKDIR = "/workspace/walkthrough"
+STAGE_LABEL = "app.kubernetes.io/name"
+
+
+def walkthrough_checkout(setup: Setup) -> Path:
+    """A user's checkout: the workflow plus a cohort config and sheet of their own (outside
+    config/, so only --include brings them), the alignments on the data source."""
+    checkout = setup.root / "checkout"
+    if checkout.exists():
+        return checkout
+    demo = setup.root / "datasource" / "demo"
+    shutil.copytree(REPO / "resources" / "demo", demo)
+    demo.chmod(0o755)
+    checkout.mkdir()
+    shutil.copy2(REPO / "Snakefile", checkout)
+    for name in ("workflow", "config", "profiles"):
+        shutil.copytree(REPO / name, checkout / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    # The shipped cluster example, pointed at this cohort; only the port is the test overlay's.
+    config = yaml.safe_load((REPO / "config" / "kubernetes.yaml").read_text())
+    config.update(reference="/datasource/demo/ref.fa", samples="cohort/samples.tsv",
+                  regions={"count": 2})
+    config["publish"]["endpoint"] = f"http://minio:{setup.port}"
+    (checkout / "cohort").mkdir()
+    (checkout / "cohort" / "walkthrough.yaml").write_text(yaml.safe_dump(config))
+    rows = ["sample\talignment", *(f"{s}\t/datasource/demo/{s}.bam"
+                                   for s in ("S01", "S02", "S03", "S04")),
+            "NA12878\t/datasource/demo/NA12878.cram"]
+    (checkout / "cohort" / "samples.tsv").write_text("\n".join(rows) + "\n")
+    return checkout
+
+
+def stage(setup: Setup, *extra: str) -> subprocess.CompletedProcess[str]:
+    return kubecall(setup.env, "stage", "--source", str(walkthrough_checkout(setup)),
+                    "--include", "cohort/walkthrough.yaml", "--include", "cohort/samples.tsv",
+                    *extra)
+
+
+def leftover_stage_objects(cluster: Cluster) -> list[str]:
+    return [f"{kind} {o['metadata']['name']}"
+            for kind, group in (("jobs", "batch"), ("configmaps", ""), ("pods", ""))
+            for o in cluster.list(kind, NS, group)
+            if (o["metadata"].get("labels") or {}).get(STAGE_LABEL) == "kubecall-stage"]
+
+
+def test_stage_refuses_before_creating_anything(setup: Setup) -> None:
+    mark = len(setup.cluster.requests.snapshot())
+    missing = kubecall(setup.env, "stage", "--source", str(walkthrough_checkout(setup)),
+                       "--include", "cohort/nosuch.yaml")
+    assert missing.returncode == 2
+    assert "error: --include cohort/nosuch.yaml: no such file or directory" in missing.stderr
+    no_namespace = stage(setup, "--namespace", "nosuch")
+    assert no_namespace.returncode == 2
+    assert "error: namespace nosuch does not exist" in no_namespace.stderr
+    dry = stage(setup, "--workdir", WALK_WORKDIR, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    configmap, job = yaml.safe_load_all(dry.stdout)
+    assert configmap["binaryData"]["workflow.tar.gz"].startswith("<tar.gz, ")
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == WALK_WORKDIR
+    assert [r for r in setup.cluster.requests.snapshot()[mark:] if r.verb in WRITE_VERBS] == []
+    assert not (setup.cluster.claim_dir(NS, "shared-workspace") / "walkthrough").exists()
+
+
+def test_a_failed_stage_names_the_reason_and_cleans_up(setup: Setup) -> None:
+    # A workdir whose config/ leads out of the workspace: the unpacker refuses it.
+    trap = setup.cluster.claim_dir(NS, "shared-workspace") / "trap"
+    trap.mkdir()
+    (trap / "config").symlink_to(setup.root)
+    os.chown(trap, 10001, 10001)
+    failed = stage(setup, "--workdir", "/workspace/trap")
+    assert failed.returncode == 2
+    assert re.search(r"error: Job kubecall-stage-\w+ failed .*container unpack exited 1",
+                     failed.stderr), failed.stderr
+    assert "leads out of /workspace/trap through a symlink" in failed.stderr
+    assert leftover_stage_objects(setup.cluster) == []
+    assert sorted(p.name for p in trap.iterdir()) == ["config"]
+
+
+def test_the_walkthrough_stages_launches_and_publishes(setup: Setup) -> None:
+    checkout = walkthrough_checkout(setup)
+    staged = stage(setup, "--workdir", WALK_WORKDIR)
+    assert staged.returncode == 0, staged.stderr
+    count = len([p for p in checkout.rglob("*") if p.is_file()])
+    assert f"staged {count} files (" in staged.stdout
+    assert f"{count} written, 0 unchanged" in staged.stderr
+    assert leftover_stage_objects(setup.cluster) == []
+    workdir = setup.cluster.claim_dir(NS, "shared-workspace") / "walkthrough"
+    for name in ("cohort/samples.tsv", "cohort/walkthrough.yaml", "Snakefile",
+                 "workflow/scripts/publish_results.py", "profiles/kubernetes/config.yaml"):
+        assert (workdir / name).read_bytes() == (checkout / name).read_bytes(), name
+
+    done = kubecall(setup.env, "launch", "--configfile", "cohort/walkthrough.yaml",
+                    "--profile", "profiles/default", "--workdir", WALK_WORKDIR,
+                    "--run-id", "walk1", "--driver-command", DRIVER_COMMAND, "--",
+                    "--cores", "2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+    # The bucket holds the run, as the receipt says; the objects are the workspace's files.
+    receipt = json.loads((workdir / "results" / "publish" / "receipt.json").read_text())
+    assert receipt["url"].startswith("s3://kubecall/runs/")
+    assert f"kubecall: published {receipt['url']}" in done.stdout  # the walkthrough says so
+    prefix = receipt["url"].removeprefix("s3://kubecall/")
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{setup.port}",
+                      aws_access_key_id="any", aws_secret_access_key="any",
+                      region_name="us-east-1")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="kubecall", Prefix=f"{prefix}/")
+            ["Contents"]}
+    for name in ("calls/cohort.vcf.gz", "calls/cohort.vcf.gz.tbi", "manifest.json",
+                 "_SUCCESS"):
+        assert f"{prefix}/{name}" in keys, sorted(keys)
+    manifest = json.loads(s3.get_object(Bucket="kubecall", Key=f"{prefix}/manifest.json")
+                          ["Body"].read())
+    listed = {o["name"]: o["sha256"] for o in manifest["objects"]}
+    for name in ("calls/cohort.vcf.gz", "calls/cohort.vcf.gz.tbi"):
+        body = s3.get_object(Bucket="kubecall", Key=f"{prefix}/{name}")["Body"].read()
+        local = hashlib.sha256((workdir / "results" / name).read_bytes()).hexdigest()
+        assert hashlib.sha256(body).hexdigest() == local == listed[name], name
+
+    # The walkthrough's last step: verify (and fetch) from outside with the Secret's values.
+    user, password = (secret_value(setup.cluster, k) for k in ("rootUser", "rootPassword"))
+    verified = kubecall({**setup.env, "AWS_ACCESS_KEY_ID": user,
+                         "AWS_SECRET_ACCESS_KEY": password},
+                        "verify", receipt["url"], "--endpoint", f"http://127.0.0.1:{setup.port}")
+    assert verified.returncode == 0, verified.stderr
+    assert f"verified {receipt['url']}" in verified.stdout
+
+    # The Secret's values: mounted by reference, never in a spec, a log or a workspace file.
+    pod_spec = setup.cluster.get("jobs", "kubecall-run-walk1", NS, "batch")["spec"]["template"]
+    assert {"name": "minio-credentials", "secret": {
+        "secretName": "minio", "defaultMode": 0o440, "optional": True}} in \
+        pod_spec["spec"]["volumes"]
+    logs = kubecall(setup.env, "logs", "walk1")
+    assert "steps (100%) done" in logs.stdout
+    specs = json.dumps([setup.cluster.list(kind, NS, group) for kind, group in
+                        (("pods", ""), ("jobs", "batch"), ("configmaps", ""))])
+    texts = [specs, done.stdout, done.stderr, logs.stdout, logs.stderr, staged.stdout,
+             staged.stderr, verified.stdout, verified.stderr]
+    for value in secret_values(setup.cluster):
+        assert not any(value in text for text in texts)
+        leaks = [p for p in workdir.parent.rglob("*")  # the whole workspace claim
+                 if p.is_file() and not p.is_symlink() and value.encode() in p.read_bytes()]
+        assert leaks == []
+
+    # Staging again writes nothing new and leaves the run's outputs alone.
+    outputs = {p: p.stat().st_mtime_ns for p in (workdir / "results").rglob("*")}
+    again = stage(setup, "--workdir", WALK_WORKDIR)
+    assert again.returncode == 0, again.stderr
+    assert f"0 written, {count} unchanged" in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in (workdir / "results").rglob("*")} == outputs
 
 
 # ---- teardown -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from kubecall.driver_job import DriverSpec, driver_job
+from kubecall.stage import stage_job
 from tests.k8s_manifests.conftest import OVERLAYS
 from tests.k8s_manifests.restricted import pod_spec, violations
 
@@ -27,6 +28,10 @@ def test_every_pod_bearing_object_passes(rendered: dict, overlay: str) -> None:
 
 def test_the_driver_job_passes() -> None:
     assert violations(driver_job(DriverSpec("r1", "kubecall", "c.yaml", "profiles/x"))) == []
+
+
+def test_the_stage_job_passes() -> None:
+    assert violations(stage_job("kubecall-stage-1", "kubecall", "/workspace", "img")) == []
 
 
 def container(obj: dict, index: int = 0) -> dict:

@@ -11,7 +11,7 @@ from kubecall.publish import publish_workflow_results
 from kubecall.runinfo import read_run_id
 from kubecall.scripting import run_logged
 
-run_logged(
+result = run_logged(
     snakemake.log[0],
     lambda: publish_workflow_results(
         Path("."),
@@ -20,3 +20,5 @@ run_logged(
         Path(snakemake.output.receipt),
     ),
 )
+# On the driver's output too: where a cluster run's results are (`kubecall logs RUN`).
+print(f"kubecall: published {result.url} (receipt {snakemake.output.receipt})", flush=True)
