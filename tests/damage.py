@@ -134,6 +134,13 @@ def allocator_not_a_library(data: dict[str, Path], tmp: Path) -> Case:
     return config, r"calling.allocator: 'jemalloc' is not 'tcmalloc', 'system' or the absolute"
 
 
+def publish_without_credentials(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    config = _config(data["ref"], sheet) | {"publish": {
+        "enabled": True, "bucket": "calls", "credentials_dir": str(tmp / "no-secret-here")}}
+    return config, r"publish.credentials_dir .*no-secret-here is not a directory; mount the MinIO"
+
+
 def publish_without_bucket(data: dict[str, Path], tmp: Path) -> Case:
     sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
     config = _config(data["ref"], sheet) | {"publish": {"enabled": True, "bucket": ""}}
@@ -151,5 +158,5 @@ LOAD_CASES: dict[str, Callable[[dict[str, Path], Path], Case]] = {
     f.__name__: f
     for f in (schema_unknown_key, schema_wrong_type, schema_missing_sheet, duplicate_sheet_name,
               reserved_freebayes_option, allocator_not_a_library,
-              publish_without_bucket)
+              publish_without_credentials, publish_without_bucket)
 }

@@ -447,6 +447,12 @@ def parse_run_url(url: str) -> tuple[str, str, str]:
     return bucket, prefix, validate_run_id(run_id)
 
 
+def check_publish_ready(section: Mapping[str, Any]) -> None:
+    """Before any job runs: the publish settings parse and the credentials are there (read,
+    never shown), so that a run does not call for hours and then fail at publishing."""
+    load_credentials(PublishSettings.from_config(section).credentials_dir)
+
+
 def verify_run(url: str, settings: PublishSettings) -> VerifyResult:
     """Re-read every object of the run at ``url`` and check it against its manifest."""
     bucket, prefix, run_id = parse_run_url(url)

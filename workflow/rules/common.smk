@@ -16,6 +16,7 @@ try:
     from kubecall.cohort import callsets, load_cohort
     from kubecall.config import validate_config
     from kubecall.errors import KubecallError
+    from kubecall.publish import check_publish_ready
 except ImportError as exc:
     raise WorkflowError(
         f"kubecall's dependencies are not importable ({exc}); run 'make run' once, or "
@@ -40,6 +41,8 @@ def _load_inputs():
         parse_extra(config["calling"]["extra"])
         parse_extra(config["calling"]["runaway_fallback"], "calling.runaway_fallback")
         resolve_allocator(config["calling"]["allocator"])
+        if config["publish"]["enabled"]:
+            check_publish_ready(config["publish"])
         if config["regions"]["strategy"] == "bed" and not config["regions"]["targets"]:
             raise KubecallError(
                 f"{CONFIG_SOURCE}: regions.strategy is bed but regions.targets is empty; "
