@@ -22,8 +22,8 @@ from pathlib import Path
 import pysam
 
 from kubecall.allocator import allocator_name, preload_environment
+from kubecall.eof_markers import BGZF_EOF
 from kubecall.errors import KubecallError
-from kubecall.preflight import BGZF_EOF
 from kubecall.regions import Interval, Region, padded_intervals, write_targets
 
 log = logging.getLogger(__name__)

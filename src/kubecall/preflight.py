@@ -22,18 +22,13 @@ from pathlib import Path
 
 import pysam
 
+from kubecall.eof_markers import BGZF_EOF, CRAM3_EOF
 from kubecall.errors import KubecallError
 from kubecall.header_cache import AlignmentFacts, FileStamp, HeaderCache
 from kubecall.samplesheet import Sample
 
 log = logging.getLogger(__name__)
 
-# The empty BGZF block that ends every complete BAM (SAM spec 4.1.2).
-BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-# The EOF container that ends every complete CRAM 3.x file (CRAM spec 9).
-CRAM3_EOF = bytes.fromhex(
-    "0f000000ffffffff0fe0454f46000000000100 05bdd94f0001000606010001000100ee63014b".replace(" ", "")
-)
 
 
 @dataclass(frozen=True)
