@@ -89,7 +89,8 @@ def test_demo_cohort_runs_through_slurm(cluster: Cluster, tmp_path: Path) -> Non
 
     # the profile's resources reached sbatch: time limit (minutes), CPUs and memory per rule
     expected = {"call_batch": ("720", "cpu=1,mem=8000M"),
-                "preflight_cohort": ("120", "cpu=2,mem=2000M")}
+                "preflight_cohort": ("120", "cpu=2,mem=2000M"),
+                "render_report": ("60", "cpu=2,mem=2000M")}  # threads: 2 (figures in parallel)
     for job_id, rule in submitted.items():
         job = completed[job_id]
         limit, tres = expected.get(rule, ("60", "cpu=1,mem=2000M"))
