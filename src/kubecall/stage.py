@@ -16,7 +16,6 @@ import io
 import secrets
 import sys
 import tarfile
-import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -34,7 +33,7 @@ from kubecall.driver_job import (
 from kubecall.errors import KubecallError
 from kubecall.kube import DEFAULT_NAMESPACE, Kube, add_connection_arguments
 from kubecall.launch import check_bootstrapped
-from kubecall.waiting import job_problem
+from kubecall.waiting import wait_ready
 
 Obj = dict[str, Any]
 # What a workflow checkout is, relative to its root.
@@ -219,22 +218,10 @@ def printable(configmap: Obj, files: list[StagedFile], archive: bytes) -> Obj:
                                         f"{sum(f.size for f in files)} bytes>"}}
 
 
-def wait_for_job(kube: Kube, job: Obj, timeout: float) -> None:
-    """Return when the Job completed; raise naming the pod's problem when it failed or hung."""
-    name = job["metadata"]["name"]
-    deadline = time.monotonic() + timeout
-    said = ""
-    while True:
-        problem = job_problem(kube, job)  # raises JobFailed with the pod's reason
-        if problem is None:
-            return
-        if problem != said and "has no pods yet" not in problem:
-            print(f"[kubecall] {problem}", file=sys.stderr)
-            said = problem
-        if time.monotonic() >= deadline:
-            raise KubecallError(f"staging Job {name} did not finish within {timeout:.0f}s: "
-                                f"{said or problem} (raise --timeout if the cluster is slow)")
-        time.sleep(0.5)
+def say_why_waiting(problem: str) -> None:
+    """While the staging Job runs: why it is not done yet (its pod's state), on stderr."""
+    if "has no pods yet" not in problem:
+        print(f"[kubecall] {problem}", file=sys.stderr)
 
 
 def pod_summary(kube: Kube, namespace: str, job: str) -> str:
@@ -278,7 +265,8 @@ def run(args: argparse.Namespace) -> int:
         created = kube.create(job)
         try:
             kube.create(owned_by(configmap, created))
-            wait_for_job(kube, job, args.timeout)
+            # Raises JobFailed with the pod's reason, or naming what hangs after the timeout.
+            wait_ready(kube, [job], args.timeout, lambda _ready: None, say_why_waiting)
             summary = pod_summary(kube, args.namespace, name)
         finally:
             clean_up(kube, args.namespace, name)

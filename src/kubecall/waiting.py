@@ -143,10 +143,13 @@ CHECKS: dict[str, Callable[[Kube, Obj], str | None]] = {
 
 
 def wait_ready(kube: Kube, objects: list[Obj], timeout: float,
-               report: Callable[[str], None]) -> None:
+               report: Callable[[str], None],
+               waiting: Callable[[str], None] | None = None) -> None:
     """Wait until every claim is Bound, Deployment available and Job complete.
 
-    Raises a KubecallError listing what is still stuck, and why, after ``timeout`` seconds.
+    ``report`` hears of each object once it is ready; ``waiting``, when given, of each new
+    reason an object is not ready yet. Raises a KubecallError listing what is still stuck,
+    and why, after ``timeout`` seconds.
     """
     pending = [o for o in objects if o["kind"] in CHECKS]
     deadline = time.monotonic() + timeout
@@ -158,6 +161,8 @@ def wait_ready(kube: Kube, objects: list[Obj], timeout: float,
             if problem is None:
                 report(f"ready     {obj['kind']} {obj['metadata']['name']}")
             else:
+                if waiting and problems.get(obj["metadata"]["name"]) != problem:
+                    waiting(problem)
                 problems[obj["metadata"]["name"]] = problem
                 still.append(obj)
         pending = still
