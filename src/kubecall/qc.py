@@ -32,7 +32,7 @@ def summarize_regions(
         for planned in planned_rows:
             outcome = measured[(callset, planned["region"])]
             rows.append({"callset": callset} | planned |
-                        {k: outcome.get(k, "") for k in ("how", "seconds", "records", "allocator")})
+                        {k: outcome[k] for k in ("how", "seconds", "records", "allocator")})
     _write(runtimes, RUNTIME_COLUMNS, rows)
     runaway = [row | {"budget_s": f"{budget:g}"} for row in rows if row["how"] != "normal"]
     _write(runaways, [*RUNTIME_COLUMNS, "budget_s"], runaway)
