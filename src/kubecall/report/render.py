@@ -91,11 +91,6 @@ FIGURES: dict[str, Callable[[ReportData], Figure]] = {
 }
 
 
-def build_figures(data: ReportData) -> dict[str, Figure]:
-    """Every figure of the page by name, in page order."""
-    return {name: draw(data) for name, draw in FIGURES.items()}
-
-
 # The data a forked drawing process works on (inherited at fork, never pickled).
 _FORKED_DATA: ReportData | None = None
 
