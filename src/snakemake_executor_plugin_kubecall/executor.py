@@ -101,6 +101,14 @@ def _number(value: Any) -> int | None:
 class Executor(RemoteExecutor):
     """`--executor kubecall`."""
 
+    # snakemake's base __init__ starts the status thread before it calls __post_init__, and
+    # that thread calls check_active_jobs after init_seconds_before_status_checks (1 s).
+    # Loading credentials and clearing an earlier run's Jobs can take longer (a slow API
+    # server, an exec auth plugin); the thread must not see a half-built executor: its
+    # exception would be printed and lost (the scheduler does not exist yet) and the run
+    # would hang. Until __post_init__ has finished, every job is still active.
+    _ready = False
+
     def __post_init__(self) -> None:
         self.settings = self.workflow.executor_settings
         self.spec = spec_settings(self.settings)
@@ -130,6 +138,7 @@ class Executor(RemoteExecutor):
                    lambda: self.api.delete_all(f"{WORKDIR_LABEL}={workdir_key(self.workdir)}"))
         self.tracker = PodTracker(self.api, run_selector(self.run_id),
                                   watch_timeout=int(self.settings.watch_timeout))
+        self._ready = True
 
     # ---- helpers -------------------------------------------------------------------------
     def _log_retry(self, exc: BaseException, delay: float) -> None:
@@ -181,6 +190,10 @@ class Executor(RemoteExecutor):
     async def check_active_jobs(
         self, active_jobs: list[SubmittedJobInfo]
     ) -> AsyncGenerator[SubmittedJobInfo, None]:
+        if not self._ready:
+            for job_info in active_jobs:
+                yield job_info
+            return
         if self.tracker.error is not None:
             raise WorkflowError(f"kubecall: the status watch failed: {self.tracker.error}")
         for job_info in active_jobs:

@@ -37,12 +37,12 @@ def batch_of(pod: dict) -> str:
 def test_killed_pod_is_retried_and_reported(kube_env: KubeEnv) -> None:
     kube_env.cluster.hold_pods(lambda pod: bool(call_pods_of([pod])))  # type: ignore[attr-defined]
     driver = kube_env.start(ONE_BATCH)
-    wait_for(lambda: call_pods(kube_env), what="the calling pod")
+    wait_for(lambda: alive(driver) and call_pods(kube_env), what="the calling pod")
     kube_env.cluster.release_pods()  # type: ignore[attr-defined]
-    wait_for(lambda: call_pods(kube_env, "Running"), timeout=30, what="the pod to run")
+    wait_for(lambda: call_pods(kube_env, "Running"), timeout=300, what="the pod to run")
     pod = call_pods(kube_env, "Running")[0]["metadata"]["name"]
     kube_env.cluster.kill_pod(NAMESPACE, pod)  # type: ignore[attr-defined]
-    _, stderr = driver.communicate(timeout=120)
+    _, stderr = driver.communicate(timeout=600)
     assert driver.returncode == 0, stderr[-3000:] + kube_env.failure_logs()
     log = next((kube_env.rundir / "logs" / "kubernetes" / "call_batch").glob("*.log"))
     assert "exit 137" in log.read_text() or "code 137" in log.read_text()
@@ -58,7 +58,7 @@ def test_evicted_pod_fails_its_job_and_is_retried(kube_env: KubeEnv) -> None:
     pod = call_pods(kube_env)[0]["metadata"]["name"]
     kube_env.cluster.evict_pod(NAMESPACE, pod)  # type: ignore[attr-defined]
     kube_env.cluster.release_pods()  # type: ignore[attr-defined]
-    _, stderr = driver.communicate(timeout=120)
+    _, stderr = driver.communicate(timeout=600)
     # The run recovers either way: the executor sees the evicted (deleted) pod and snakemake
     # retries the job ("Evicted"/"PodLost" in its output), or the test cluster's Job
     # controller replaces the deleted pod before the executor's watch reports it.
@@ -71,6 +71,18 @@ def call_pods_of(pods: list[dict]) -> list[dict]:
     return [p for p in pods
             if p["metadata"].get("labels", {}).get("kubecall.io/rule") == "call_batch"
             and p["metadata"]["labels"].get("kubecall.io/attempt") == "1"]
+
+
+def test_a_slow_api_at_start_up_does_not_hang_the_driver(kube_env: KubeEnv) -> None:
+    """snakemake's status thread first asks for job states 1 s after the executor starts;
+    with 0.6 s per request the executor's start-up (credentials, clearing an earlier run's
+    Jobs) takes longer. The run must finish, not wait for ever on a dead status thread."""
+    kube_env.cluster.faults.add_latency(0.6)  # type: ignore[attr-defined]
+    run = kube_env.run(ONE_BATCH, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:] + kube_env.failure_logs()
+    assert "has no attribute" not in run.stdout + run.stderr
+    assert (kube_env.rundir / ONE_BATCH).is_dir()
+    assert kube_env.leftovers() == []
 
 
 def test_oomkilled_job_is_retried_with_more_memory(kube_env: KubeEnv) -> None:
@@ -110,7 +122,7 @@ def test_api_errors_and_dropped_watches_are_survived(kube_env: KubeEnv) -> None:
     time.sleep(0.5)
     faults.expire_watch_history()
     faults.drop_watches()
-    _, stderr = driver.communicate(timeout=120)
+    _, stderr = driver.communicate(timeout=600)
     assert driver.returncode == 0, stderr[-3000:] + kube_env.failure_logs()
     requests = kube_env.cluster.requests  # type: ignore[attr-defined]
     assert requests.count(verb="create", resource="jobs", code=503) == 3
@@ -136,13 +148,13 @@ def test_killed_driver_rerun_leaves_no_orphans_and_keeps_finished_batches(
     wait_for(lambda: alive(driver) and all(p.is_dir() for p in finished)
              and len(call_pods(kube_env)) >= 2
              and not [p for p in call_pods(kube_env) if batch_of(p) not in held],
-             timeout=120, what=lambda: f"two batches to finish while two are held: "
+             timeout=600, what=lambda: f"two batches to finish while two are held: "
              f"{[(batch_of(p), p['status'].get('phase')) for p in call_pods(kube_env)]} "
              f"{[p.is_dir() for p in finished]}")
     time.sleep(1)  # let the driver record the finished jobs
     stamps = {p: p.stat().st_mtime_ns for p in finished}
     driver.send_signal(signal.SIGKILL)
-    driver.communicate(timeout=30)
+    driver.communicate(timeout=300)
     orphans = kube_env.leftovers()
     assert orphans, "the killed driver's Jobs should still exist before the rerun"
 
@@ -160,11 +172,11 @@ def test_killed_driver_rerun_leaves_no_orphans_and_keeps_finished_batches(
 def test_interrupt_deletes_every_job_and_pod(kube_env: KubeEnv, stop: signal.Signals) -> None:
     kube_env.cluster.hold_pods(lambda pod: bool(call_pods_of([pod])))  # type: ignore[attr-defined]
     driver = kube_env.start(*ALL_BATCHES)
-    wait_for(lambda: len(call_pods(kube_env)) == 4, timeout=120, what="four calling pods")
+    wait_for(lambda: len(call_pods(kube_env)) == 4, timeout=600, what="four calling pods")
     driver.send_signal(stop)
-    driver.communicate(timeout=60)
+    driver.communicate(timeout=300)
     assert driver.returncode != 0
-    wait_for(lambda: kube_env.leftovers() == [], timeout=10, what="the run's Jobs and pods "
+    wait_for(lambda: kube_env.leftovers() == [], timeout=120, what="the run's Jobs and pods "
              "to be deleted")
 
 
