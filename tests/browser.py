@@ -42,12 +42,12 @@ def load_page(page: Path, screenshot: Path | None = None, height: int = 5600) ->
         common = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
                   "--v=0"]
         done = subprocess.run([*common, "--dump-dom", page.resolve().as_uri()],
-                              capture_output=True, text=True, timeout=120, check=False)
+                              capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, done.stderr[-2000:]
         if screenshot is not None:
             shot = subprocess.run([*common, f"--window-size=1280,{height}",
                                    f"--screenshot={screenshot}", page.resolve().as_uri()],
-                                  capture_output=True, text=True, timeout=120, check=False)
+                                  capture_output=True, text=True, timeout=600, check=False)
             assert shot.returncode == 0, shot.stderr[-2000:]
     console = [m.group(1) for m in map(CONSOLE_LINE.search, done.stderr.splitlines()) if m]
     return LoadedPage(done.stdout, console)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,12 +12,39 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.cluster.hostpaths import remove_stage
+from tests.support import leftovers
+
 # The test-support Kubernetes cluster's fixtures (tests/cluster/README.md).
 pytest_plugins = ["tests.cluster.plugin"]
 
 REPO = Path(__file__).resolve().parents[1]
 NA12878 = REPO / "resources" / "na12878"
 SCHEMAS = REPO / "workflow" / "schemas"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Everything this session starts inherits the mark (tests/support/leftovers.py).
+    os.environ[leftovers.SESSION_ENV] = str(os.getpid())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if a test left a driver, pod, sandbox, mount, cgroup or
+    temporary cluster directory behind (every fixture has ended by now)."""
+    remove_stage()
+    found = leftovers.find()
+    lines = found.lines()
+    if not lines:
+        return
+    leftovers.clean(found)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "tests left these behind (now removed):\n  " + "\n  ".join(lines)
+    if reporter is not None:
+        reporter.write_sep("=", "leftovers", red=True)
+        reporter.write_line(message)
+    else:
+        print(message, file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @dataclass

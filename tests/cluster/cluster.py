@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.support.leftovers import temp_prefix
+
 from .api import Api
 from .apiserver import ApiServer
 from .controllers import ControllerManager
@@ -54,7 +56,7 @@ class Cluster:
                  node_resources: dict[str, str] | None = None) -> None:
         self._own_tmp = None
         if state_dir is None:
-            self._own_tmp = tempfile.TemporaryDirectory(prefix="kubecall-cluster-")
+            self._own_tmp = tempfile.TemporaryDirectory(prefix=temp_prefix("cluster"))
             state_dir = Path(self._own_tmp.name)
         self.state_dir = Path(state_dir).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)

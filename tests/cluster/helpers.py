@@ -20,7 +20,7 @@ from .resources import RESOURCE_TYPES
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "condition") -> T:
+def wait_for(check: Callable[[], T | None], timeout: float = 120.0, what: str = "condition") -> T:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -71,7 +71,7 @@ def pod_manifest(name: str, command: list[str], **spec: Any) -> dict[str, Any]:
 
 def wait_pod_phase(core: client.CoreV1Api, namespace: str, name: str,
                    phases: tuple[str, ...] = ("Succeeded", "Failed"),
-                   timeout: float = 20.0) -> Any:
+                   timeout: float = 120.0) -> Any:
     def check() -> Any:
         pod = core.read_namespaced_pod(name, namespace)
         return pod if pod.status.phase in phases else None

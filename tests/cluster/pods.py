@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tests.support.leftovers import SESSION_ENV, session_tag
+
 from . import mountpoints
 from .resources import lookup
 from .selection import field_value
@@ -251,7 +253,7 @@ class PodWorker(threading.Thread):
         n = self.statuses[name]["restartCount"]
         # Every run gets a cgroup (when the host allows): it enforces the memory limit and
         # lets the agent kill processes that left the container's process group.
-        run.cgroup = self.agent.cgroups.create(f"kubecall-{self.uid[:8]}-{name}-{n}", limit)
+        run.cgroup = self.agent.cgroups.create(f"{session_tag()}{self.uid[:8]}-{name}-{n}", limit)
         launch["cgroup"] = str(run.cgroup) if run.cgroup else None
         run.error_file = self.dir / "run" / f"{name}-{n}.err"
         run.error_file.parent.mkdir(parents=True, exist_ok=True)
@@ -548,8 +550,10 @@ def host_tool_env() -> dict[str, str]:
     test process's PYTHONPATH, so containers run the code under test."""
     path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
     env = {"PATH": f"{Path(sys.executable).parent}:{path}"}
-    if os.environ.get("PYTHONPATH"):
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    # PYTHONPATH: the code under test; SESSION_ENV: whose processes these are (leftover check)
+    for name in ("PYTHONPATH", SESSION_ENV):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     return env
 
 

@@ -7,34 +7,30 @@ import gzip
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 from kubernetes import client
 
-from tests.cluster.hostpaths import pod_visible
+from tests.cluster.hostpaths import POD_PYTHON, POD_UID, pod_pythonpath
+from tests.support.leftovers import temp_prefix
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "resources" / "demo"
 NAMESPACE = "kubecall"
-UID = 10001
+UID = POD_UID
 NFS_SERVER, NFS_PATH = "nfs.test", "/export/1000g"
 SECRET_NAME = "s3-credentials"
 SENTINEL = "sentinel-Zq7Xw9-never-print-me"
-# The driver runs with the interpreter running the tests (this checkout's venv).
-PYTHON = sys.executable
-# Pods run as uid 10001, which cannot reach the venv's base interpreter (under /root): they
-# run the system python 3.11 with the venv's site-packages on PYTHONPATH instead.
-POD_PYTHON = "/usr/bin/python3"
-SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
+# The driver runs as the pods do (uid 10001, POD_PYTHON with this checkout's kubecall and the
+# venv's packages on PYTHONPATH, tests/cluster/hostpaths.py), wherever the checkout is.
 
 
 @dataclass
@@ -56,15 +52,18 @@ class KubeEnv:
     rundir: Path  # the driver's working directory, on the workspace
     kubeconfig: Path  # the kubecall-driver service account's kubeconfig (RBAC applies)
     admin: client.ApiClient
+    # Drivers started in the background, ended at teardown if a test left one running.
+    drivers: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def command(self, *extra: str) -> list[str]:
         """The driver's command line: the kubernetes profile plus this cluster's paths."""
         return [
             "setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
-            PYTHON, "-m", "snakemake", "--snakefile", str(self.rundir / "Snakefile"),
+            POD_PYTHON, "-m", "snakemake", "--snakefile", str(self.rundir / "Snakefile"),
             "--directory", str(self.rundir),
             "--configfile", str(self.rundir / "config" / "config.yaml"),
-            "--profile", str(REPO / "profiles" / "kubernetes"), "--workflow-profile", "none",
+            "--profile", str(self.rundir / "profiles" / "kubernetes"),
+            "--workflow-profile", "none",
             "--kubecall-kubeconfig", str(self.kubeconfig),
             "--kubecall-workspace-path", str(self.workspace),
             "--kubecall-datasource-path", str(self.datasource),
@@ -74,14 +73,36 @@ class KubeEnv:
         ]
 
     def start(self, *extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.command(*extra), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=self.rundir,
-                                env=driver_env())
+        """Start a driver in its own process group; `stop_drivers` ends it if still running."""
+        driver = subprocess.Popen(self.command(*extra), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, cwd=self.rundir,
+                                  env=driver_env(), start_new_session=True)
+        self.drivers.append(driver)
+        return driver
 
-    def run(self, *extra: str, timeout: float = 180) -> DriverRun:
-        done = subprocess.run(self.command(*extra), capture_output=True, text=True,
-                              cwd=self.rundir, env=driver_env(), timeout=timeout, check=False)
-        return DriverRun(done.returncode, done.stdout, done.stderr)
+    def run(self, *extra: str, timeout: float = 600) -> DriverRun:
+        """Run a driver to its end; a hang fails the test with the driver's output so far.
+
+        The timeout only stops a hang: it is far above any run's time on a loaded machine.
+        """
+        driver = self.start(*extra)
+        try:
+            stdout, stderr = driver.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop_drivers()
+            stdout, stderr = driver.communicate()
+            pytest.fail(f"the driver hung for {timeout:.0f}s: {stderr[-3000:]}")
+        return DriverRun(driver.returncode, stdout, stderr)
+
+    def stop_drivers(self) -> None:
+        """SIGKILL the process group of every driver still running, and reap it."""
+        for driver in self.drivers:
+            if driver.poll() is None:
+                try:
+                    os.killpg(driver.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            driver.communicate()
 
     def failure_logs(self) -> str:
         """The executor's saved container logs, for assertion messages."""
@@ -97,12 +118,13 @@ class KubeEnv:
 
 def driver_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    env["PYTHONPATH"] = pod_pythonpath()
     env["HOME"] = "/tmp"
     env["USER"] = env["LOGNAME"] = "kubecall"  # uid 10001 has no passwd entry here
     return env
 
 
-def wait_for(predicate, timeout: float = 60, what="condition") -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 300, what="condition") -> None:  # type: ignore[no-untyped-def]
     """Poll `predicate` until true; fail the test naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -143,11 +165,16 @@ def kube_env(k8s_cluster_factory) -> Iterator[KubeEnv]:  # type: ignore[no-untyp
     """A cluster with the demo data on the data-source volume and a run directory holding
     this checkout's workflow on the workspace claim, owned by uid 10001."""
     # Outside /tmp: pods mount an emptyDir over /tmp, which would hide claim directories.
-    base = Path(tempfile.mkdtemp(prefix="kubecall-k8s-", dir="/var/tmp"))
-    env = prepare(lambda **options: k8s_cluster_factory(**options), base)
-    yield env
-    env.admin.close()
-    shutil.rmtree(base, ignore_errors=True)
+    base = Path(tempfile.mkdtemp(prefix=temp_prefix("k8s"), dir="/var/tmp"))
+    try:
+        env = prepare(lambda **options: k8s_cluster_factory(**options), base)
+        try:
+            yield env
+        finally:
+            env.stop_drivers()
+            env.admin.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-def]
@@ -164,9 +191,7 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
     os.chmod(base, 0o755)
     cluster = start_cluster(state_dir=base / "state",
                             nfs_exports={f"{NFS_SERVER}:{NFS_PATH}": datasource})
-    cluster.pod_env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [os.environ.get("PYTHONPATH"), str(pod_visible(REPO / "src")),
-                      str(pod_visible(SITE_PACKAGES))]))
+    cluster.pod_env["PYTHONPATH"] = pod_pythonpath()
     # The image has a passwd entry for uid 10001; this host does not (getpass needs a name).
     cluster.pod_env.update(USER="kubecall", LOGNAME="kubecall")
     admin = client.ApiClient(_admin_configuration(cluster.kubeconfig))
@@ -212,7 +237,7 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
     rundir = workspace / "run"
     rundir.mkdir(parents=True)
     shutil.copy2(REPO / "Snakefile", rundir / "Snakefile")
-    for sub in ("workflow", "src/kubecall"):
+    for sub in ("workflow", "profiles", "src/kubecall"):
         shutil.copytree(REPO / sub, rundir / sub,
                         ignore=shutil.ignore_patterns("__pycache__"))
     (rundir / "config").mkdir()

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.leftovers import temp_prefix
+
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
 OVERLAYS = ("minikube", "ehk", "gke")
@@ -38,7 +40,7 @@ def world_readable_dir() -> Iterator[Path]:
     Not under /tmp: pods mount an emptyDir over /tmp, which hides anything the host keeps there
     (the cluster's state directory included), and pytest's own tmp dirs are mode 700.
     """
-    path = Path(tempfile.mkdtemp(prefix="kubecall-k8s-tests-", dir="/var/tmp"))
+    path = Path(tempfile.mkdtemp(prefix=temp_prefix("k8s-tests"), dir="/var/tmp"))
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)

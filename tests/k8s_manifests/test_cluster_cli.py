@@ -58,7 +58,7 @@ class Setup:
 def kubecall(setup_env: dict[str, str], *args: str, stdin: str | None = None
              ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kubecall.cli", *args], env=setup_env,
-                          input=stdin, capture_output=True, text=True, timeout=180, check=False)
+                          input=stdin, capture_output=True, text=True, timeout=600, check=False)
 
 
 def cli_env(kubeconfig: Path) -> dict[str, str]:
@@ -287,7 +287,7 @@ def test_status_and_logs_show_a_runs_failed_job(setup: Setup) -> None:
     kube = Kube.connect(setup.cluster.kubeconfig)
     try:
         kube.create(job)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             live = kube.get("batch/v1", "Job", "snakejob-ok1-call-3", NS) or {}
             if condition_true(live, "Failed"):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.cluster.hostpaths import pod_visible
+from tests.cluster.hostpaths import POD_PYTHON, pod_pythonpath
 
 REPO = Path(__file__).resolve().parents[2]
 MINIKUBE = REPO / "k8s" / "overlays" / "minikube"
@@ -81,23 +81,17 @@ def pod_runtime(directory: Path) -> dict[str, str]:
     get a `python` that is the system Python 3.11 with the venv's site-packages on PYTHONPATH.
     ``directory`` must be world-readable (pytest's tmp_path is not).
     """
-    import sys
-    import sysconfig
-
     bin_dir = directory / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     for name in ("python", "python3"):
         link = bin_dir / name
         if not link.exists():
-            link.symlink_to("/usr/bin/python3")
+            link.symlink_to(POD_PYTHON)
     for path in (directory, bin_dir):
         path.chmod(0o755)
-    site_packages = Path(sysconfig.get_paths()["purelib"])
-    # pod_visible: pods mount an emptyDir over /tmp, hiding a checkout that lives there
+    # staged where pods can read them, wherever the checkout is (tests/cluster/hostpaths.py)
     return {
         "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        "PYTHONPATH": os.pathsep.join(str(pod_visible(p)) for p in
-                                      (REPO / "src", REPO, site_packages)),
+        "PYTHONPATH": pod_pythonpath(REPO),
         "PYTHONDONTWRITEBYTECODE": "1",
-        "KUBECALL_TEST_PYTHON": sys.executable,
     }

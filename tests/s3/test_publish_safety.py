@@ -114,7 +114,7 @@ def authenticating_server() -> Iterator[AuthServer]:
         env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "2"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 300
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

@@ -121,7 +121,7 @@ PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
 """
 
 
-def start_cluster(root: Path, timeout: float = 60.0) -> Cluster:
+def start_cluster(root: Path, timeout: float = 300.0) -> Cluster:
     """Start munged, slurmctld and slurmd as root; wait until ``srun hostname`` answers."""
     if os.geteuid() != 0:
         raise ClusterUnavailable("the SLURM daemons are started as root; run the test as root")
@@ -161,7 +161,7 @@ def start_cluster(root: Path, timeout: float = 60.0) -> Cluster:
     try:
         for name in DAEMONS:
             done = subprocess.run(commands[name], capture_output=True, text=True,
-                                  env=cluster.env, check=False, timeout=30)
+                                  env=cluster.env, check=False, timeout=300)
             if done.returncode != 0:
                 raise ClusterUnavailable(f"{name} did not start: {done.stderr.strip()}")
             cluster.pids[name] = _wait_for_pid(pid_files[name])
@@ -172,7 +172,7 @@ def start_cluster(root: Path, timeout: float = 60.0) -> Cluster:
     return cluster
 
 
-def _wait_for_pid(pid_file: Path, timeout: float = 15.0) -> int:
+def _wait_for_pid(pid_file: Path, timeout: float = 120.0) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pid_file.exists() and pid_file.read_text().strip():

@@ -1,0 +1,1 @@
+"""Test-only infrastructure shared by the suites (never shipped)."""
