@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
-# Make sure the command-line tools the workflow runs are on PATH.
-# As root on Debian/Ubuntu, missing ones are installed with apt-get; otherwise we stop and
-# explain the conda route (environment.yml), since we cannot install system packages.
+# Make sure the command-line tools the workflow runs (and, with `test`, the ones the test
+# suite needs) are on this machine. As root on Debian/Ubuntu, missing ones are installed with
+# apt-get; otherwise we stop, name the packages and explain the conda route (environment.yml),
+# since we cannot install system packages.
+#   scripts/ensure-tools.sh         what `make run` needs
+#   scripts/ensure-tools.sh test    also what `make test` needs (SLURM, browser, sandbox tools)
 set -euo pipefail
 
+mode="${1:-run}"
+case "$mode" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
+
+# tool -> Debian package; the order is the order they are reported in.
+tools=(samtools freebayes bcftools tabix bgzip)
 declare -A PACKAGE_OF=([samtools]=samtools [freebayes]=freebayes [bcftools]=bcftools
                        [tabix]=tabix [bgzip]=tabix)
+if [ "$mode" = test ]; then
+    # tests/slurm: a one-node SLURM cluster on loopback (slurmctld, slurmd, munged);
+    # tests/cluster: private mount namespaces and uid switches (unshare, setpriv, mount) and a
+    # TLS certificate (openssl); the report's browser test: chromium, headless.
+    tools+=(slurmctld slurmd munged openssl unshare setpriv chromium)
+    PACKAGE_OF+=([slurmctld]=slurm-wlm [slurmd]=slurm-wlm [munged]=munge
+                 [openssl]=openssl [unshare]=util-linux [setpriv]=util-linux
+                 [chromium]=chromium)
+fi
 missing_packages=()
 missing_tools=()
-for tool in samtools freebayes bcftools tabix bgzip; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
+for tool in "${tools[@]}"; do
+    if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ]; then
         missing_tools+=("$tool")
         missing_packages+=("${PACKAGE_OF[$tool]}")
     fi
@@ -33,21 +50,32 @@ if [ ${#missing_tools[@]} -eq 0 ]; then
         echo "Installing with apt-get: ${optional_packages[*]} (optional, faster freebayes)"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-            "${optional_packages[@]}" || echo "warning: not installed; using the system allocator"
+            "${optional_packages[@]}" >/dev/null \
+            || echo "warning: not installed; using the system allocator"
     fi
     exit 0
 fi
 
+mapfile -t unique_packages < <(printf '%s\n' "${missing_packages[@]}" | sort -u)
+packages="${unique_packages[*]}"
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing with apt-get: ${missing_packages[*]}"
+    echo "Installing with apt-get: ${packages} ${optional_packages[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # shellcheck disable=SC2046
     apt-get install -y -qq --no-install-recommends \
-        $(printf '%s\n' "${missing_packages[@]}" "${optional_packages[@]}" | sort -u)
+        "${unique_packages[@]}" "${optional_packages[@]}" >/dev/null
     exit 0
 fi
 
+if [ "$mode" = test ]; then
+    cat >&2 <<MSG
+error: missing tools: ${missing_tools[*]}
+The test suite needs these Debian packages: ${packages}
+They are installed automatically only as root on Debian/Ubuntu (apt-get); ask an administrator:
+    sudo apt-get install ${packages}
+MSG
+    exit 1
+fi
 cat >&2 <<MSG
 error: missing tools: ${missing_tools[*]}
 They are installed automatically only as root on Debian/Ubuntu (apt-get). Instead, use conda:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.support.leftovers import temp_prefix
 
 SCRIPT = REPO / "scripts" / "ensure-tools.sh"
 
@@ -19,7 +20,7 @@ def bare_path(tmp_path: Path) -> str:
     """A PATH with the shell basics the script needs and none of the bioinformatics tools."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("id", "sort", "cat"):
+    for tool in ("id", "sort", "cat", "grep"):
         (bin_dir / tool).symlink_to(shutil.which(tool))
     return str(bin_dir)
 
@@ -32,27 +33,57 @@ def test_missing_tools_without_apt_point_to_environment_yml(tmp_path: Path) -> N
     assert "conda env create -f environment.yml" in done.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="switching to an unprivileged user needs root")
-def test_without_root_it_does_not_try_apt_get() -> None:
-    """apt-get is on PATH, the user is not root: explain, do not attempt an install."""
-    shared = Path(tempfile.mkdtemp(prefix="kubecall-ensure-"))
+def run_unprivileged(*args: str) -> subprocess.CompletedProcess[str]:
+    """The script as an ordinary user (65534) with apt-get on PATH and no tools."""
+    shared = Path(tempfile.mkdtemp(prefix=temp_prefix("ensure")))
     try:
         shared.chmod(0o755)
         shutil.copy(SCRIPT, shared / "ensure-tools.sh")
         path = bare_path(shared)
         (Path(path) / "apt-get").symlink_to(shutil.which("apt-get") or "/usr/bin/apt-get")
-        done = subprocess.run(
+        return subprocess.run(
             [shutil.which("setpriv") or "setpriv", "--reuid=65534", "--regid=65534",
-             "--clear-groups", "/bin/bash", str(shared / "ensure-tools.sh")],
+             "--clear-groups", "/bin/bash", str(shared / "ensure-tools.sh"), *args],
             env={"PATH": path}, capture_output=True, text=True, check=False, cwd="/",
         )
     finally:
         shutil.rmtree(shared)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="switching to an unprivileged user needs root")
+
+
+@needs_root
+def test_without_root_it_does_not_try_apt_get() -> None:
+    """apt-get is on PATH, the user is not root: explain, do not attempt an install."""
+    done = run_unprivileged()
     assert done.returncode == 1
     assert "Installing" not in done.stdout
     assert "conda env create -f environment.yml" in done.stderr
 
 
+@needs_root
+def test_test_mode_without_root_names_every_package_the_suite_needs() -> None:
+    done = run_unprivileged("test")
+    assert done.returncode == 1
+    assert "Installing" not in done.stdout
+    # The script also looks in /usr/sbin (not on an ordinary user's PATH): the SLURM and munge
+    # daemons installed on this machine are found there.
+    packages = sorted({"bcftools", "chromium", "freebayes", "openssl", "python3-venv",
+                       "samtools", "tabix", "util-linux"}
+                      | ({"slurm-wlm"} if not Path("/usr/sbin/slurmctld").exists() else set())
+                      | ({"munge"} if not Path("/usr/sbin/munged").exists() else set()))
+    assert f"The test suite needs these Debian packages: {' '.join(packages)}\n" in done.stderr
+    assert f"sudo apt-get install {' '.join(packages)}\n" in done.stderr
+
+
 def test_nothing_missing_means_nothing_done() -> None:
     done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
+
+
+def test_test_mode_with_everything_installed_does_nothing() -> None:
+    done = subprocess.run(["bash", str(SCRIPT), "test"], capture_output=True, text=True,
+                          check=False)
     assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
