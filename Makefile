@@ -1,12 +1,19 @@
 # Two commands on a fresh machine: `make run` (demo cohort end to end) and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
+# The venv lives in the checkout, except where the checkout's path has a space: make cannot
+# name such paths, and snakemake runs `script:` rules as `<python path> <script>` without
+# quoting the interpreter (snakemake issue 2645), so the venv then goes to a space-free path.
+ifeq ($(words $(CURDIR)),1)
 VENV ?= .venv
+else
+VENV ?= $(HOME)/.cache/kubecall/venv-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-12)
+endif
 SNAKEMAKE := $(VENV)/bin/snakemake
 RUN_STAMP := $(VENV)/.run-deps
 TEST_STAMP := $(VENV)/.test-deps
 
-.PHONY: help run report test tools lint dry-run clean
+.PHONY: help run report test tools test-tools lint dry-run clean
 
 help:
 	@echo "make run      install what is missing, then call variants on the demo cohort"
@@ -31,7 +38,7 @@ report: run
 	$(SNAKEMAKE) --profile profiles/default --report results/snakemake-report.html
 	@echo "Reports: results/report.html and results/snakemake-report.html"
 
-test: tools $(TEST_STAMP)
+test: test-tools $(TEST_STAMP)
 	$(VENV)/bin/pytest
 
 lint: $(TEST_STAMP)
@@ -43,6 +50,10 @@ dry-run: $(RUN_STAMP)
 
 tools:
 	@bash scripts/ensure-tools.sh
+
+# What the suite needs besides the workflow's tools: SLURM, munge, chromium, util-linux.
+test-tools:
+	@bash scripts/ensure-tools.sh test
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

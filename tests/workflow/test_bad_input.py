@@ -59,3 +59,25 @@ def test_reference_without_index_on_read_only_storage(na12878: dict[str, Path],
     assert "has no index q.fa.fai and its directory is read-only" in done.stderr
     assert f"run 'samtools faidx {ref_dir / 'q.fa'}' where you can write" in done.stderr
     assert not (workdir / "logs").exists()
+
+
+def test_an_interpreter_path_with_a_space_is_refused_before_any_job(tmp_path: Path) -> None:
+    """snakemake would run every `script:` job as `/a b/python script.py` and fail it."""
+    import sysconfig
+
+    spaced = tmp_path / "my envs" / "bin"
+    spaced.mkdir(parents=True)
+    (spaced / "python").symlink_to(Path(sys.executable).resolve())
+    workdir = tmp_path / "work"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO / "src"), sysconfig.get_paths()["purelib"]])}
+    done = subprocess.run(
+        [str(spaced / "python"), "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+         "--directory", str(workdir), "--cores", "1",
+         "--configfile", str(REPO / "config" / "config.yaml")],
+        capture_output=True, text=True, check=False, env=env, cwd=REPO)
+    assert done.returncode != 0
+    assert f"the Python running snakemake has a space in its path ({spaced / 'python'})" \
+        in done.stderr, done.stderr[-2000:]
+    assert "path has no space" in done.stderr
+    assert not (workdir / "logs").exists()

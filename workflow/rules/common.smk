@@ -22,6 +22,15 @@ except ImportError as exc:
         f"use the conda environment in environment.yml"
     )
 
+if " " in sys.executable:
+    # snakemake runs `script:` rules as `<python> <script>` without quoting the interpreter
+    # (snakemake issue 2645): every script job would fail; stop before any runs.
+    raise WorkflowError(
+        f"the Python running snakemake has a space in its path ({sys.executable}), which "
+        f"snakemake cannot run the workflow's scripts with; use a virtual environment whose "
+        f"path has no space ('make run' makes one for a checkout whose path has a space)"
+    )
+
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
 
