@@ -51,6 +51,9 @@ def complete(out: Conversion) -> Conversion:
     if not out.has("executor"):
         out.add("executor", "kubecall", "Added: the source names no Kubernetes executor "
                 "(it was given on the command line); kubecall's is this one.")
+    if not out.has("jobs"):
+        out.add("jobs", 100, "Added: snakemake needs a job limit for a remote executor; "
+                "Pending pods beyond what the cluster fits only wait.")
     if not out.has("kubecall-workspace-claim"):
         out.add("kubecall-workspace-claim", "shared-workspace", "Added (no workspace in the "
                 "source): the ReadWriteMany claim the working directory lives on, where "

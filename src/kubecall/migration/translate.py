@@ -18,6 +18,9 @@ Handler = Callable[[Conversion, str, object], None]
 STAGING = ("kubecall jobs read and write the shared ReadWriteMany workspace in place, so no "
            "file is staged through remote storage; publish results with the config's "
            "publish: section (config/kubernetes.yaml)")
+IMAGE_TOOLS = ("kubecall's job image already holds every tool the rules run, pinned in one "
+               "environment (container/README.md); per-rule environments would be built in "
+               "each job; add it back by hand only for rules of your own")
 SECRETS = ("kubecall never copies the driver's environment into pods; put the values in a "
            "Secret and set kubecall-secret-name and kubecall-secret-env (ENV=KEY,...)")
 
@@ -111,6 +114,8 @@ HANDLERS: dict[str, Handler] = {
     "container-image": renamed("kubecall-image", "Snakemake's remote execution setting",
                                "It must hold kubecall's tools (container/README.md)."),
     "envvars": envvars,
+    "use-conda": untranslatable(IMAGE_TOOLS),
+    "software-deployment-method": untranslatable(IMAGE_TOOLS),
     "default-storage-provider": untranslatable(STAGING),
     "default-storage-prefix": untranslatable(STAGING),
     "shared-fs-usage": untranslatable("kubecall always shares the workspace between the "
