@@ -57,14 +57,15 @@ class KubeEnv:
     kubeconfig: Path  # the kubecall-driver service account's kubeconfig (RBAC applies)
     admin: client.ApiClient
 
-    def command(self, *extra: str) -> list[str]:
-        """The driver's command line: the kubernetes profile plus this cluster's paths."""
+    def command(self, *extra: str, profile: Path = REPO / "profiles" / "kubernetes") -> list[str]:
+        """The driver's command line: the kubernetes profile (or ``profile``) plus this
+        cluster's paths."""
         return [
             "setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
             PYTHON, "-m", "snakemake", "--snakefile", str(self.rundir / "Snakefile"),
             "--directory", str(self.rundir),
             "--configfile", str(self.rundir / "config" / "config.yaml"),
-            "--profile", str(REPO / "profiles" / "kubernetes"), "--workflow-profile", "none",
+            "--profile", str(profile), "--workflow-profile", "none",
             "--kubecall-kubeconfig", str(self.kubeconfig),
             "--kubecall-workspace-path", str(self.workspace),
             "--kubecall-datasource-path", str(self.datasource),
@@ -78,9 +79,11 @@ class KubeEnv:
                                 stderr=subprocess.PIPE, text=True, cwd=self.rundir,
                                 env=driver_env())
 
-    def run(self, *extra: str, timeout: float = 180) -> DriverRun:
-        done = subprocess.run(self.command(*extra), capture_output=True, text=True,
-                              cwd=self.rundir, env=driver_env(), timeout=timeout, check=False)
+    def run(self, *extra: str, timeout: float = 180,
+            profile: Path = REPO / "profiles" / "kubernetes") -> DriverRun:
+        done = subprocess.run(self.command(*extra, profile=profile), capture_output=True,
+                              text=True, cwd=self.rundir, env=driver_env(), timeout=timeout,
+                              check=False)
         return DriverRun(done.returncode, done.stdout, done.stderr)
 
     def failure_logs(self) -> str:
