@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kubecall.teardown",
     "kubecall.progress",
     "kubecall.report.cli",
+    "kubecall.migration.cli",
 )
 
 EPILOG = """examples:
@@ -37,6 +38,7 @@ EPILOG = """examples:
   kubecall status; kubecall logs RUN; kubecall teardown
   kubecall progress            # where the run in this directory stands
   kubecall report -o report.html
+  kubecall profile convert ~/old-k8s-profile   # a snakemake --executor kubernetes profile
 """
 
 

@@ -55,15 +55,16 @@ class KubeEnv:
     # Drivers started in the background, ended at teardown if a test left one running.
     drivers: list[subprocess.Popen[str]] = field(default_factory=list)
 
-    def command(self, *extra: str) -> list[str]:
-        """The driver's command line: the kubernetes profile plus this cluster's paths."""
+    def command(self, *extra: str, profile: Path | None = None) -> list[str]:
+        """The driver's command line: the kubernetes profile (or ``profile``) plus this
+        cluster's paths."""
+        profile = profile or self.rundir / "profiles" / "kubernetes"
         return [
             "setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
             POD_PYTHON, "-m", "snakemake", "--snakefile", str(self.rundir / "Snakefile"),
             "--directory", str(self.rundir),
             "--configfile", str(self.rundir / "config" / "config.yaml"),
-            "--profile", str(self.rundir / "profiles" / "kubernetes"),
-            "--workflow-profile", "none",
+            "--profile", str(profile), "--workflow-profile", "none",
             "--kubecall-kubeconfig", str(self.kubeconfig),
             "--kubecall-workspace-path", str(self.workspace),
             "--kubecall-datasource-path", str(self.datasource),
@@ -72,20 +73,20 @@ class KubeEnv:
             "--kubecall-python", POD_PYTHON, *extra,
         ]
 
-    def start(self, *extra: str) -> subprocess.Popen[str]:
+    def start(self, *extra: str, profile: Path | None = None) -> subprocess.Popen[str]:
         """Start a driver in its own process group; `stop_drivers` ends it if still running."""
-        driver = subprocess.Popen(self.command(*extra), stdout=subprocess.PIPE,
+        driver = subprocess.Popen(self.command(*extra, profile=profile), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, cwd=self.rundir,
                                   env=driver_env(), start_new_session=True)
         self.drivers.append(driver)
         return driver
 
-    def run(self, *extra: str, timeout: float = 600) -> DriverRun:
+    def run(self, *extra: str, timeout: float = 600, profile: Path | None = None) -> DriverRun:
         """Run a driver to its end; a hang fails the test with the driver's output so far.
 
         The timeout only stops a hang: it is far above any run's time on a loaded machine.
         """
-        driver = self.start(*extra)
+        driver = self.start(*extra, profile=profile)
         try:
             stdout, stderr = driver.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -51,7 +51,8 @@ def test_conda_pins_agree_with_the_user_environment() -> None:
 
 
 @pytest.mark.parametrize("command", [[], ["simulate"], ["accuracy"], ["samplesheet"],
-                                     ["progress"], ["report"]])
+                                     ["progress"], ["report"], ["profile"],
+                                     ["profile", "convert"]])
 def test_cli_help(command: list[str]) -> None:
     done = subprocess.run([sys.executable, "-m", "kubecall.cli", *command, "--help"],
                           capture_output=True, text=True, check=False)
