@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from kubecall.accuracy import compare_calls
-from kubecall.concordance import compare_records
-from kubecall.simulate import SimulationParams, simulate_cohort
+from kubecall.devtools.accuracy import compare_calls
+from kubecall.devtools.concordance import compare_records
+from kubecall.devtools.simulate import SimulationParams, simulate_cohort
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from kubecall.accuracy import compare_calls
-from kubecall.simulate import SimulationParams, simulate_cohort
+from kubecall.devtools.accuracy import compare_calls
+from kubecall.devtools.simulate import SimulationParams, simulate_cohort
 
 
 def directory_bytes(path: Path) -> int:

@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from dag_scale import GRCH37  # noqa: E402
 
-from kubecall.preflight import run_preflight  # noqa: E402
-from kubecall.samplesheet import Sample  # noqa: E402
+from kubecall.pipeline.preflight import run_preflight  # noqa: E402
+from kubecall.pipeline.samplesheet import Sample  # noqa: E402
 
 
 def make_cohort(workdir: Path, samples: int) -> list[Sample]:

@@ -27,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kubecall.concordance import compare_records
-from kubecall.simulate import SimulationParams, simulate_cohort
+from kubecall.devtools.concordance import compare_records
+from kubecall.devtools.simulate import SimulationParams, simulate_cohort
 
 REPO = Path(__file__).resolve().parents[1]
 FREEBAYES_SCRIPTS = Path("/usr/share/freebayes/scripts")

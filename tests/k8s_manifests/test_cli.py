@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from kubecall import cli
-from kubecall.applying import contains, in_dependency_order
-from kubecall.driver_job import DriverSpec, driver_job
+from kubecall.cluster.applying import contains, in_dependency_order
+from kubecall.cluster.driver_job import DriverSpec, driver_job
 from kubecall.errors import KubecallError
 from tests.cluster.cluster import Cluster
 from tests.k8s_manifests.conftest import K8S

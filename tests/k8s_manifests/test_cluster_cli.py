@@ -25,9 +25,9 @@ import boto3
 import pytest
 import yaml
 
-from kubecall.driver_job import DriverSpec, driver_job
+from kubecall.cluster.driver_job import DriverSpec, driver_job
+from kubecall.cluster.kube import Kube
 from kubecall.errors import KubecallError
-from kubecall.kube import Kube
 from tests.cluster.cluster import Cluster
 from tests.cluster.node import sandbox_support
 from tests.k8s_manifests.conftest import REPO

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from kubecall.driver_job import DriverSpec, driver_job
-from kubecall.stage import stage_job
+from kubecall.cluster.driver_job import DriverSpec, driver_job
+from kubecall.cluster.stage import stage_job
 from tests.k8s_manifests.conftest import OVERLAYS
 from tests.k8s_manifests.restricted import pod_spec, violations
 

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from kubecall.driver_job import DriverSpec, driver_job
+from kubecall.cluster.driver_job import DriverSpec, driver_job
 from tests.k8s_manifests.conftest import OVERLAYS
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")

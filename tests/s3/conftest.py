@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from kubecall.publish import PublishSettings
+from kubecall.publish.publishing import PublishSettings
 from tests.s3.s3server import RecordingProxy
 
 # Credentials the code under test uses; they must never show up in any output.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.publish import deliverables, publish_run, verify_run
+from kubecall.publish.publishing import deliverables, publish_run, verify_run
 from tests.s3.conftest import S3Env, write_run_dir
 
 MIB = 1024 * 1024

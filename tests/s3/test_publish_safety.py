@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.publish import PublishSettings, deliverables, publish_run
+from kubecall.publish.publishing import PublishSettings, deliverables, publish_run
 from tests.s3.conftest import SENTINEL_SECRET, SENTINELS, S3Env, write_run_dir
 from tests.s3.s3server import free_port
 

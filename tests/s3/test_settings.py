@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.publish import PublishSettings, deliverables, parse_run_url
-from kubecall.run_manifest import validate_object_name, validate_run_id
-from kubecall.s3 import ClientSettings, load_credentials, make_client
+from kubecall.publish.manifest import validate_object_name, validate_run_id
+from kubecall.publish.publishing import PublishSettings, deliverables, parse_run_url
+from kubecall.publish.s3 import ClientSettings, load_credentials, make_client
 from tests.s3.conftest import SENTINEL_SECRET, SENTINELS, write_run_dir
 
 CONFIG = {

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from kubecall import cli
-from kubecall.publish import (
+from kubecall.publish.publishing import (
     PublishSettings,
     deliverables,
     publish_run,
     publish_workflow_results,
     verify_run,
 )
-from kubecall.s3 import b64_sha256
+from kubecall.publish.s3 import b64_sha256
 from tests.s3.conftest import SENTINELS, S3Env, write_run_dir
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubecall.publish import PublishSettings, verify_run
+from kubecall.publish.publishing import PublishSettings, verify_run
 from tests.conftest import REPO
 from tests.s3.conftest import SENTINELS, S3Env
 

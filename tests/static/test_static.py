@@ -69,7 +69,7 @@ def test_every_rule_has_a_log_and_a_benchmark() -> None:
 
 
 def test_every_config_key_is_documented_in_config_readme() -> None:
-    from kubecall.config import load_schema
+    from kubecall.pipeline.config import load_schema
 
     readme = (REPO / "config" / "README.md").read_text()
     schema = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pysam
 import pytest
 
-from kubecall.accuracy import AccuracyCounts, compare_calls, variant_class
 from kubecall.cli import main
+from kubecall.devtools.accuracy import AccuracyCounts, compare_calls, variant_class
 from kubecall.errors import KubecallError
 
 pytestmark = pytest.mark.skipif(shutil.which("bcftools") is None, reason="needs bcftools")

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from kubecall.allocator import (
+from kubecall.errors import KubecallError
+from kubecall.pipeline.allocator import (
     TCMALLOC_LIBRARY,
     allocator_name,
     preload_environment,
     resolve_allocator,
 )
-from kubecall.errors import KubecallError
 
 
 def test_tcmalloc_is_found_in_the_first_directory_holding_it(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pysam
 import pytest
 
-from kubecall.allocator import resolve_allocator
-from kubecall.calling import (
+from kubecall.errors import KubecallError
+from kubecall.pipeline.allocator import resolve_allocator
+from kubecall.pipeline.calling import (
     CallSettings,
     call_batch,
     call_region,
@@ -19,8 +20,7 @@ from kubecall.calling import (
     split_region,
     write_owned_records,
 )
-from kubecall.errors import KubecallError
-from kubecall.regions import Interval, Region, plan_equal, read_fai
+from kubecall.pipeline.regions import Interval, Region, plan_equal, read_fai
 
 ODD = "HLA-DRB1*16:02:01"
 

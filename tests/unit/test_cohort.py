@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kubecall.cohort import groups, load_cohort, select_samples, selection_from_config
 from kubecall.errors import KubecallError
-from kubecall.samplesheet import read_sample_sheet
+from kubecall.pipeline.cohort import groups, load_cohort, select_samples, selection_from_config
+from kubecall.pipeline.samplesheet import read_sample_sheet
 from tests.conftest import SCHEMAS, write_sheet
 
 SCHEMA = SCHEMAS / "samples.schema.yaml"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kubecall.cohort import callsets
 from kubecall.errors import KubecallError
-from kubecall.samplesheet import Sample
+from kubecall.pipeline.cohort import callsets
+from kubecall.pipeline.samplesheet import Sample
 
 
 def sample(name: str, line: int, **extra: str) -> Sample:

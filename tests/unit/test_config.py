@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubecall.config import load_schema, validate_config
 from kubecall.errors import KubecallError
-from kubecall.samplesheet import read_sample_sheet
+from kubecall.pipeline.config import load_schema, validate_config
+from kubecall.pipeline.samplesheet import read_sample_sheet
 from tests.conftest import REPO, SCHEMAS, write_sheet
 
 CONFIG_SCHEMA = SCHEMAS / "config.schema.yaml"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kubecall.calling import CallSettings, call_region
 from kubecall.errors import KubecallError
-from kubecall.merge import check_sorted_unique, merge_region_vcfs
-from kubecall.regions import plan_equal, read_fai
+from kubecall.pipeline.calling import CallSettings, call_region
+from kubecall.pipeline.merge import check_sorted_unique, merge_region_vcfs
+from kubecall.pipeline.regions import plan_equal, read_fai
 
 ORDER = ["q", "HLA-DRB1*16:02:01"]
 

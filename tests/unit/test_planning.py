@@ -8,10 +8,11 @@ from pathlib import Path
 import pysam
 import pytest
 
-from kubecall.batching import assign_batches, batch_names
+from kubecall.devtools.simulate import SimulationParams, simulate_cohort
 from kubecall.errors import KubecallError
-from kubecall.index_weights import WINDOW, cohort_weights, read_index_weights
-from kubecall.planning import (
+from kubecall.pipeline.batching import assign_batches, batch_names
+from kubecall.pipeline.index_weights import WINDOW, cohort_weights, read_index_weights
+from kubecall.pipeline.planning import (
     WeightedRegion,
     find_n_gaps,
     make_plan,
@@ -19,8 +20,7 @@ from kubecall.planning import (
     plan_targets,
     read_targets,
 )
-from kubecall.regions import Interval, Region, read_fai
-from kubecall.simulate import SimulationParams, simulate_cohort
+from kubecall.pipeline.regions import Interval, Region, read_fai
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.preflight import preflight, write_manifest
-from kubecall.regions import read_fai
-from kubecall.samplesheet import read_sample_sheet
+from kubecall.pipeline.preflight import preflight, write_manifest
+from kubecall.pipeline.regions import read_fai
+from kubecall.pipeline.samplesheet import read_sample_sheet
 from tests.conftest import SCHEMAS, write_sheet
 from tests.damage import PREFLIGHT_CASES
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.preflight import preflight, run_preflight
-from kubecall.regions import read_fai
-from kubecall.samplesheet import read_sample_sheet
+from kubecall.pipeline.preflight import preflight, run_preflight
+from kubecall.pipeline.regions import read_fai
+from kubecall.pipeline.samplesheet import read_sample_sheet
 from tests.conftest import SCHEMAS, write_sheet
 
 
@@ -89,7 +89,7 @@ def test_unreadable_cache_is_rebuilt(cohort: dict) -> None:
 
 
 def test_progress_is_logged(cohort: dict, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="kubecall.preflight"):
+    with caplog.at_level(logging.INFO, logger="kubecall.pipeline.preflight"):
         check(cohort, progress_every=2)
     progress = [r.getMessage() for r in caplog.records if "alignments checked" in r.message]
     assert progress == [f"preflight: {n}/6 alignments checked" for n in (2, 4, 6)]

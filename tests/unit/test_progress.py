@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kubecall.progress import format_progress, read_progress
+from kubecall.report.progress import format_progress, read_progress
 
-# Lines as kubecall.calling logs them (logs/call_batch/<callset>/<batch>.log).
-START = ("2026-11-28 22:45:51,088 INFO kubecall.calling: running: freebayes -f ref.fa -L "
+# Lines as kubecall.pipeline.calling logs them (logs/call_batch/<callset>/<batch>.log).
+START = ("2026-11-28 22:45:51,088 INFO kubecall.pipeline.calling: running: freebayes -f ref.fa -L "
          "results/cohort/alignments.txt -t results/calls/cohort/batches/{b}/{r}.vcf.gz.partial."
          "{r}.targets.bed\n")
-DONE = ("2026-11-28 22:45:52,306 INFO kubecall.calling: region {r} ({how}): 38 records kept, "
-        "0 outside it dropped, 1.45 s\n")
-OVER = ("2026-11-28 22:45:51,088 WARNING kubecall.calling: region {r} exceeded its 0.2 s "
+DONE = ("2026-11-28 22:45:52,306 INFO kubecall.pipeline.calling: region {r} ({how}): "
+        "38 records kept, 0 outside it dropped, 1.45 s\n")
+OVER = ("2026-11-28 22:45:51,088 WARNING kubecall.pipeline.calling: region {r} exceeded its 0.2 s "
         "budget: splitting\n")
 
 

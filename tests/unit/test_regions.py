@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.regions import (
+from kubecall.pipeline.regions import (
     Interval,
     Region,
     find_region,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kubecall.cli import main
-from kubecall.cohort import load_cohort
-from kubecall.preflight import preflight
-from kubecall.regions import read_fai
+from kubecall.pipeline.cohort import load_cohort
+from kubecall.pipeline.preflight import preflight
+from kubecall.pipeline.regions import read_fai
 from tests.conftest import SCHEMAS
 
 PANEL = ("sample\tpop\tsuper_pop\tgender\t\n"

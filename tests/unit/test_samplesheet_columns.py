@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.samplesheet import read_sample_sheet
+from kubecall.pipeline.samplesheet import read_sample_sheet
 from tests.conftest import SCHEMAS
 
 SCHEMA = SCHEMAS / "samples.schema.yaml"

@@ -14,18 +14,23 @@ from pathlib import Path
 import pysam
 import pytest
 
-from kubecall.accuracy import compare_calls
 from kubecall.cli import main
-from kubecall.errors import KubecallError
-from kubecall.simulate import CohortFiles, SimulationParams, simulate_cohort, validate_params
-from kubecall.synthetic.reads import coverage_profile
-from kubecall.synthetic.reference import Contig
-from kubecall.synthetic.variants import (
+from kubecall.devtools.accuracy import compare_calls
+from kubecall.devtools.simulate import (
+    CohortFiles,
+    SimulationParams,
+    simulate_cohort,
+    validate_params,
+)
+from kubecall.devtools.synthetic.reads import coverage_profile
+from kubecall.devtools.synthetic.reference import Contig
+from kubecall.devtools.synthetic.variants import (
     MIN_SITE_SPACING,
     Site,
     build_haplotype,
     place_sites,
 )
+from kubecall.errors import KubecallError
 
 needs_samtools = pytest.mark.skipif(shutil.which("samtools") is None, reason="needs samtools")
 needs_freebayes = pytest.mark.skipif(

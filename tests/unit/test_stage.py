@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-import kubecall.stage_unpack as unpacker
+import kubecall.cluster.stage_unpack as unpacker
 from kubecall import cli
+from kubecall.cluster.stage import MAX_ARCHIVE_BYTES, build_archive, collect
 from kubecall.errors import KubecallError
-from kubecall.stage import MAX_ARCHIVE_BYTES, build_archive, collect
 from tests.conftest import REPO
 
 

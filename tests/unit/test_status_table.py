@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubecall.status import classify, pod_phases_by_job, state_table
+from kubecall.cluster.status import classify, pod_phases_by_job, state_table
 
 
 def job(name: str, run: str, *, condition: str = "", attempt: int = 1,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pysam
 import pytest
 
-from kubecall.concordance import compare_records
+from kubecall.devtools.concordance import compare_records
 from tests.conftest import run_workflow, write_sheet
 from tests.workflow.test_fidelity import dataset
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from kubecall.concordance import compare_records
-from kubecall.regions import read_plan
+from kubecall.devtools.concordance import compare_records
+from kubecall.pipeline.regions import read_plan
 from tests.conftest import NA12878, REPO, run_workflow, write_sheet
 
 pytestmark = pytest.mark.workflow

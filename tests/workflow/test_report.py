@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubecall.batching import read_batches
-from kubecall.progress import _read_batch_log, format_progress, read_progress
+from kubecall.pipeline.batching import read_batches
 from kubecall.report.bcftools_stats import parse_stats
+from kubecall.report.progress import _read_batch_log, format_progress, read_progress
 from kubecall.report.render import FIGURES, SECTIONS, draw_figures
 from tests.browser import load_page, needs_chromium
 from tests.conftest import REPO

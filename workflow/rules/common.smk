@@ -10,11 +10,11 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 try:
-    from kubecall.allocator import resolve_allocator
-    from kubecall.batching import batch_names
-    from kubecall.calling import parse_extra
-    from kubecall.cohort import callsets, load_cohort
-    from kubecall.config import validate_config
+    from kubecall.pipeline.allocator import resolve_allocator
+    from kubecall.pipeline.batching import batch_names
+    from kubecall.pipeline.calling import parse_extra
+    from kubecall.pipeline.cohort import callsets, load_cohort
+    from kubecall.pipeline.config import validate_config
     from kubecall.errors import KubecallError
 except ImportError as exc:
     raise WorkflowError(
@@ -52,7 +52,7 @@ def _load_inputs():
         if config["publish"]["enabled"]:
             # Imported only here: boto3 costs ~0.2 s on every start of a run that does not
             # publish.
-            from kubecall.publish import check_publish_ready
+            from kubecall.publish.publishing import check_publish_ready
 
             check_publish_ready(config["publish"])
         if config["regions"]["strategy"] == "bed" and not config["regions"]["targets"]:

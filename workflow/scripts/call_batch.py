@@ -7,11 +7,11 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
-from kubecall.allocator import resolve_allocator
-from kubecall.batching import read_batches
-from kubecall.calling import CallSettings, call_batch
-from kubecall.regions import read_fai, read_plan
-from kubecall.scripting import run_logged
+from kubecall.pipeline.allocator import resolve_allocator
+from kubecall.pipeline.batching import read_batches
+from kubecall.pipeline.calling import CallSettings, call_batch
+from kubecall.pipeline.regions import read_fai, read_plan
+from kubecall.pipeline.scripting import run_logged
 
 
 def main() -> None:

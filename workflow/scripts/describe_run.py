@@ -7,10 +7,10 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
-from kubecall.allocator import allocator_name, resolve_allocator
-from kubecall.batching import read_batches
-from kubecall.runinfo import describe_run, tool_versions, write_run_info
-from kubecall.scripting import run_logged
+from kubecall.pipeline.allocator import allocator_name, resolve_allocator
+from kubecall.pipeline.batching import read_batches
+from kubecall.pipeline.runinfo import describe_run, tool_versions, write_run_info
+from kubecall.pipeline.scripting import run_logged
 
 
 def main() -> None:

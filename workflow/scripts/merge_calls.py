@@ -7,9 +7,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
-from kubecall.merge import merge_region_vcfs, region_vcfs_in_plan_order
-from kubecall.regions import read_fai
-from kubecall.scripting import run_logged
+from kubecall.pipeline.merge import merge_region_vcfs, region_vcfs_in_plan_order
+from kubecall.pipeline.regions import read_fai
+from kubecall.pipeline.scripting import run_logged
 
 run_logged(
     snakemake.log[0],

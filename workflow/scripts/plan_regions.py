@@ -8,10 +8,10 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 import csv
 from pathlib import Path
 
-from kubecall.batching import assign_batches, write_batches
-from kubecall.planning import make_plan
-from kubecall.regions import read_fai, write_plan
-from kubecall.scripting import run_logged
+from kubecall.pipeline.batching import assign_batches, write_batches
+from kubecall.pipeline.planning import make_plan
+from kubecall.pipeline.regions import read_fai, write_plan
+from kubecall.pipeline.scripting import run_logged
 
 
 def main() -> None:

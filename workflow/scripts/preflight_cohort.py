@@ -7,16 +7,16 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
-from kubecall.cohort import load_cohort
-from kubecall.preflight import (
+from kubecall.pipeline.cohort import load_cohort
+from kubecall.pipeline.preflight import (
     run_preflight,
     write_callset_manifests,
     write_manifest,
     write_report,
     write_sample_names,
 )
-from kubecall.regions import read_fai
-from kubecall.scripting import run_logged
+from kubecall.pipeline.regions import read_fai
+from kubecall.pipeline.scripting import run_logged
 
 
 def main() -> None:

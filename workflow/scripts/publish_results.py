@@ -7,9 +7,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
-from kubecall.publish import publish_workflow_results
-from kubecall.runinfo import read_run_id
-from kubecall.scripting import run_logged
+from kubecall.pipeline.runinfo import read_run_id
+from kubecall.pipeline.scripting import run_logged
+from kubecall.publish.publishing import publish_workflow_results
 
 result = run_logged(
     snakemake.log[0],

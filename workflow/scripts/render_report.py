@@ -11,10 +11,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on a cluster node
 
+from kubecall.pipeline.scripting import run_logged
 from kubecall.report.data import load_report_data
 from kubecall.report.render import write_report
 from kubecall.report.vcf_summary import CallSetSummary
-from kubecall.scripting import run_logged
 
 
 def main() -> None:

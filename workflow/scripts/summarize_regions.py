@@ -7,8 +7,8 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
 from pathlib import Path
 
-from kubecall.qc import summarize_regions
-from kubecall.scripting import run_logged
+from kubecall.pipeline.qc import summarize_regions
+from kubecall.pipeline.scripting import run_logged
 
 run_logged(
     snakemake.log[0],

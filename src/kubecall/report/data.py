@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kubecall.errors import KubecallError
-from kubecall.regions import read_plan
+from kubecall.pipeline.regions import read_plan
 from kubecall.report.bcftools_stats import BcftoolsStats, parse_stats
 from kubecall.report.vcf_summary import MAX_VALUES, CallSetSummary, summarize_calls
 
@@ -148,7 +148,7 @@ def read_benchmarks(root: Path) -> list[JobTiming]:
 
 def read_publication(publish: Mapping[str, Any], run_id: str, receipt: Path) -> Publication:
     """The destination URL from config (same rule as publishing) and the receipt if any."""
-    from kubecall.publish import PublishSettings
+    from kubecall.publish.publishing import PublishSettings
 
     url = PublishSettings.from_config(publish).run_url(run_id)
     return Publication(url, _read_json(receipt) if receipt.is_file() else None)

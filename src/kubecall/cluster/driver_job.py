@@ -1,0 +1,166 @@
+"""The driver Job: snakemake itself, run in the cluster by ``kubecall launch``.
+
+It runs under the ``kubecall-driver`` ServiceAccount (whose Role grants exactly the executor's
+calls), with the workspace claim at /workspace, the data source read-only at /datasource and the
+MinIO Secret's files read-only at MINIO_CREDENTIALS_DIR (publish_results runs in the driver),
+hardened like every other kubecall pod (restricted Pod Security profile).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from kubecall.cluster.credentials import SECRET_NAME as MINIO_SECRET
+from kubecall.errors import KubecallError
+
+Obj = dict[str, Any]
+DEFAULT_IMAGE = "ghcr.io/kubecall/kubecall:0.1.0"
+DEFAULT_DRIVER_COMMAND = "snakemake"
+SERVICE_ACCOUNT = "kubecall-driver"
+WORKSPACE_CLAIM, DATASOURCE_CLAIM = "shared-workspace", "pv1000g"
+RUN_LABEL = "kubecall.io/run-id"
+UID = 10001
+# The MinIO Secret (kubecall.cluster.credentials.SECRET_NAME), mounted as files where a
+# cluster config's publish.credentials_dir points (config/kubernetes.yaml): publish_results
+# runs in the driver.
+MINIO_CREDENTIALS_DIR = "/var/run/secrets/kubecall/minio"
+
+
+def new_run_id(now: float | None = None) -> str:
+    """A sortable, unique run id: UTC time plus four random hex digits."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def job_name(run_id: str) -> str:
+    return f"kubecall-run-{run_id}"
+
+
+def run_labels(run_id: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "kubecall-run", "app.kubernetes.io/part-of": "kubecall",
+            "app.kubernetes.io/component": "driver", RUN_LABEL: run_id}
+
+
+def container_security_context() -> Obj:
+    """The restricted profile's container settings plus a read-only root filesystem."""
+    return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]}}
+
+
+def pod_security_context() -> Obj:
+    """The restricted profile's pod-level settings, as the image's user (uid/gid 10001)."""
+    return {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def validate_workdir(workdir: str) -> None:
+    path = PurePosixPath(workdir)
+    if not path.is_absolute() or path.parts[:2] != ("/", "workspace") or ".." in path.parts:
+        raise KubecallError(f"--workdir {workdir}: must be /workspace or a directory "
+                            "under it (the shared workspace claim)")
+
+
+@dataclass(frozen=True)
+class DriverSpec:
+    """What the user chose for one launch."""
+
+    run_id: str
+    namespace: str
+    configfile: str
+    profile: str
+    workdir: str = "/workspace"
+    image: str = DEFAULT_IMAGE
+    driver_command: str = DEFAULT_DRIVER_COMMAND
+    extra_args: tuple[str, ...] = ()
+    cpu: str = "1"
+    memory: str = "2Gi"
+
+    def validate(self) -> None:
+        validate_workdir(self.workdir)
+        for flag, value in (("--configfile", self.configfile), ("--profile", self.profile)):
+            path = PurePosixPath(value)
+            if not value or (path.is_absolute() and path.parts[:2] not in
+                             (("/", "workspace"), ("/", "datasource"))):
+                raise KubecallError(f"{flag} {value!r}: give a path relative to --workdir "
+                                    f"({self.workdir}) or under /workspace; the driver pod "
+                                    "sees only the workspace and the data source")
+        if not shlex.split(self.driver_command):
+            raise KubecallError("--driver-command is empty")
+
+    def command(self) -> list[str]:
+        return [*shlex.split(self.driver_command), "--profile", self.profile,
+                "--configfile", self.configfile, *self.extra_args]
+
+
+def driver_job(spec: DriverSpec) -> Obj:
+    """The Job manifest for one run."""
+    spec.validate()
+    labels = run_labels(spec.run_id)
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": job_name(spec.run_id), "namespace": spec.namespace,
+                     "labels": labels},
+        "spec": {
+            # A failed driver is reported, not silently restarted: snakemake resumes on the
+            # next launch (--rerun-incomplete in the profiles) once the cause is fixed.
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "serviceAccountName": SERVICE_ACCOUNT,
+                    "restartPolicy": "Never",
+                    "securityContext": pod_security_context(),
+                    "containers": [{
+                        "name": "snakemake",
+                        "image": spec.image,
+                        "command": spec.command(),
+                        "workingDir": spec.workdir,
+                        "env": [
+                            {"name": "KUBECALL_RUN_ID", "value": spec.run_id},
+                            {"name": "KUBECALL_NAMESPACE", "value": spec.namespace},
+                            # snakemake writes caches under $HOME; the root filesystem is
+                            # read-only, /tmp is an emptyDir.
+                            {"name": "HOME", "value": "/tmp"},
+                            {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
+                            # uid 10001 has no passwd entry in the image; snakemake asks
+                            # getpass.getuser(), which reads these first.
+                            {"name": "USER", "value": "kubecall"},
+                            {"name": "LOGNAME", "value": "kubecall"},
+                        ],
+                        "securityContext": container_security_context(),
+                        "resources": {
+                            "requests": {"cpu": spec.cpu, "memory": spec.memory},
+                            "limits": {"cpu": spec.cpu, "memory": spec.memory}},
+                        "volumeMounts": [
+                            {"name": "workspace", "mountPath": "/workspace"},
+                            {"name": "datasource", "mountPath": "/datasource",
+                             "readOnly": True},
+                            {"name": "tmp", "mountPath": "/tmp"},
+                            {"name": "scratch", "mountPath": "/scratch"},
+                            {"name": "minio-credentials", "mountPath": MINIO_CREDENTIALS_DIR,
+                             "readOnly": True},
+                        ],
+                    }],
+                    "volumes": [
+                        {"name": "workspace",
+                         "persistentVolumeClaim": {"claimName": WORKSPACE_CLAIM}},
+                        {"name": "datasource",
+                         "persistentVolumeClaim": {"claimName": DATASOURCE_CLAIM,
+                                                   "readOnly": True}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+                        {"name": "scratch", "emptyDir": {"sizeLimit": "10Gi"}},
+                        # By reference: the values never enter the spec, the environment or
+                        # the log. Optional, so a run that does not publish needs no Secret.
+                        {"name": "minio-credentials",
+                         "secret": {"secretName": MINIO_SECRET, "defaultMode": 0o440,
+                                    "optional": True}},
+                    ],
+                },
+            },
+        },
+    }

@@ -1,0 +1,150 @@
+"""``kubecall status``: claims, MinIO, and the jobs of each run by state.
+
+The executor deletes a Job once it finished (unless ``--kubecall-keep-jobs``), so the table
+counts the Jobs still in the cluster; ``kubecall progress`` on the workspace counts regions.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubecall.cluster.driver_job import RUN_LABEL
+from kubecall.cluster.kube import DEFAULT_NAMESPACE, Kube, add_connection_arguments
+from kubecall.cluster.waiting import condition
+
+Obj = dict[str, Any]
+
+
+# A run's jobs by state, in the order a person reads progress.
+STATES = ("pending", "running", "succeeded", "failed")
+ATTEMPT_LABEL = "kubecall.io/attempt"
+
+
+def job_state(job: Obj, pod_phases: dict[str, str] | None = None) -> str:
+    """succeeded / failed from the Job's conditions; else running once its pod runs."""
+    for kind, state in (("Complete", "succeeded"), ("Failed", "failed")):
+        cond = condition(job, kind)
+        if cond and cond.get("status") == "True":
+            return state
+    if pod_phases is None:
+        return "running"
+    phase = pod_phases.get(job["metadata"]["name"], "Pending")
+    return "running" if phase in ("Running", "Succeeded", "Failed") else "pending"
+
+
+def pod_phases_by_job(pods: list[Obj]) -> dict[str, str]:
+    """Job name -> the phase of its newest pod (pods name their Job in ownerReferences)."""
+    newest: dict[str, tuple[str, str]] = {}
+    for pod in pods:
+        meta = pod["metadata"]
+        created = meta.get("creationTimestamp") or ""
+        for owner in meta.get("ownerReferences") or []:
+            if owner.get("kind") == "Job" and created >= newest.get(owner["name"], ("", ""))[0]:
+                newest[owner["name"]] = (created, (pod.get("status") or {}).get("phase", ""))
+    return {job: phase for job, (_, phase) in newest.items()}
+
+
+@dataclass
+class RunJobs:
+    """One run's jobs classified once: its driver's state, job names by state, retries."""
+
+    driver: str = "-"
+    by_state: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in STATES})
+    retried: int = 0
+
+
+def classify(jobs: list[Obj], pod_phases: dict[str, str]) -> RunJobs:
+    """Sort a run's Jobs by state; retried counts the jobs that are a retry (attempt > 1)."""
+    run = RunJobs()
+    for job in jobs:
+        labels = job["metadata"].get("labels") or {}
+        state = job_state(job, pod_phases)
+        if labels.get("app.kubernetes.io/component") == "driver":
+            run.driver = state
+            continue
+        run.by_state[state].append(job["metadata"]["name"])
+        run.retried += int(labels.get(ATTEMPT_LABEL, "1") or 1) > 1
+    return run
+
+
+def state_table(runs: dict[str, RunJobs]) -> list[str]:
+    """One row per run: its driver's state and its jobs counted by state, plus retries."""
+    header = f"  {'run':16} {'driver':9} " + " ".join(f"{s:>9}" for s in (*STATES, "retried"))
+    rows = [header]
+    for run_id in sorted(runs):
+        run = runs[run_id]
+        rows.append(f"  {run_id:16} {run.driver:9} "
+                    + " ".join(f"{len(run.by_state[s]):>9}" for s in STATES)
+                    + f" {run.retried:>9}")
+    return rows
+
+
+def claim_lines(kube: Kube, namespace: str) -> list[str]:
+    lines = []
+    for claim in kube.list("v1", "PersistentVolumeClaim", namespace):
+        status = claim.get("status") or {}
+        modes = ",".join(status.get("accessModes") or claim["spec"].get("accessModes") or [])
+        size = (status.get("capacity") or {}).get("storage") or \
+            claim["spec"]["resources"]["requests"]["storage"]
+        lines.append(f"  {claim['metadata']['name']:20} {status.get('phase', 'Pending'):8} "
+                     f"{modes:15} {size}")
+    return lines or ["  (none: run `kubecall bootstrap`)"]
+
+
+def minio_line(kube: Kube, namespace: str) -> str:
+    deployment = kube.get("apps/v1", "Deployment", "minio", namespace)
+    if deployment is None:
+        return "  absent"
+    available = condition(deployment, "Available")
+    ready = (deployment.get("status") or {}).get("availableReplicas", 0)
+    state = "available" if available and available.get("status") == "True" else "NOT available"
+    return f"  {state} ({ready}/{deployment['spec'].get('replicas', 1)} replicas)"
+
+
+def run_lines(kube: Kube, namespace: str) -> list[str]:
+    runs: dict[str, list[Obj]] = defaultdict(list)
+    for job in kube.list("batch/v1", "Job", namespace, RUN_LABEL):
+        runs[job["metadata"]["labels"][RUN_LABEL]].append(job)
+    if not runs:
+        return ["  (no runs)"]
+    phases = pod_phases_by_job(kube.list("v1", "Pod", namespace, RUN_LABEL))
+    classified = {run_id: classify(jobs, phases) for run_id, jobs in runs.items()}
+    lines = state_table(classified)
+    for run_id in sorted(classified):
+        run = classified[run_id]
+        counts = {state: len(names) for state, names in run.by_state.items()}
+        lines.append(f"  {run_id}  driver {run.driver}; jobs: {counts['running']} running, "
+                     f"{counts['succeeded']} succeeded, {counts['failed']} failed")
+        lines += [f"    failed: {name}" for name in sorted(run.by_state["failed"])]
+        lines += [f"    running: {name}" for name in sorted(run.by_state["running"])]
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    kube = Kube.from_args(args)
+    try:
+        print(f"namespace {args.namespace}")
+        print("claims:")
+        print("\n".join(claim_lines(kube, args.namespace)))
+        print("minio:")
+        print(minio_line(kube, args.namespace))
+        print("runs:")
+        print("\n".join(run_lines(kube, args.namespace)))
+    finally:
+        kube.close()
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status", help="claims, MinIO, and each run's jobs by state",
+        description="Show the claims (phase, access modes, size), whether MinIO is available, "
+                    "and each run's driver and jobs.",
+        epilog="example:\n  kubecall status --namespace kubecall",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    add_connection_arguments(parser)
+    parser.set_defaults(func=run)

@@ -1,0 +1,53 @@
+"""Group regions into calling jobs of about equal expected work.
+
+Longest-processing-time-first: regions in decreasing weight go to the batch with the least
+work so far, which keeps the slowest batch within 4/3 of the optimum. Ties are broken by
+name and batch number, so the same plan always gives the same batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+from collections.abc import Sequence
+from pathlib import Path
+
+from kubecall.errors import KubecallError
+from kubecall.pipeline.planning import WeightedRegion
+
+
+def batch_names(count: int) -> list[str]:
+    """Names of ``count`` batches; zero-padded so name order is batch order."""
+    width = max(3, len(str(count - 1)))
+    return [f"b{index:0{width}d}" for index in range(count)]
+
+
+def assign_batches(regions: Sequence[WeightedRegion], batches: int) -> dict[str, str]:
+    """Region name -> batch name, longest-first onto the least-loaded batch."""
+    if batches < 1:
+        raise KubecallError(f"regions.batches must be at least 1, got {batches}")
+    names = batch_names(batches)
+    heap = [(0.0, index) for index in range(batches)]
+    assignment: dict[str, str] = {}
+    for item in sorted(regions, key=lambda r: (-r.weight, r.region.name)):
+        load, index = heapq.heappop(heap)
+        assignment[item.region.name] = names[index]
+        heapq.heappush(heap, (load + item.weight, index))
+    return assignment
+
+
+def write_batches(regions: Sequence[WeightedRegion], assignment: dict[str, str],
+                  path: Path) -> None:
+    """TSV: region, batch, weight, bases — in plan order."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["region", "batch", "weight", "bases"])
+        for item in regions:
+            writer.writerow([item.region.name, assignment[item.region.name],
+                             f"{item.weight:.1f}", item.region.length])
+
+
+def read_batches(path: Path) -> list[dict[str, str]]:
+    """Rows of a batches TSV, in plan order."""
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))

@@ -1,0 +1,288 @@
+"""Run freebayes over regions for the whole cohort, keeping only the records each region owns.
+
+A batch job calls its regions one after another, one freebayes process per region, so a
+region's records depend on the region alone (not on the batch, the core count or the order
+jobs ran in). Each region may be called over a padded window; only records whose POS the
+region owns are kept. A region that exceeds its time budget is split in two and retried;
+a half that still exceeds it is called with the fallback options (no budget) and reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pysam
+
+from kubecall.errors import KubecallError
+from kubecall.pipeline.allocator import allocator_name, preload_environment
+from kubecall.pipeline.eof_markers import BGZF_EOF
+from kubecall.pipeline.regions import Interval, Region, padded_intervals, write_targets
+
+log = logging.getLogger(__name__)
+
+# freebayes exits 0 after these (e.g. a missing index, a contig absent from a BAM), having
+# written a header and no records: a silent hole in the call set unless the job fails.
+FATAL_STDERR_MARKERS = ("ERROR(freebayes)", "EOF marker is absent", "[E::")
+
+# Options the workflow sets itself; in calling.extra they would silently change what is called.
+RESERVED_OPTIONS = frozenset(
+    {"-f", "--fasta-reference", "-L", "--bam-list", "-b", "--bam", "-t", "--targets",
+     "-r", "--region", "-v", "--vcf", "-c", "--stdin", "-s", "--samples"}
+)
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """How every region is called: inputs, freebayes options, padding and the runaway guard."""
+
+    reference: Path
+    manifest: Path
+    extra: str = ""
+    padding: int = 0
+    time_budget: float = 0.0  # seconds per region; 0 turns the runaway guard off
+    fallback_extra: str = "--use-best-n-alleles 4 --limit-coverage 250"
+    freebayes: str = "freebayes"
+    allocator: Path | None = None  # shared library preloaded into freebayes (None: system)
+
+
+@dataclass(frozen=True)
+class RegionOutcome:
+    """What calling one region did; ``how`` is normal, split or fallback."""
+
+    region: str
+    how: str
+    seconds: float
+    records: int
+    dropped: int
+
+
+class _OverBudget(Exception):
+    """freebayes was stopped after using up the region's time budget."""
+
+
+def parse_extra(extra: str, key: str = "calling.extra") -> list[str]:
+    """Split freebayes options from config, refusing the options the workflow owns."""
+    try:
+        args = shlex.split(extra)
+    except ValueError as exc:
+        raise KubecallError(f"config {key}: cannot parse {extra!r} ({exc})") from None
+    for arg in args:
+        option = arg.split("=", 1)[0]
+        if option in RESERVED_OPTIONS:
+            raise KubecallError(
+                f"config {key}: {option} is set by the workflow (reference, cohort and "
+                f"regions come from 'reference', 'samples' and 'regions'); remove it"
+            )
+    return args
+
+
+def call_region(
+    region: Region,
+    lengths: dict[str, int],
+    settings: CallSettings,
+    output: Path,
+    stderr_log: Path,
+) -> RegionOutcome:
+    """Call one region into a bgzipped VCF, written under a temporary name then renamed."""
+    started = time.monotonic()
+    partial = output.with_name(output.name + ".partial")
+    budget = settings.time_budget or None
+    try:
+        try:
+            kept, dropped = _call_into(region, lengths, settings, partial, stderr_log,
+                                       budget, header=True, fallback=False)
+            how = "normal"
+        except _OverBudget:
+            log.warning("region %s exceeded its %.1f s budget: splitting", region.name, budget)
+            kept, dropped, how = _call_split(region, lengths, settings, partial, stderr_log)
+    except BaseException:
+        for leftover in (partial, *partial.parent.glob(f"{partial.name}.*")):
+            leftover.unlink(missing_ok=True)
+        raise
+    os.replace(partial, output)
+    seconds = time.monotonic() - started
+    log.info("region %s (%s): %d records kept, %d outside it dropped, %.2f s",
+             region.name, how, kept, dropped, seconds)
+    return RegionOutcome(region.name, how, seconds, kept, dropped)
+
+
+def _call_split(
+    region: Region, lengths: dict[str, int], settings: CallSettings, output: Path,
+    stderr_log: Path,
+) -> tuple[int, int, str]:
+    """Call the two halves in order into one file; a half over budget gets the fallback.
+
+    Each attempt writes a file of its own, joined to the output only once it succeeded, so
+    the records of an attempt stopped half-way never reach the call set.
+    """
+    how = "split"
+    kept = dropped = 0
+    parts = []
+    for index, half in enumerate(split_region(region)):
+        part = output.with_name(f"{output.name}.{half.name}")
+        parts.append(part)
+        try:
+            counts = _call_into(half, lengths, settings, part, stderr_log,
+                                settings.time_budget, header=index == 0, fallback=False)
+        except _OverBudget:
+            log.warning("region %s still over budget: calling with fallback options %r",
+                        half.name, settings.fallback_extra)
+            counts = _call_into(half, lengths, settings, part, stderr_log, None,
+                                header=index == 0, fallback=True)
+            how = "fallback"
+        kept, dropped = kept + counts[0], dropped + counts[1]
+    _join_bgzf(parts, output)
+    return kept, dropped, how
+
+
+def _join_bgzf(parts: Sequence[Path], output: Path) -> None:
+    """Concatenate BGZF files into ``output`` (dropping inner EOF blocks), removing the parts."""
+    with open(output, "wb") as joined:
+        for number, part in enumerate(parts):
+            data = part.read_bytes()
+            if number < len(parts) - 1 and data.endswith(BGZF_EOF):
+                data = data[: -len(BGZF_EOF)]
+            joined.write(data)
+            part.unlink()
+
+
+def split_region(region: Region) -> tuple[Region, Region]:
+    """Two regions of half the bases each (``<name>a`` then ``<name>b``), in genome order."""
+    half = region.length // 2
+    first: list[Interval] = []
+    second: list[Interval] = []
+    seen = 0
+    for interval in region.intervals:
+        if seen + interval.length <= half:
+            first.append(interval)
+        elif seen >= half:
+            second.append(interval)
+        else:
+            cut = interval.start + (half - seen)
+            first.append(Interval(interval.contig, interval.start, cut))
+            second.append(Interval(interval.contig, cut, interval.end))
+        seen += interval.length
+    if not first or not second:
+        raise KubecallError(f"region {region.name} ({region.length} bp) is too small to split")
+    return Region(f"{region.name}a", tuple(first)), Region(f"{region.name}b", tuple(second))
+
+
+def _call_into(
+    region: Region,
+    lengths: dict[str, int],
+    settings: CallSettings,
+    output: Path,
+    stderr_log: Path,
+    budget: float | None,
+    *,
+    header: bool,
+    fallback: bool,
+) -> tuple[int, int]:
+    """One freebayes run over the region's padded window, owned records into ``output``."""
+    targets = output.with_name(f"{output.name}.{region.name}.targets.bed")
+    write_targets(padded_intervals(region, settings.padding, lengths), targets)
+    extra = parse_extra(settings.extra)
+    if fallback:
+        extra += parse_extra(settings.fallback_extra, "calling.runaway_fallback")
+    command = [settings.freebayes, "-f", str(settings.reference), "-L", str(settings.manifest),
+               "-t", str(targets), *extra]
+    log.info("running: %s", shlex.join(command))
+    stopped = threading.Event()
+    log_start = stderr_log.stat().st_size if stderr_log.exists() else 0
+    with open(stderr_log, "a") as err:
+        err.write(f"# region {region.name}: {shlex.join(command)}\n")
+        err.flush()
+        # same process group as this job, so that stopping the job stops freebayes too
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True,
+                                   env=preload_environment(settings.allocator))
+        timer = threading.Timer(budget, _stop, (process, stopped)) if budget else None
+        if timer:
+            timer.start()
+        assert process.stdout is not None
+        try:
+            with pysam.BGZFile(str(output), "wb") as out:
+                kept, dropped = write_owned_records(process.stdout, region, out, header)
+        finally:
+            process.stdout.close()
+            returncode = process.wait()
+            if timer:
+                timer.cancel()
+            targets.unlink(missing_ok=True)
+    if stopped.is_set():
+        raise _OverBudget(region.name)
+    _raise_on_failure(returncode, stderr_log, log_start, region)
+    return kept, dropped
+
+
+def _stop(process: subprocess.Popen, stopped: threading.Event) -> None:
+    stopped.set()
+    process.kill()
+
+
+def write_owned_records(
+    lines: Iterable[str], region: Region, out: pysam.BGZFile, header: bool = True
+) -> tuple[int, int]:
+    """Copy the header (when asked) and the records whose POS the region owns to ``out``."""
+    kept = dropped = 0
+    for line in lines:
+        if line.startswith("#"):
+            if header:
+                out.write(line.encode())
+            continue
+        contig, pos, _ = line.split("\t", 2)
+        if region.owns(contig, int(pos) - 1):
+            out.write(line.encode())
+            kept += 1
+        else:
+            dropped += 1
+    return kept, dropped
+
+
+def _raise_on_failure(returncode: int, stderr_log: Path, start: int, region: Region) -> None:
+    """Fail on a non-zero exit or a fatal line in what this run added to the log."""
+    with open(stderr_log, "rb") as handle:
+        handle.seek(start)
+        added = handle.read().decode(errors="replace")
+    fatal = list(_fatal_lines(added.splitlines()))
+    if returncode == 0 and not fatal:
+        return
+    spans = ", ".join(i.htslib_region() for i in region.intervals)
+    reason = fatal[0] if fatal else f"exit status {returncode}"
+    raise KubecallError(
+        f"freebayes failed on region {region.name} ({spans}): {reason}; "
+        f"full stderr in {stderr_log}"
+    )
+
+
+def _fatal_lines(lines: Iterable[str]) -> Iterator[str]:
+    return (line for line in lines if any(marker in line for marker in FATAL_STDERR_MARKERS))
+
+
+def call_batch(
+    regions: Sequence[Region],
+    lengths: dict[str, int],
+    settings: CallSettings,
+    out_dir: Path,
+    stderr_log: Path,
+) -> list[RegionOutcome]:
+    """Call each region into ``out_dir/<region>.vcf.gz``; write ``out_dir/regions.tsv``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stderr_log.write_text("")
+    allocator = allocator_name(settings.allocator)
+    log.info("freebayes allocator: %s", settings.allocator or "system malloc")
+    outcomes = [call_region(region, lengths, settings, out_dir / f"{region.name}.vcf.gz",
+                            stderr_log) for region in regions]
+    with open(out_dir / "regions.tsv", "w") as table:
+        table.write("region\thow\tseconds\trecords\tdropped\tallocator\n")
+        for o in outcomes:
+            table.write(f"{o.region}\t{o.how}\t{o.seconds:.3f}\t{o.records}\t{o.dropped}"
+                        f"\t{allocator}\n")
+    return outcomes

@@ -1,0 +1,138 @@
+"""Concatenate per-region VCFs in plan order into one sorted, indexed call set, and merge
+call sets of disjoint samples (modes per_group and per_sample) into the cohort's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from kubecall.errors import KubecallError
+
+
+def merge_region_vcfs(
+    inputs: Sequence[Path],
+    output: Path,
+    contig_order: Sequence[str],
+    sample_order: Path,
+    work_dir: Path,
+) -> int:
+    """Concatenate ``inputs`` (in region-plan order), check the result, bgzip and tabix it.
+
+    Sample columns follow ``sample_order`` (the sheet's order; freebayes uses its own).
+    Returns the number of records. Regions own disjoint intervals in reference order, so a
+    plain concatenation is sorted; :func:`check_sorted_unique` proves it rather than trusts it.
+    """
+    file_list, partial = _prepare(inputs, output, work_dir)
+    _write_reordered(["bcftools", "concat", "--no-version", "--file-list", str(file_list),
+                      "-Ou"], sample_order, partial)
+    return _check_and_index(partial, output, contig_order)
+
+
+def merge_callsets(
+    inputs: Sequence[Path],
+    output: Path,
+    contig_order: Sequence[str],
+    sample_order: Path,
+    work_dir: Path,
+) -> int:
+    """Merge call sets of disjoint samples (per group or per sample) into one, sample-wise.
+
+    A site called in one call set but not another gets missing genotypes there (``./.``):
+    that group was not called at the site, which is not the same as hom-ref. Records with
+    different alleles at one position stay separate (``--merge none``), as each set called them.
+    """
+    file_list, partial = _prepare(inputs, output, work_dir)
+    _write_reordered(["bcftools", "merge", "--no-version", "--merge", "none", "--file-list",
+                      str(file_list), "-Ou"], sample_order, partial)
+    return _check_and_index(partial, output, contig_order)
+
+
+def _prepare(inputs: Sequence[Path], output: Path, work_dir: Path) -> tuple[Path, Path]:
+    """The inputs as a bcftools --file-list, and the temporary name the output is built under."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    file_list = work_dir / "inputs.txt"
+    file_list.write_text("".join(f"{path}\n" for path in inputs))
+    return file_list, output.with_name(output.name + ".partial.vcf.gz")
+
+
+def _write_reordered(command: list[str], sample_order: Path, partial: Path) -> None:
+    """Run a bcftools command writing BCF to stdout; bgzip its VCF with samples reordered."""
+    producer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reorder = subprocess.run(
+        ["bcftools", "view", "--no-version", "--samples-file", str(sample_order),
+         "-Oz", "-o", str(partial), "-"],
+        stdin=producer.stdout, capture_output=True, text=True, check=False,
+    )
+    assert producer.stdout is not None and producer.stderr is not None
+    producer.stdout.close()
+    producer_error = producer.stderr.read().decode(errors="replace").strip()
+    if producer.wait() != 0:
+        partial.unlink(missing_ok=True)
+        raise KubecallError(f"bcftools {command[1]} failed: {producer_error}")
+    if reorder.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise KubecallError(f"bcftools view failed: {reorder.stderr.strip()}")
+
+
+def _check_and_index(partial: Path, output: Path, contig_order: Sequence[str]) -> int:
+    """Prove the merged file sorted and duplicate-free, index it, move both into place."""
+    query = subprocess.run(
+        ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(partial)],
+        capture_output=True, text=True, check=False,
+    )
+    if query.returncode != 0:
+        raise KubecallError(f"bcftools query failed on the merged VCF: {query.stderr.strip()}")
+    try:
+        count = check_sorted_unique(query.stdout.splitlines(), contig_order)
+    except KubecallError:
+        partial.unlink()
+        raise
+    _run(["tabix", "-f", "-p", "vcf", str(partial)])
+    os.replace(f"{partial}.tbi", f"{output}.tbi")
+    os.replace(partial, output)
+    return count
+
+
+def check_sorted_unique(records: Iterable[str], contig_order: Sequence[str]) -> int:
+    """Check ``CHROM\\tPOS\\tREF\\tALT`` lines are in reference order with no record twice."""
+    rank = {name: index for index, name in enumerate(contig_order)}
+    previous: tuple[int, int] = (-1, 0)
+    seen_here: set[tuple[str, str]] = set()
+    count = 0
+    for line in records:
+        count += 1
+        chrom, pos, ref, alt = line.split("\t")
+        if chrom not in rank:
+            raise KubecallError(f"merged VCF has contig {chrom!r}, absent from the reference")
+        key = (rank[chrom], int(pos))
+        if key < previous:
+            raise KubecallError(f"merged VCF out of order at {chrom}:{pos}; regions overlap")
+        if key != previous:
+            seen_here.clear()
+        if (ref, alt) in seen_here:
+            raise KubecallError(
+                f"merged VCF has {chrom}:{pos} {ref}>{alt} twice; two regions claimed it"
+            )
+        seen_here.add((ref, alt))
+        previous = key
+    return count
+
+
+def _run(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise KubecallError(f"{command[0]} {command[1]} failed: {result.stderr.strip()}")
+
+
+def region_vcfs_in_plan_order(batches_tsv: Path, batch_root: Path) -> list[Path]:
+    """Each region's VCF, found in its batch's directory, in plan (= reference) order."""
+    from kubecall.pipeline.batching import read_batches
+
+    paths = [batch_root / row["batch"] / f"{row['region']}.vcf.gz"
+             for row in read_batches(batches_tsv)]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise KubecallError(f"region VCF(s) missing: {', '.join(missing[:5])}; rerun calling")
+    return paths

@@ -1,0 +1,46 @@
+"""Quality-control tables: how long each region took, and which ones ran away."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from kubecall.pipeline.batching import read_batches
+
+RUNTIME_COLUMNS = ["callset", "region", "batch", "weight", "bases", "how", "seconds", "records",
+                   "allocator"]
+
+
+def summarize_regions(
+    batches_tsv: Path, calls_root: Path, budget: float, runtimes: Path, runaways: Path
+) -> None:
+    """Join the plan's expected work with each batch's measured outcome, per call set, in
+    plan order (``calls_root/<callset>/batches/<batch>/regions.tsv``).
+
+    ``runaway_regions.tsv`` lists the regions the time budget split (``how`` = split) or
+    that needed the fallback options (``how`` = fallback), with the budget in force.
+    """
+    measured: dict[tuple[str, str], dict[str, str]] = {}
+    for table in sorted(calls_root.glob("*/batches/*/regions.tsv")):
+        callset = table.parents[2].name
+        with open(table, newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                measured[(callset, row["region"])] = row
+    planned_rows = read_batches(batches_tsv)
+    rows = []
+    for callset in sorted({callset for callset, _ in measured}):
+        for planned in planned_rows:
+            outcome = measured[(callset, planned["region"])]
+            rows.append({"callset": callset} | planned |
+                        {k: outcome[k] for k in ("how", "seconds", "records", "allocator")})
+    _write(runtimes, RUNTIME_COLUMNS, rows)
+    runaway = [row | {"budget_s": f"{budget:g}"} for row in rows if row["how"] != "normal"]
+    _write(runaways, [*RUNTIME_COLUMNS, "budget_s"], runaway)
+
+
+def _write(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, delimiter="\t", lineterminator="\n",
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
