@@ -16,6 +16,8 @@ from snakemake_interface_executor_plugins.settings import (
     ExecutorSettingsBase,
 )
 
+from kubecall.cluster import contract
+
 from .executor import Executor
 
 
@@ -28,22 +30,23 @@ def _setting(help_text: str, default: object = None) -> object:
 class ExecutorSettings(ExecutorSettingsBase):
     """`--kubecall-*` settings; comma-separated lists, KEY=VALUE pairs where noted."""
 
-    namespace: str = _setting("Namespace of the run's Jobs.", "kubecall")
+    namespace: str = _setting("Namespace of the run's Jobs.", contract.NAMESPACE)
     kubeconfig: Optional[str] = _setting(
         "Kubeconfig file (default: in-cluster service account, else $KUBECONFIG/~/.kube).")
     context: Optional[str] = _setting("Kubeconfig context to use.")
     workspace_claim: str = _setting(
-        "ReadWriteMany claim holding the working directory.", "shared-workspace")
+        "ReadWriteMany claim holding the working directory.", contract.WORKSPACE_CLAIM)
     workspace_path: str = _setting(
         "Where jobs mount the workspace claim: the path the driver sees it at too, so the "
-        "working directory is the same everywhere.", "/workspace")
+        "working directory is the same everywhere.", contract.WORKSPACE_PATH)
     datasource_claim: Optional[str] = _setting(
         "Read-only data-source claim (always mounted readOnly); 'none' for no data source.",
-        "pv1000g")
-    datasource_path: str = _setting("Where jobs mount the data-source claim.", "/datasource")
+        contract.DATASOURCE_CLAIM)
+    datasource_path: str = _setting("Where jobs mount the data-source claim.",
+                                    contract.DATASOURCE_PATH)
     image: str = _setting(
         "Default job image (pin by digest); per rule: resource kubecall_image or the rule's "
-        "container:.", "ghcr.io/kubecall/kubecall:0.1.0")
+        "container:.", contract.IMAGE)
     image_pull_policy: str = _setting("imagePullPolicy of job containers.", "IfNotPresent")
     image_pull_secrets: Optional[str] = _setting("imagePullSecrets, comma-separated names.")
     service_account: Optional[str] = _setting("serviceAccountName of job pods.")
@@ -52,9 +55,10 @@ class ExecutorSettings(ExecutorSettingsBase):
         "Tolerations, kubectl taint syntax, comma-separated: key=value:Effect or key:Effect.")
     labels: Optional[str] = _setting("Extra labels on Jobs and pods, KEY=VALUE,...")
     annotations: Optional[str] = _setting("Extra annotations on Jobs and pods, KEY=VALUE,...")
-    run_as_user: int = _setting("runAsUser of job pods (the image's user).", 10001)
-    run_as_group: int = _setting("runAsGroup of job pods.", 10001)
-    fs_group: int = _setting("fsGroup of job pods (group owning workspace files).", 10001)
+    run_as_user: int = _setting("runAsUser of job pods (the image's user).", contract.UID)
+    run_as_group: int = _setting("runAsGroup of job pods.", contract.GID)
+    fs_group: int = _setting("fsGroup of job pods (group owning workspace files).",
+                             contract.GID)
     writable_root: bool = _setting(
         "Let jobs write to the root filesystem (default: readOnlyRootFilesystem).", False)
     cpu_scalar: float = _setting(

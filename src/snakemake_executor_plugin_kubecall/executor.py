@@ -16,19 +16,18 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
+from kubecall.cluster.contract import CONTAINER, WORKDIR_LABEL, run_selector
+from kubecall.cluster.state import FAILED, PENDING, SUCCEEDED, Outcome, job_outcome
+
 from .jobspec import (
-    CONTAINER,
-    WORKDIR_LABEL,
     JobRequest,
     SpecSettings,
     build_job,
     parse_list,
     parse_pairs,
     parse_tolerations,
-    run_selector,
     workdir_key,
 )
-from .outcome import FAILED, PENDING, SUCCEEDED, Outcome, job_outcome
 
 if TYPE_CHECKING:
     from .tracker import PodRecord
@@ -121,11 +120,15 @@ class Executor(RemoteExecutor):
         # Imported here, not at module level: snakemake imports every installed executor
         # plugin on each start, and the kubernetes client costs ~0.3 s that a local run
         # should not pay.
-        from .k8s_api import KubeApi, load_client
+        from kubecall.cluster.kube import api_client
+
+        from .k8s_api import KubeApi
         from .tracker import PodTracker
 
         try:
-            client = load_client(self.settings.kubeconfig, self.settings.context)
+            kubeconfig = self.settings.kubeconfig
+            client = api_client(Path(kubeconfig) if kubeconfig else None, self.settings.context,
+                                flag="--kubecall-kubeconfig")
         except Exception as exc:
             raise WorkflowError(f"kubecall executor: no Kubernetes credentials ({exc}); set "
                                 "--kubecall-kubeconfig or KUBECONFIG") from None

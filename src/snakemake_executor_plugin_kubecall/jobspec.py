@@ -6,33 +6,34 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
-Obj = dict[str, Any]
+from kubecall.cluster import contract
+from kubecall.cluster.contract import (
+    ATTEMPT_LABEL,
+    CONTAINER,
+    JOBID_LABEL,
+    PART_OF,
+    RULE_LABEL,
+    RUN_LABEL,
+    SCRATCH_PATH,
+    TMP_PATH,
+    WORKDIR_LABEL,
+    Obj,
+)
 
-PART_OF = "kubecall"
 COMPONENT = "snakemake-job"
-RUN_LABEL = "kubecall.io/run-id"
-RULE_LABEL = "kubecall.io/rule"
-JOBID_LABEL = "kubecall.io/jobid"
-ATTEMPT_LABEL = "kubecall.io/attempt"
-# Which working directory a Job belongs to: a rerun there deletes the Jobs a killed driver left.
-WORKDIR_LABEL = "kubecall.io/workdir"
-CONTAINER = "snakemake"
-SCRATCH = "/scratch"
-TMP = "/tmp"
 
 
 @dataclass(frozen=True)
 class SpecSettings:
     """Cluster-wide choices for every Job of a run (from the executor settings)."""
 
-    namespace: str = "kubecall"
-    workspace_claim: str = "shared-workspace"
-    workspace_path: str = "/workspace"
-    datasource_claim: str | None = "pv1000g"
-    datasource_path: str = "/datasource"
-    image: str = "ghcr.io/kubecall/kubecall:0.1.0"
+    namespace: str = contract.NAMESPACE
+    workspace_claim: str = contract.WORKSPACE_CLAIM
+    workspace_path: str = contract.WORKSPACE_PATH
+    datasource_claim: str | None = contract.DATASOURCE_CLAIM
+    datasource_path: str = contract.DATASOURCE_PATH
+    image: str = contract.IMAGE
     image_pull_policy: str = "IfNotPresent"
     image_pull_secrets: tuple[str, ...] = ()
     service_account: str | None = None
@@ -40,9 +41,9 @@ class SpecSettings:
     tolerations: tuple[Obj, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
-    run_as_user: int = 10001
-    run_as_group: int = 10001
-    fs_group: int = 10001
+    run_as_user: int = contract.UID
+    run_as_group: int = contract.GID
+    fs_group: int = contract.GID
     read_only_root: bool = True
     cpu_scalar: float = 0.95
     memory_growth: float = 1.5
@@ -110,11 +111,6 @@ def job_name(run_id: str, rule: str, jobid: int, attempt: int = 1) -> str:
     return (head + dns_label(rule, 63 - len(head))).rstrip("-")
 
 
-def run_selector(run_id: str) -> str:
-    """Label selector for every Job and pod of one run."""
-    return f"{RUN_LABEL}={run_id}"
-
-
 def job_labels(request: JobRequest, settings: SpecSettings) -> dict[str, str]:
     """The Job's and its pod's labels: user extras first, so ours always win."""
     return {
@@ -162,8 +158,8 @@ def volumes(request: JobRequest, settings: SpecSettings) -> tuple[list[Obj], lis
          "persistentVolumeClaim": {"claimName": settings.workspace_claim}},
     ]
     mounts: list[Obj] = [
-        {"name": "scratch", "mountPath": SCRATCH},
-        {"name": "tmp", "mountPath": TMP},
+        {"name": "scratch", "mountPath": SCRATCH_PATH},
+        {"name": "tmp", "mountPath": TMP_PATH},
         {"name": "workspace", "mountPath": settings.workspace_path},
     ]
     if settings.datasource_claim:
@@ -178,7 +174,7 @@ def environment(request: JobRequest, settings: SpecSettings) -> list[Obj]:
     """Plain variables, then secrets by secretKeyRef (never their values)."""
     plain = {
         # The root filesystem is read-only: tools write caches and temporaries here.
-        "HOME": TMP, "XDG_CACHE_HOME": f"{TMP}/.cache", "TMPDIR": SCRATCH,
+        "HOME": TMP_PATH, "XDG_CACHE_HOME": f"{TMP_PATH}/.cache", "TMPDIR": SCRATCH_PATH,
         **{k: v for k, v in request.env.items() if k not in settings.secret_env},
     }
     env: list[Obj] = [{"name": k, "value": v} for k, v in plain.items()]
@@ -191,14 +187,9 @@ def environment(request: JobRequest, settings: SpecSettings) -> list[Obj]:
 
 def security_contexts(settings: SpecSettings) -> tuple[Obj, Obj]:
     """(pod, container) security contexts meeting the "restricted" Pod Security Standard."""
-    pod = {"runAsNonRoot": True, "runAsUser": settings.run_as_user,
-           "runAsGroup": settings.run_as_group, "fsGroup": settings.fs_group,
-           "seccompProfile": {"type": "RuntimeDefault"}}
-    container = {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
-                 "capabilities": {"drop": ["ALL"]},
-                 "readOnlyRootFilesystem": settings.read_only_root,
-                 "seccompProfile": {"type": "RuntimeDefault"}}
-    return pod, container
+    return (contract.pod_security_context(settings.run_as_user, settings.run_as_group,
+                                          settings.fs_group),
+            contract.container_security_context(settings.read_only_root))
 
 
 def build_job(request: JobRequest, settings: SpecSettings) -> Obj:

@@ -1,4 +1,5 @@
-"""Every Kubernetes API call the executor makes, each with bounded retries and backoff.
+"""Every Kubernetes API call the executor makes, each with the bounded retries and backoff
+of kubecall.cluster.kube (the one client wrapper, which also connects).
 
 The driver Role (k8s/base/driver-role.yaml) grants exactly these calls:
 jobs create/get/delete/deletecollection, pods list/watch/deletecollection, pods/log get.
@@ -7,70 +8,17 @@ jobs create/get/delete/deletecollection, pods list/watch/deletecollection, pods/
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import urllib3
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-Obj = dict[str, Any]
+from kubecall.cluster.contract import Obj
+from kubecall.cluster.kube import RetryPolicy, with_retries
+
 T = TypeVar("T")
-# Statuses worth another try: throttling and server-side trouble, not our own mistakes.
-RETRY_STATUSES = {429, 500, 502, 503, 504}
-TRANSIENT_ERRORS = (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter: `attempts` tries, `base` s doubling up to `cap` s."""
-
-    attempts: int = 8
-    base: float = 0.2
-    cap: float = 10.0
-
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        if retry_after and retry_after.isdigit():
-            return min(self.cap, float(retry_after))
-        return min(self.cap, self.base * 2 ** attempt) * (0.5 + random.random() / 2)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether a failed call may succeed if repeated."""
-    if isinstance(exc, ApiException):
-        return exc.status in RETRY_STATUSES or exc.status == 0
-    return isinstance(exc, TRANSIENT_ERRORS)
-
-
-def with_retries(call: Callable[[], T], policy: RetryPolicy,
-                 on_retry: Callable[[BaseException, float], None] | None = None) -> T:
-    """Run `call`, repeating it after transient failures at most `policy.attempts` times."""
-    for attempt in range(policy.attempts):
-        try:
-            return call()
-        except Exception as exc:
-            if not is_transient(exc) or attempt == policy.attempts - 1:
-                raise
-            headers = getattr(exc, "headers", None) or {}
-            delay = policy.delay(attempt, headers.get("Retry-After"))
-            if on_retry:
-                on_retry(exc, delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-def load_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
-    """An API client: in-cluster credentials when running in a pod, else the kubeconfig."""
-    if kubeconfig is None and context is None:
-        try:
-            config.load_incluster_config()
-            return client.ApiClient()
-        except config.ConfigException:
-            pass
-    return config.new_client_from_config(config_file=kubeconfig, context=context)
 
 
 class KubeApi:

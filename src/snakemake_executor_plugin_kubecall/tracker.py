@@ -9,14 +9,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubernetes.client.rest import ApiException
 
-from .k8s_api import KubeApi, is_transient
-from .outcome import LOST, Outcome, pod_outcome
+from kubecall.cluster.contract import Obj
+from kubecall.cluster.kube import is_transient
+from kubecall.cluster.state import LOST, Outcome, pod_outcome
 
-Obj = dict[str, Any]
+from .k8s_api import KubeApi
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kubecall.cluster.state import FAILED, PENDING, SUCCEEDED, pod_outcome
 from snakemake_executor_plugin_kubecall.jobspec import (
     JobRequest,
     SpecSettings,
@@ -13,7 +14,6 @@ from snakemake_executor_plugin_kubecall.jobspec import (
     parse_pairs,
     parse_tolerations,
 )
-from snakemake_executor_plugin_kubecall.outcome import FAILED, PENDING, SUCCEEDED, pod_outcome
 
 REQUEST = JobRequest(run_id="abc123", rule="call_batch", jobid=7, attempt=1,
                      command="python -m snakemake --target-jobs 'call_batch:batch=b0001'",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kubernetes.client.rest import ApiException
 
-from snakemake_executor_plugin_kubecall.k8s_api import RetryPolicy, is_transient, with_retries
+from kubecall.cluster.kube import RetryPolicy, is_transient, with_retries
 
 FAST = RetryPolicy(attempts=4, base=0.001, cap=0.01)
 

@@ -11,10 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kubecall.cluster.contract import Obj
 from kubecall.cluster.kube import Kube, kind_of
 from kubecall.errors import KubecallError
-
-Obj = dict[str, Any]
 
 # Lower ranks first: what others refer to (namespace, classes, volumes, identities, policies),
 # then claims, then what mounts them (Deployments), then Jobs that need the Deployments' Services.

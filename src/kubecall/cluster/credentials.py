@@ -11,7 +11,8 @@ import secrets
 import string
 from typing import Any
 
-from kubecall.cluster.kube import DEFAULT_NAMESPACE, Kube, add_connection_arguments
+from kubecall.cluster.contract import NAMESPACE
+from kubecall.cluster.kube import Kube, add_connection_arguments
 
 SECRET_NAME = "minio"
 USER_KEY, PASSWORD_KEY = "rootUser", "rootPassword"
@@ -72,6 +73,6 @@ def register(subparsers: Any) -> None:
                     "never printed.",
         epilog="example:\n  kubecall credentials --namespace kubecall",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    parser.add_argument("--namespace", default=NAMESPACE)
     add_connection_arguments(parser)
     parser.set_defaults(func=run)

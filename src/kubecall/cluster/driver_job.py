@@ -13,18 +13,27 @@ import shlex
 import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
+from kubecall.cluster.contract import (
+    CONTAINER,
+    DATASOURCE_CLAIM,
+    DATASOURCE_PATH,
+    DRIVER_SERVICE_ACCOUNT,
+    IMAGE,
+    PART_OF,
+    RUN_LABEL,
+    SCRATCH_PATH,
+    TMP_PATH,
+    WORKSPACE_CLAIM,
+    WORKSPACE_PATH,
+    Obj,
+    container_security_context,
+    pod_security_context,
+)
 from kubecall.cluster.credentials import SECRET_NAME as MINIO_SECRET
 from kubecall.errors import KubecallError
 
-Obj = dict[str, Any]
-DEFAULT_IMAGE = "ghcr.io/kubecall/kubecall:0.1.0"
 DEFAULT_DRIVER_COMMAND = "snakemake"
-SERVICE_ACCOUNT = "kubecall-driver"
-WORKSPACE_CLAIM, DATASOURCE_CLAIM = "shared-workspace", "pv1000g"
-RUN_LABEL = "kubecall.io/run-id"
-UID = 10001
 # The MinIO Secret (kubecall.cluster.credentials.SECRET_NAME), mounted as files where a
 # cluster config's publish.credentials_dir points (config/kubernetes.yaml): publish_results
 # runs in the driver.
@@ -42,26 +51,14 @@ def job_name(run_id: str) -> str:
 
 
 def run_labels(run_id: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "kubecall-run", "app.kubernetes.io/part-of": "kubecall",
+    return {"app.kubernetes.io/name": "kubecall-run", "app.kubernetes.io/part-of": PART_OF,
             "app.kubernetes.io/component": "driver", RUN_LABEL: run_id}
-
-
-def container_security_context() -> Obj:
-    """The restricted profile's container settings plus a read-only root filesystem."""
-    return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]}}
-
-
-def pod_security_context() -> Obj:
-    """The restricted profile's pod-level settings, as the image's user (uid/gid 10001)."""
-    return {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
-            "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def validate_workdir(workdir: str) -> None:
     path = PurePosixPath(workdir)
-    if not path.is_absolute() or path.parts[:2] != ("/", "workspace") or ".." in path.parts:
-        raise KubecallError(f"--workdir {workdir}: must be /workspace or a directory "
+    if not path.is_relative_to(WORKSPACE_PATH) or ".." in path.parts:
+        raise KubecallError(f"--workdir {workdir}: must be {WORKSPACE_PATH} or a directory "
                             "under it (the shared workspace claim)")
 
 
@@ -73,8 +70,8 @@ class DriverSpec:
     namespace: str
     configfile: str
     profile: str
-    workdir: str = "/workspace"
-    image: str = DEFAULT_IMAGE
+    workdir: str = WORKSPACE_PATH
+    image: str = IMAGE
     driver_command: str = DEFAULT_DRIVER_COMMAND
     extra_args: tuple[str, ...] = ()
     cpu: str = "1"
@@ -84,10 +81,10 @@ class DriverSpec:
         validate_workdir(self.workdir)
         for flag, value in (("--configfile", self.configfile), ("--profile", self.profile)):
             path = PurePosixPath(value)
-            if not value or (path.is_absolute() and path.parts[:2] not in
-                             (("/", "workspace"), ("/", "datasource"))):
+            if not value or (path.is_absolute() and not any(
+                    path.is_relative_to(root) for root in (WORKSPACE_PATH, DATASOURCE_PATH))):
                 raise KubecallError(f"{flag} {value!r}: give a path relative to --workdir "
-                                    f"({self.workdir}) or under /workspace; the driver pod "
+                                    f"({self.workdir}) or under {WORKSPACE_PATH}; the driver pod "
                                     "sees only the workspace and the data source")
         if not shlex.split(self.driver_command):
             raise KubecallError("--driver-command is empty")
@@ -112,11 +109,11 @@ def driver_job(spec: DriverSpec) -> Obj:
             "template": {
                 "metadata": {"labels": dict(labels)},
                 "spec": {
-                    "serviceAccountName": SERVICE_ACCOUNT,
+                    "serviceAccountName": DRIVER_SERVICE_ACCOUNT,
                     "restartPolicy": "Never",
                     "securityContext": pod_security_context(),
                     "containers": [{
-                        "name": "snakemake",
+                        "name": CONTAINER,
                         "image": spec.image,
                         "command": spec.command(),
                         "workingDir": spec.workdir,
@@ -125,8 +122,8 @@ def driver_job(spec: DriverSpec) -> Obj:
                             {"name": "KUBECALL_NAMESPACE", "value": spec.namespace},
                             # snakemake writes caches under $HOME; the root filesystem is
                             # read-only, /tmp is an emptyDir.
-                            {"name": "HOME", "value": "/tmp"},
-                            {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
+                            {"name": "HOME", "value": TMP_PATH},
+                            {"name": "XDG_CACHE_HOME", "value": f"{TMP_PATH}/.cache"},
                             # uid 10001 has no passwd entry in the image; snakemake asks
                             # getpass.getuser(), which reads these first.
                             {"name": "USER", "value": "kubecall"},
@@ -137,11 +134,11 @@ def driver_job(spec: DriverSpec) -> Obj:
                             "requests": {"cpu": spec.cpu, "memory": spec.memory},
                             "limits": {"cpu": spec.cpu, "memory": spec.memory}},
                         "volumeMounts": [
-                            {"name": "workspace", "mountPath": "/workspace"},
-                            {"name": "datasource", "mountPath": "/datasource",
+                            {"name": "workspace", "mountPath": WORKSPACE_PATH},
+                            {"name": "datasource", "mountPath": DATASOURCE_PATH,
                              "readOnly": True},
-                            {"name": "tmp", "mountPath": "/tmp"},
-                            {"name": "scratch", "mountPath": "/scratch"},
+                            {"name": "tmp", "mountPath": TMP_PATH},
+                            {"name": "scratch", "mountPath": SCRATCH_PATH},
                             {"name": "minio-credentials", "mountPath": MINIO_CREDENTIALS_DIR,
                              "readOnly": True},
                         ],

@@ -1,4 +1,6 @@
-"""The one place the ``kubernetes`` client is used: connection, REST calls, errors.
+"""The one wrapper of the ``kubernetes`` client: how to connect, the retry policy, REST calls
+and their errors. The executor plugin's calls (``k8s_api.KubeApi``) connect and retry through
+this module too.
 
 Everything else in kubecall handles plain dicts (the objects as YAML shows them). Calls go
 straight to the REST paths of a fixed table of kinds, so no discovery requests (and no discovery
@@ -10,21 +12,96 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from kubecall.cluster.contract import Obj
 from kubecall.errors import KubecallError
 
-Obj = dict[str, Any]
 FIELD_MANAGER = "kubecall"
-DEFAULT_NAMESPACE = "kubecall"
+T = TypeVar("T")
+# Statuses worth another try: throttling and server-side trouble, not our own mistakes.
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+TRANSIENT_ERRORS = (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: `attempts` tries, `base` s doubling up to `cap` s."""
+
+    attempts: int = 8
+    base: float = 0.2
+    cap: float = 10.0
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        if retry_after and retry_after.isdigit():
+            return min(self.cap, float(retry_after))
+        return min(self.cap, self.base * 2 ** attempt) * (0.5 + random.random() / 2)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed call may succeed if repeated."""
+    if isinstance(exc, ApiException):
+        return exc.status in RETRY_STATUSES or exc.status == 0
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def with_retries(call: Callable[[], T], policy: RetryPolicy,
+                 on_retry: Callable[[BaseException, float], None] | None = None,
+                 retryable: Callable[[BaseException], bool] = is_transient) -> T:
+    """Run `call`, repeating it after transient failures at most `policy.attempts` times."""
+    for attempt in range(policy.attempts):
+        try:
+            return call()
+        except Exception as exc:
+            if not retryable(exc) or attempt == policy.attempts - 1:
+                raise
+            headers = getattr(exc, "headers", None) or {}
+            delay = policy.delay(attempt, headers.get("Retry-After"))
+            if on_retry:
+                on_retry(exc, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def api_client(kubeconfig: Path | None = None, context: str | None = None,
+               flag: str = "--kubeconfig") -> Any:
+    """A ``kubernetes.client.ApiClient``: the kubeconfig (explicit, $KUBECONFIG,
+    ~/.kube/config), else the in-cluster service account; a user error naming ``flag``
+    otherwise."""
+    path = kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG")
+                          else Path.home() / ".kube" / "config")
+    if kubeconfig is not None and not kubeconfig.is_file():
+        raise KubecallError(f"{flag} {kubeconfig}: no such file")
+    try:
+        if path.is_file():
+            return config.new_client_from_config(config_file=str(path), context=context)
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            configuration = client.Configuration()
+            config.load_incluster_config(client_configuration=configuration)
+            return client.ApiClient(configuration)
+    except (config.ConfigException, ValueError) as exc:
+        raise KubecallError(f"cannot use kubeconfig {path}: {exc}") from exc
+    raise KubecallError(
+        f"no kubeconfig at {path} and not running in a cluster; pass {flag} or set "
+        "KUBECONFIG")
+
+
+def _retryable_request(method: str) -> Callable[[BaseException], bool]:
+    """GET, PATCH (server-side apply) and DELETE are idempotent; a POST is repeated only
+    when the server said it did not take it (429)."""
+    if method != "POST":
+        return is_transient
+    return lambda exc: isinstance(exc, ApiException) and exc.status == 429
 
 
 @dataclass(frozen=True)
@@ -92,28 +169,14 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
 class Kube:
     """A connection to one cluster; methods take and return plain dicts."""
 
-    def __init__(self, api_client: Any) -> None:
+    def __init__(self, api_client: Any, policy: RetryPolicy | None = None) -> None:
         self.api_client = api_client
+        self.policy = policy or RetryPolicy()
 
     @classmethod
     def connect(cls, kubeconfig: Path | None = None, context: str | None = None) -> Kube:
         """Connect with a kubeconfig (explicit, $KUBECONFIG, ~/.kube/config) or in-cluster."""
-        path = kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG")
-                              else Path.home() / ".kube" / "config")
-        if kubeconfig is not None and not kubeconfig.is_file():
-            raise KubecallError(f"--kubeconfig {kubeconfig}: no such file")
-        try:
-            if path.is_file():
-                return cls(config.new_client_from_config(config_file=str(path), context=context))
-            if os.environ.get("KUBERNETES_SERVICE_HOST"):
-                configuration = client.Configuration()
-                config.load_incluster_config(client_configuration=configuration)
-                return cls(client.ApiClient(configuration))
-        except (config.ConfigException, ValueError) as exc:
-            raise KubecallError(f"cannot use kubeconfig {path}: {exc}") from exc
-        raise KubecallError(
-            f"no kubeconfig at {path} and not running in a cluster; pass --kubeconfig or set "
-            "KUBECONFIG")
+        return cls(api_client(kubeconfig, context))
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Kube:
@@ -130,14 +193,18 @@ class Kube:
             method, path, query_params=query or [],
             header_params={"Accept": "application/json", "Content-Type": content_type},
             body=body, auth_settings=["BearerToken"])
-        try:
+
+        def send() -> Any:
             response = self.api_client.call_api(*request, _request_timeout=timeout)
+            if not 200 <= response.status <= 299:
+                response.read()
+                raise ApiException(http_resp=response)
+            return response
+        try:
+            response = with_retries(send, self.policy, retryable=_retryable_request(method))
         except urllib3.exceptions.HTTPError as exc:
             host = self.api_client.configuration.host
             raise KubecallError(f"cannot reach the Kubernetes API at {host}: {exc}") from exc
-        if not 200 <= response.status <= 299:
-            response.read()
-            raise ApiException(http_resp=response)
         if stream:
             return response.response
         data = response.read()

@@ -10,17 +10,22 @@ from typing import Any
 
 import yaml
 
+from kubecall.cluster.contract import (
+    DRIVER_SERVICE_ACCOUNT,
+    IMAGE,
+    NAMESPACE,
+    WORKSPACE_PATH,
+    condition,
+)
 from kubecall.cluster.driver_job import (
     DEFAULT_DRIVER_COMMAND,
-    DEFAULT_IMAGE,
-    SERVICE_ACCOUNT,
     DriverSpec,
     driver_job,
     job_name,
     new_run_id,
 )
-from kubecall.cluster.kube import DEFAULT_NAMESPACE, Kube, add_connection_arguments
-from kubecall.cluster.waiting import condition, pod_problem
+from kubecall.cluster.kube import Kube, add_connection_arguments
+from kubecall.cluster.waiting import pod_problem
 from kubecall.errors import KubecallError
 
 EPILOG = """examples:
@@ -49,8 +54,8 @@ def check_bootstrapped(kube: Kube, namespace: str) -> None:
     if kube.get("v1", "Namespace", namespace) is None:
         raise KubecallError(f"namespace {namespace} does not exist: run `kubecall bootstrap "
                             "--overlay NAME` first (or pass --namespace)")
-    if kube.get("v1", "ServiceAccount", SERVICE_ACCOUNT, namespace) is None:
-        raise KubecallError(f"ServiceAccount {SERVICE_ACCOUNT} missing in {namespace}: run "
+    if kube.get("v1", "ServiceAccount", DRIVER_SERVICE_ACCOUNT, namespace) is None:
+        raise KubecallError(f"ServiceAccount {DRIVER_SERVICE_ACCOUNT} missing in {namespace}: run "
                             "`kubecall bootstrap` first")
 
 
@@ -134,11 +139,11 @@ def register(subparsers: Any) -> None:
                         help="workflow config, relative to --workdir")
     parser.add_argument("--profile", default="profiles/kubernetes",
                         help="snakemake profile directory (default profiles/kubernetes)")
-    parser.add_argument("--workdir", default="/workspace",
+    parser.add_argument("--workdir", default=WORKSPACE_PATH,
                         help="where the workflow is in the workspace (default /workspace)")
-    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    parser.add_argument("--namespace", default=NAMESPACE)
     parser.add_argument("--run-id", default=None, help="default: UTC time + random suffix")
-    parser.add_argument("--image", default=DEFAULT_IMAGE)
+    parser.add_argument("--image", default=IMAGE)
     parser.add_argument("--driver-command",
                         default=os.environ.get("KUBECALL_DRIVER_COMMAND", DEFAULT_DRIVER_COMMAND),
                         help="how the image starts snakemake (default: $KUBECALL_DRIVER_COMMAND "

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kubecall.cluster.driver_job import RUN_LABEL, job_name
-from kubecall.cluster.kube import DEFAULT_NAMESPACE, Kube, add_connection_arguments
+from kubecall.cluster.contract import NAMESPACE, RUN_LABEL
+from kubecall.cluster.driver_job import job_name
+from kubecall.cluster.kube import Kube, add_connection_arguments
 from kubecall.cluster.status import job_state
 from kubecall.errors import KubecallError
 
@@ -53,6 +54,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("run", metavar="RUN", help="run id")
     parser.add_argument("--failed", action="store_true", help="also the failed jobs' logs")
     parser.add_argument("--tail", type=int, default=None, help="only the last N lines of each")
-    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    parser.add_argument("--namespace", default=NAMESPACE)
     add_connection_arguments(parser)
     parser.set_defaults(func=run)

@@ -11,13 +11,12 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from kubecall.cluster.contract import Obj
 from kubecall.errors import KubecallError
 
-Obj = dict[str, Any]
 OVERLAYS = ("minikube", "ehk", "gke")
 
 

@@ -23,19 +23,24 @@ from typing import Any
 import yaml
 
 import kubecall.cluster.stage_unpack as unpacker
-from kubecall.cluster.driver_job import (
-    DEFAULT_IMAGE,
+from kubecall.cluster.contract import (
+    IMAGE,
+    NAMESPACE,
+    TMP_PATH,
     WORKSPACE_CLAIM,
+    WORKSPACE_PATH,
+    Obj,
     container_security_context,
     pod_security_context,
+)
+from kubecall.cluster.driver_job import (
     validate_workdir,
 )
-from kubecall.cluster.kube import DEFAULT_NAMESPACE, Kube, add_connection_arguments
+from kubecall.cluster.kube import Kube, add_connection_arguments
 from kubecall.cluster.launch import check_bootstrapped
 from kubecall.cluster.waiting import wait_ready
 from kubecall.errors import KubecallError
 
-Obj = dict[str, Any]
 # What a workflow checkout is, relative to its root.
 WORKFLOW_PATHS = ("Snakefile", "workflow", "config", "profiles")
 PROTECTED_DIRS = unpacker.PROTECTED_DIRS
@@ -169,14 +174,14 @@ def stage_job(name: str, namespace: str, workdir: str, image: str) -> Obj:
                         # Only the standard library: works with any image's python.
                         "command": ["python", f"{STAGE_DIR}/{UNPACKER_KEY}",
                                     f"{STAGE_DIR}/{ARCHIVE_KEY}", workdir],
-                        "env": [{"name": "HOME", "value": "/tmp"},
+                        "env": [{"name": "HOME", "value": TMP_PATH},
                                 {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}],
                         "securityContext": container_security_context(),
                         "resources": {"requests": dict(small), "limits": dict(small)},
                         "volumeMounts": [
-                            {"name": "workspace", "mountPath": "/workspace"},
+                            {"name": "workspace", "mountPath": WORKSPACE_PATH},
                             {"name": "stage", "mountPath": STAGE_DIR, "readOnly": True},
-                            {"name": "tmp", "mountPath": "/tmp"},
+                            {"name": "tmp", "mountPath": TMP_PATH},
                         ],
                     }],
                     "volumes": [
@@ -290,11 +295,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--include", action="append", default=[], metavar="PATH",
                         help="an extra file or directory under --source (repeatable), e.g. "
                              "config/my-cohort.yaml")
-    parser.add_argument("--workdir", default="/workspace",
+    parser.add_argument("--workdir", default=WORKSPACE_PATH,
                         help="where to put it in the workspace (default /workspace; the same "
                              "as launch's --workdir)")
-    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
-    parser.add_argument("--image", default=DEFAULT_IMAGE,
+    parser.add_argument("--namespace", default=NAMESPACE)
+    parser.add_argument("--image", default=IMAGE,
                         help="image of the unpacking pod (any image with python 3.8+)")
     parser.add_argument("--timeout", type=float, default=180,
                         help="seconds to wait for the unpacking Job (default 180)")

@@ -11,28 +11,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubecall.cluster.driver_job import RUN_LABEL
-from kubecall.cluster.kube import DEFAULT_NAMESPACE, Kube, add_connection_arguments
-from kubecall.cluster.waiting import condition
-
-Obj = dict[str, Any]
-
+from kubecall.cluster.contract import ATTEMPT_LABEL, NAMESPACE, RUN_LABEL, Obj, condition
+from kubecall.cluster.kube import Kube, add_connection_arguments
+from kubecall.cluster.state import FAILED, PENDING, RUNNING, SUCCEEDED, job_outcome
 
 # A run's jobs by state, in the order a person reads progress.
-STATES = ("pending", "running", "succeeded", "failed")
-ATTEMPT_LABEL = "kubecall.io/attempt"
+STATES = (PENDING, RUNNING, SUCCEEDED, FAILED)
 
 
 def job_state(job: Obj, pod_phases: dict[str, str] | None = None) -> str:
     """succeeded / failed from the Job's conditions; else running once its pod runs."""
-    for kind, state in (("Complete", "succeeded"), ("Failed", "failed")):
-        cond = condition(job, kind)
-        if cond and cond.get("status") == "True":
-            return state
+    outcome = job_outcome(job)
+    if outcome.finished:
+        return outcome.state
     if pod_phases is None:
-        return "running"
+        return RUNNING
     phase = pod_phases.get(job["metadata"]["name"], "Pending")
-    return "running" if phase in ("Running", "Succeeded", "Failed") else "pending"
+    return RUNNING if phase in ("Running", "Succeeded", "Failed") else PENDING
 
 
 def pod_phases_by_job(pods: list[Obj]) -> dict[str, str]:
@@ -145,6 +140,6 @@ def register(subparsers: Any) -> None:
                     "and each run's driver and jobs.",
         epilog="example:\n  kubecall status --namespace kubecall",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    parser.add_argument("--namespace", default=NAMESPACE)
     add_connection_arguments(parser)
     parser.set_defaults(func=run)

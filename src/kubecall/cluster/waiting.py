@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
+from kubecall.cluster.contract import Obj, condition
 from kubecall.cluster.kube import Kube
 from kubecall.errors import KubecallError
 
-Obj = dict[str, Any]
 POLL_SECONDS = 0.5
-
-
-def condition(obj: Obj, kind: str) -> Obj | None:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return cond
-    return None
 
 
 def _last_event(kube: Kube, namespace: str, kind: str, name: str) -> str:

@@ -1,11 +1,11 @@
-"""What a pod's (or Job's) status means for its snakemake job: pure functions over dicts."""
+"""How to read a pod's or a Job's state: the one place that decides what a status means
+(the executor's outcomes, `kubecall status`'s job states). Pure functions over dicts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-Obj = dict[str, Any]
+from kubecall.cluster.contract import Obj, condition
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
 # Waiting reasons that never resolve on their own: the job fails now instead of hanging.
@@ -27,15 +27,11 @@ class Outcome:
         return self.state in (SUCCEEDED, FAILED)
 
 
-def _conditions(obj: Obj) -> dict[str, Obj]:
-    return {c.get("type", ""): c for c in (obj.get("status") or {}).get("conditions") or []}
-
-
 def pod_outcome(pod: Obj) -> Outcome:
     """The outcome a pod's status shows (one container, restartPolicy Never)."""
     status = pod.get("status") or {}
     phase = status.get("phase") or "Pending"
-    disruption = _conditions(pod).get("DisruptionTarget")
+    disruption = condition(pod, "DisruptionTarget")
     if disruption and disruption.get("status") == "True":
         return Outcome(FAILED, "Evicted", f"pod was evicted ({disruption.get('reason', '')}: "
                                           f"{disruption.get('message', '')})")
@@ -71,15 +67,14 @@ def pod_outcome(pod: Obj) -> Outcome:
 
 def job_outcome(job: Obj) -> Outcome:
     """The outcome a Job's conditions show (used when its pod is gone or never came)."""
-    conditions = _conditions(job)
-    failed = conditions.get("Failed")
+    failed = condition(job, "Failed")
     if failed and failed.get("status") == "True":
         reason = failed.get("reason") or "Failed"
         if reason == "DeadlineExceeded":
             return Outcome(FAILED, reason, "job ran longer than its runtime resource "
                                            "(activeDeadlineSeconds)")
         return Outcome(FAILED, reason, failed.get("message") or "job failed")
-    complete = conditions.get("Complete")
+    complete = condition(job, "Complete")
     if complete and complete.get("status") == "True":
         return Outcome(SUCCEEDED)
     return Outcome(PENDING)

@@ -1,0 +1,62 @@
+"""The cluster contract: what the executor plugin, the cluster commands and the manifests
+agree on. Names, labels, paths, the image, the pods' user and their hardening are defined
+here and nowhere else (k8s/ holds the same names as YAML; tests check they agree).
+
+Pure data and functions: the executor plugin imports this on every snakemake start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# A Kubernetes object as the API returns it, decoded from JSON.
+Obj = dict[str, Any]
+
+NAMESPACE = "kubecall"
+PART_OF = "kubecall"  # app.kubernetes.io/part-of of everything kubecall creates
+WORKSPACE_CLAIM = "shared-workspace"  # ReadWriteMany: runs, results, logs
+DATASOURCE_CLAIM = "pv1000g"  # ReadOnlyMany: the 1000 Genomes data, always mounted readOnly
+WORKSPACE_PATH = "/workspace"  # the same path in the driver and every job
+DATASOURCE_PATH = "/datasource"
+SCRATCH_PATH = "/scratch"
+TMP_PATH = "/tmp"
+IMAGE = "ghcr.io/kubecall/kubecall:0.1.0"  # pin by digest in profiles and overlays
+# The image's user: every kubecall pod runs as it.
+UID = 10001
+GID = 10001
+DRIVER_SERVICE_ACCOUNT = "kubecall-driver"  # k8s/base/driver-role.yaml grants its calls
+CONTAINER = "snakemake"  # the container of a job or driver pod that decides its outcome
+
+RUN_LABEL = "kubecall.io/run-id"
+RULE_LABEL = "kubecall.io/rule"
+JOBID_LABEL = "kubecall.io/jobid"
+ATTEMPT_LABEL = "kubecall.io/attempt"
+# Which working directory a Job belongs to: a rerun there deletes the Jobs a killed driver left.
+WORKDIR_LABEL = "kubecall.io/workdir"
+
+
+def run_selector(run_id: str) -> str:
+    """Label selector for every Job and pod of one run."""
+    return f"{RUN_LABEL}={run_id}"
+
+
+def pod_security_context(uid: int = UID, gid: int = GID, fs_group: int = GID) -> Obj:
+    """The "restricted" Pod Security Standard's pod-level settings, as the image's user."""
+    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid, "fsGroup": fs_group,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def container_security_context(read_only_root: bool = True) -> Obj:
+    """The restricted profile's container settings, with a read-only root filesystem
+    unless asked otherwise (pods write only to emptyDirs and claims)."""
+    return {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": read_only_root,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def condition(obj: Obj, kind: str) -> Obj | None:
+    """The status condition of type ``kind`` (Complete, Failed, PodScheduled…), if any."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond
+    return None
