@@ -125,7 +125,27 @@ def schema_missing_sheet(data: dict[str, Path], tmp: Path) -> Case:
 def reserved_freebayes_option(data: dict[str, Path], tmp: Path) -> Case:
     sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
     config = _config(data["ref"], sheet) | {"calling": {"extra": "--min-coverage 3 -r q:1-10"}}
-    return config, r"calling.extra: -r is set by the workflow"
+    return config, r"calling.extra: '-r' \(-r\) is refused: it sets the regions"
+
+
+def extra_word_is_another_bam(data: dict[str, Path], tmp: Path) -> Case:
+    """A path without a dash in calling.extra: freebayes would read it as one more BAM."""
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    config = _config(data["ref"], sheet) | {"calling": {"extra": str(data["bam"])}}
+    return config, r"calling.extra: '.*NA12878.chr22.tiny.bam' is not an option: .* another BAM"
+
+
+def extra_attached_output(data: dict[str, Path], tmp: Path) -> Case:
+    """``-vFILE``: an attached value, which a word-by-word check would not see."""
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    config = _config(data["ref"], sheet) | {"calling": {"extra": "-jvout.vcf"}}
+    return config, r"calling.extra: '-jvout.vcf' \(-v\) is refused: it redirects the records"
+
+
+def extra_with_braces(data: dict[str, Path], tmp: Path) -> Case:
+    sheet = write_sheet(tmp / "s.tsv", [("1", str(data["bam"]))])
+    config = _config(data["ref"], sheet) | {"calling": {"extra": "--min-coverage ${DP}"}}
+    return config, r"config calling.extra: .* contains '\{' or '\}'"
 
 
 def allocator_not_a_library(data: dict[str, Path], tmp: Path) -> Case:
@@ -157,6 +177,7 @@ PREFLIGHT_CASES: dict[str, Callable[[dict[str, Path], Path], Case]] = {
 LOAD_CASES: dict[str, Callable[[dict[str, Path], Path], Case]] = {
     f.__name__: f
     for f in (schema_unknown_key, schema_wrong_type, schema_missing_sheet, duplicate_sheet_name,
-              reserved_freebayes_option, allocator_not_a_library,
+              reserved_freebayes_option, extra_word_is_another_bam, extra_attached_output,
+              extra_with_braces, allocator_not_a_library,
               publish_without_credentials, publish_without_bucket)
 }
