@@ -16,6 +16,7 @@ try:
     from kubecall.cohort import callsets, load_cohort
     from kubecall.config import validate_config
     from kubecall.errors import KubecallError
+    from kubecall.reference_check import check_not_compressed
 except ImportError as exc:
     raise WorkflowError(
         f"kubecall's dependencies are not importable ({exc}); run 'make run' once, or "
@@ -64,6 +65,7 @@ def _check_reference(reference: Path) -> None:
             f"reference {reference} (config key 'reference' in {CONFIG_SOURCE}) not found; "
             f"point 'reference' at the FASTA the reads were aligned to"
         )
+    check_not_compressed(reference)
     fai = Path(f"{reference}.fai")
     if not fai.is_file() and not os.access(reference.parent, os.W_OK):
         raise KubecallError(

@@ -40,6 +40,8 @@ rule preflight_cohort:
         # Header facts by (path, size, mtime), kept outside results/ so they survive a
         # clean rerun (config/README.md, "Preflight at scale").
         cache=PREFLIGHT_CACHE,
+        # IUPAC codes in the reference: refuse or keep (config/README.md)
+        iupac=config["reference_iupac"],
     log:
         "logs/preflight_cohort.log",
     benchmark:
