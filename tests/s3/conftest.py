@@ -100,6 +100,9 @@ def write_run_dir(root: Path, vcf_bytes: int = 40_000, seed: int = 7) -> Path:
         "calls/cohort.vcf.gz.tbi": rng.randbytes(2_000),
         "stats/cohort.stats.txt": b"SN\t0\tnumber of records:\t1234\n" * 50,
         "regions/regions.bed": b"chr22\t0\t1000000\nchr22\t1000000\t2000000\n",
+        "regions/batches.tsv": b"region\tbatch\nr0001\tb001\nr0002\tb001\n",
+        "qc/region_runtimes.tsv": b"region\tseconds\nr0001\t1.0\nr0002\t2.0\n",
+        "qc/runaway_regions.tsv": b"region\thow\n",
         "run.json": b'{"run": "demo", "samples": 4}\n',
         "report.html": b"<html><body>report</body></html>\n",
     }

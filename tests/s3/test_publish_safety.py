@@ -29,7 +29,8 @@ def test_finished_run_is_never_overwritten(s3: S3Env, tmp_path: Path) -> None:
     files["stats/cohort.stats.txt"].write_bytes(b"different statistics\n")
     s3.proxy.reset()
 
-    changed = r"already published.*stats/cohort\.stats\.txt.*--run-id"
+    changed = (r"already published.*stats/cohort\.stats\.txt.*new run id \(publish\.run_id in "
+               r"the workflow's config, --run-id for kubecall publish\)")
     with pytest.raises(KubecallError, match=changed):
         publish_run(files, settings, "run-1")
 

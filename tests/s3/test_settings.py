@@ -7,9 +7,21 @@ from pathlib import Path
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.publish.manifest import validate_object_name, validate_run_id
-from kubecall.publish.publishing import PublishSettings, deliverables, parse_run_url
-from kubecall.publish.s3 import ClientSettings, load_credentials, make_client
+from kubecall.publish.manifest import (
+    validate_object_name,
+    validate_run_id,
+)
+from kubecall.publish.publishing import (
+    PublishSettings,
+    deliverables,
+    parse_run_url,
+)
+from kubecall.publish.s3 import (
+    ClientSettings,
+    load_credentials,
+    make_client,
+)
+from tests.conftest import REPO
 from tests.s3.conftest import SENTINEL_SECRET, SENTINELS, write_run_dir
 
 CONFIG = {
@@ -79,12 +91,22 @@ def test_deliverables_maps_results_and_names_what_is_missing(tmp_path: Path) -> 
     run_dir = write_run_dir(tmp_path)
     assert set(deliverables(run_dir)) == {
         "calls/cohort.vcf.gz", "calls/cohort.vcf.gz.tbi", "stats/cohort.stats.txt",
-        "regions/regions.bed", "run.json", "report.html"}
+        "regions/regions.bed", "regions/batches.tsv", "qc/region_runtimes.tsv",
+        "qc/runaway_regions.tsv", "run.json", "report.html"}
+    # a run stopped before its report did not finish: it is not published
     (run_dir / "results" / "report.html").unlink()
-    assert "report.html" not in deliverables(run_dir)  # optional
-    (run_dir / "results" / "run.json").unlink()
-    with pytest.raises(KubecallError, match=r"missing deliverable\(s\): .*results/run\.json"):
+    with pytest.raises(KubecallError, match=r"did not finish: missing deliverable\(s\) "
+                                            r".*results/report\.html; finish the workflow"):
         deliverables(run_dir)
+
+
+def test_workflow_and_publish_share_one_deliverables_list() -> None:
+    """rule all, the publish rule's inputs and kubecall publish all read kubecall.layout."""
+    from kubecall.layout import DELIVERABLES
+
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    assert "DELIVERABLES.items()" in common
+    assert not any(f'"results/{path}"' in common for path in DELIVERABLES.values())
 
 
 @pytest.mark.parametrize(

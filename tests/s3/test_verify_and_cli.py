@@ -50,6 +50,8 @@ def test_rerun_uploads_only_missing_or_wrong_objects(s3: S3Env, tmp_path: Path) 
     assert actions == {
         "calls/cohort.vcf.gz": "uploaded", "calls/cohort.vcf.gz.tbi": "skipped",
         "regions/regions.bed": "uploaded", "report.html": "uploaded", "run.json": "skipped",
+        "regions/batches.tsv": "uploaded", "qc/region_runtimes.tsv": "uploaded",
+        "qc/runaway_regions.tsv": "uploaded",
         "stats/cohort.stats.txt": "uploaded", "manifest.json": "uploaded", "_SUCCESS": "uploaded",
     }
     kept = ("calls/cohort.vcf.gz.tbi", "run.json")
@@ -69,7 +71,7 @@ def test_verify_catches_a_corrupted_and_a_missing_object(
 
     code, out, err = kubecall("verify", url, *connection)
     assert (code, err) == (0, "")
-    assert f"verified {url}: 6 objects match the manifest" in out
+    assert f"verified {url}: 9 objects match the manifest" in out
 
     # Silent corruption: same size, same metadata, different bytes.
     key = "runs/demo/run-1/stats/cohort.stats.txt"
@@ -124,8 +126,8 @@ def test_cli_publish_writes_a_receipt_and_keeps_secrets_out(
                                     "--endpoint", "http://127.0.0.1:9", "--max-attempts", "1")
 
     assert (code, rerun_code, bad_code) == (0, 0, 2)
-    assert f"published s3://{s3.bucket}/runs/2026-11-28_demo: uploaded 8 objects" in out
-    assert "uploaded 0 objects (0 bytes), skipped 7" in rerun_out
+    assert f"published s3://{s3.bucket}/runs/2026-11-28_demo: uploaded 11 objects" in out
+    assert "uploaded 0 objects (0 bytes), skipped 10" in rerun_out
     assert bad_err.startswith("error: cannot reach S3 endpoint http://127.0.0.1:9")
     document = json.loads(receipt.read_text())
     assert document["url"] == f"s3://{s3.bucket}/runs/2026-11-28_demo"
@@ -150,7 +152,7 @@ def test_cli_publish_dry_run_contacts_no_server(s3: S3Env, tmp_path: Path, kubec
                             "--bucket", s3.bucket, "--dry-run")
 
     assert code == 0
-    assert out.count("planned") == 6 and "dry run for" in out
+    assert out.count("planned") == 9 and "dry run for" in out
     assert s3.proxy.requests() == []
 
 

@@ -104,12 +104,54 @@ def test_truncated_input_fails_the_job(na12878: dict[str, Path], tmp_path: Path)
         call_region(regions[0], lengths, settings, tmp_path / "o.vcf.gz", tmp_path / "fb.log")
 
 
+@pytest.mark.parametrize(("extra", "message"), [
+    # a word without a dash is one more BAM for freebayes
+    ("/data/S02copy.bam", r"'/data/S02copy.bam' is not an option: .* another BAM"),
+    ("--min-coverage 3 extra.bam", r"'extra.bam' is not an option"),
+    ("-- -x", r"'--' is not an option"),
+    # attached short values and bundles
+    ("-vFILE", r"'-vFILE' \(-v\) is refused: it redirects the records"),
+    ("-rq:1-5000", r"'-rq:1-5000' \(-r\) is refused: it sets the regions"),
+    ("-jc", r"'-jc' \(-c\) is refused: it reads alignments from standard input"),
+    ("-j -bX.bam", r"'-bX.bam' \(-b\) is refused: it adds alignments"),
+    # long options by unique prefix, with = or a separate value
+    ("--vc FILE", r"'--vc' \(--vcf\) is refused"),
+    ("--fasta=o.fa", r"'--fasta=o.fa' \(--fasta-reference\) is refused"),
+    ("--gvcf", r"'--gvcf' \(--gvcf\) is refused: it turns the call set into a gVCF"),
+    ("--gvcf-c 1000", r"\(--gvcf-chunk\) is refused"),
+    ("--vers", r"'--vers' \(--version\) is refused: it prints the version"),
+    ("-h", r"'-h' \(-h\) is refused: it prints the help"),
+    ("--variant-input known.vcf", r"it reads a file the workflow does not track"),
+    ("--cnv-map=cnv.bed", r"it reads a file the workflow does not track"),
+    # what freebayes itself would reject or abort on
+    ("--haplotype 3", r"'--haplotype' is ambiguous \(--haplotype-length, --haplotype-basis"),
+    ("--ploidy", r"'--ploidy' needs a value"),
+    ("--gvcf=1", r"'--gvcf' takes no value"),
+    ("-y", r"'-y' \(in '-y'\) is not a freebayes 1.3.6 option"),
+    ("--no-such-thing", r"'--no-such-thing' is not a freebayes 1.3.6 option"),
+    ("-^ 1", r"has no handler and aborts"),
+    ("--min-coverage ${HOME}", r"contains '\{' or '\}', which snakemake would take"),
+])
+def test_extra_is_read_as_freebayes_reads_it(extra: str, message: str) -> None:
+    with pytest.raises(KubecallError, match=message) as refused:
+        parse_extra(extra)
+    assert "config calling.extra:" in str(refused.value)
+    assert "calling.extra'" in str(refused.value)  # and what to do with the key
+
+
+def test_extra_accepts_what_only_tunes_calling() -> None:
+    for extra in ("-C3 -jX --min-alternate-f 0.2", "--use-best-n-alleles=4 --limit-coverage 250",
+                  "-m 20 -q20 --report-monomorphic --strict-vcf -p 2 -d",
+                  "--haplotype-length 3 --genotype-qualities"):
+        assert parse_extra(extra) == extra.split()
+
+
 def test_extra_arguments_are_passed_and_reserved_ones_refused(na12878: dict[str, Path],
                                                               tmp_path: Path) -> None:
     assert parse_extra("--min-alternate-count 3 --ploidy=2") == [
         "--min-alternate-count", "3", "--ploidy=2"]
     for bad in ("-r q:1-10", "--region=q", "-f other.fa", "--targets t.bed", "-L x"):
-        with pytest.raises(KubecallError, match="is set by the workflow"):
+        with pytest.raises(KubecallError, match="is refused: it (sets|adds)"):
             parse_extra(bad)
     with pytest.raises(KubecallError, match="cannot parse"):
         parse_extra("--foo 'unclosed")

@@ -70,3 +70,23 @@ def test_unreadable_alignment(na12878: dict[str, Path]) -> None:
                           cwd=Path(__file__).resolve().parents[2], check=False)
     assert done.returncode != 0
     assert "NA12878.chr22.tiny.bam: not readable by this user" in done.stderr
+
+
+def test_sample_name_rule_is_the_sheet_schemas() -> None:
+    from kubecall.pipeline.config import load_schema
+    from kubecall.pipeline.samplesheet import SAMPLE_NAME
+
+    schema = load_schema(SCHEMAS / "samples.schema.yaml")
+    assert SAMPLE_NAME.pattern == schema["properties"]["sample"]["pattern"]
+
+
+def test_iupac_codes_kept_when_told(na12878: dict[str, Path], tmp_path: Path,
+                                    caplog: pytest.LogCaptureFixture) -> None:
+    from tests.damage import iupac_in_reference
+
+    config, _ = iupac_in_reference(na12878, tmp_path)
+    samples = read_sample_sheet(Path(config["samples"]), SCHEMAS / "samples.schema.yaml")
+    contigs = read_fai(Path(f"{config['reference']}.fai"))
+    infos = preflight(samples, Path(config["reference"]), contigs, iupac="keep")
+    assert [i.sample for i in infos] == ["1"]
+    assert "reference_iupac is keep: " in caplog.text and "(q:251 R)" in caplog.text

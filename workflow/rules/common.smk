@@ -16,6 +16,8 @@ try:
     from kubecall.pipeline.cohort import callsets, load_cohort
     from kubecall.pipeline.config import validate_config
     from kubecall.errors import KubecallError
+    from kubecall.layout import DELIVERABLES, RESULTS
+    from kubecall.pipeline.reference_check import check_not_compressed
 except ImportError as exc:
     raise WorkflowError(
         f"kubecall's dependencies are not importable ({exc}); run 'make run' once, or "
@@ -73,6 +75,7 @@ def _check_reference(reference: Path) -> None:
             f"reference {reference} (config key 'reference' in {CONFIG_SOURCE}) not found; "
             f"point 'reference' at the FASTA the reads were aligned to"
         )
+    check_not_compressed(reference)
     fai = Path(f"{reference}.fai")
     if not fai.is_file() and not os.access(reference.parent, os.W_OK):
         raise KubecallError(
@@ -138,18 +141,8 @@ def get_targets_input(wildcards=None):
 
 
 def get_deliverables(wildcards=None):
-    """What a run delivers, by name; the publish stage uploads exactly these."""
-    return {
-        "vcf": "results/calls/cohort.vcf.gz",
-        "tbi": "results/calls/cohort.vcf.gz.tbi",
-        "stats": "results/stats/cohort.stats.txt",
-        "regions": "results/regions/regions.bed",
-        "batches": "results/regions/batches.tsv",
-        "region_runtimes": "results/qc/region_runtimes.tsv",
-        "runaway_regions": "results/qc/runaway_regions.tsv",
-        "run": "results/run.json",
-        "report": "results/report.html",
-    }
+    """What a run delivers, by name (kubecall.layout, the one list); publish uploads these."""
+    return {key: f"{RESULTS}/{path}" for key, path in DELIVERABLES.items()}
 
 
 def get_report_inputs(wildcards=None):

@@ -16,8 +16,11 @@ rule index_reference:
         "benchmarks/index_reference.tsv"
     conda:
         "../envs/samtools.yaml"
+    # Paths quoted (a reference path may hold spaces); written under a temporary name and
+    # renamed, so a failure never leaves an index that looks finished.
     shell:
-        "samtools faidx {input} 2> {log}"
+        "samtools faidx {input:q} --fai-idx {output:q}.partial 2> {log:q}"
+        " && mv {output:q}.partial {output:q} || {{ rm -f {output:q}.partial; exit 1; }}"
 
 
 rule preflight_cohort:
@@ -40,6 +43,8 @@ rule preflight_cohort:
         # Header facts by (path, size, mtime), kept outside results/ so they survive a
         # clean rerun (config/README.md, "Preflight at scale").
         cache=PREFLIGHT_CACHE,
+        # IUPAC codes in the reference: refuse or keep (config/README.md)
+        iupac=config["reference_iupac"],
     log:
         "logs/preflight_cohort.log",
     benchmark:

@@ -17,8 +17,13 @@ rule compute_stats:
         "benchmarks/compute_stats.tsv"
     conda:
         "../envs/bcftools.yaml"
+    # Paths quoted (a reference path may hold spaces). bcftools does not check its writes
+    # (on a full disk it exits 0 with the file cut short), so cat writes the file and fails
+    # on a write error; the file gets its name only once complete.
     shell:
-        "bcftools stats -F {input.reference} -s - {input.vcf} > {output} 2> {log}"
+        "bcftools stats -F {input.reference:q} -s - {input.vcf:q} 2> {log:q}"
+        " | cat > {output:q}.partial && mv {output:q}.partial {output:q}"
+        " || {{ rm -f {output:q}.partial; exit 1; }}"
 
 
 rule describe_run:

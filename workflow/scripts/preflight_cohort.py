@@ -31,6 +31,7 @@ def main() -> None:
         contigs,
         cache=Path(snakemake.params.cache) if snakemake.params.cache else None,
         threads=snakemake.threads,
+        iupac=snakemake.params.iupac,
     )
     write_manifest(outcome.infos, Path(snakemake.output.manifest))
     write_sample_names(outcome.infos, Path(snakemake.output.samples))

@@ -24,6 +24,7 @@ import pysam
 from kubecall.errors import KubecallError
 from kubecall.pipeline.allocator import allocator_name, preload_environment
 from kubecall.pipeline.eof_markers import BGZF_EOF
+from kubecall.pipeline.freebayes_options import parse_options, refusal
 from kubecall.pipeline.regions import Interval, Region, padded_intervals, write_targets
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,6 @@ log = logging.getLogger(__name__)
 # freebayes exits 0 after these (e.g. a missing index, a contig absent from a BAM), having
 # written a header and no records: a silent hole in the call set unless the job fails.
 FATAL_STDERR_MARKERS = ("ERROR(freebayes)", "EOF marker is absent", "[E::")
-
-# Options the workflow sets itself; in calling.extra they would silently change what is called.
-RESERVED_OPTIONS = frozenset(
-    {"-f", "--fasta-reference", "-L", "--bam-list", "-b", "--bam", "-t", "--targets",
-     "-r", "--region", "-v", "--vcf", "-c", "--stdin", "-s", "--samples"}
-)
-
 
 @dataclass(frozen=True)
 class CallSettings:
@@ -69,17 +63,32 @@ class _OverBudget(Exception):
 
 
 def parse_extra(extra: str, key: str = "calling.extra") -> list[str]:
-    """Split freebayes options from config, refusing the options the workflow owns."""
+    """Split freebayes options from config, read as freebayes reads them; refuse the unsafe.
+
+    Refused: words freebayes would take as extra BAMs, options that change its inputs,
+    outputs, regions or output format (:data:`kubecall.pipeline.freebayes_options.REFUSED`), options
+    freebayes 1.3.6 does not have, and braces (snakemake would expand them).
+    """
+    fix = f"fix or remove it in '{key}' (freebayes options are listed by 'freebayes --help')"
+    if "{" in extra or "}" in extra:
+        raise KubecallError(
+            f"config {key}: {extra!r} contains '{{' or '}}', which snakemake would take for a "
+            f"wildcard; freebayes options need no braces, so {fix}"
+        )
     try:
         args = shlex.split(extra)
     except ValueError as exc:
-        raise KubecallError(f"config {key}: cannot parse {extra!r} ({exc})") from None
-    for arg in args:
-        option = arg.split("=", 1)[0]
-        if option in RESERVED_OPTIONS:
+        raise KubecallError(f"config {key}: cannot parse {extra!r} ({exc}); {fix}") from None
+    try:
+        options = parse_options(args)
+    except ValueError as exc:
+        raise KubecallError(f"config {key}: {exc}; {fix}") from None
+    for option in options:
+        reason = refusal(option)
+        if reason:
             raise KubecallError(
-                f"config {key}: {option} is set by the workflow (reference, cohort and "
-                f"regions come from 'reference', 'samples' and 'regions'); remove it"
+                f"config {key}: {option.word!r} ({option.name}) is refused: {reason}; remove "
+                f"it from '{key}'"
             )
     return args
 

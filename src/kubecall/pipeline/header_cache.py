@@ -21,7 +21,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 # Bump when the stored facts change meaning; older caches are then ignored.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class AlignmentFacts:
     file_format: str
     contigs: tuple[tuple[str, int], ...]
     read_group_samples: tuple[str, ...]
+    # @SQ M5 tags (contig, MD5) where the header has them
+    contig_md5: tuple[tuple[str, str], ...] = ()
+    # of the first reads, how many were looked at and how many lack a header @RG's ID
+    reads_sampled: int = 0
+    reads_without_read_group: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class HeaderCache:
             entry["format"],
             tuple((str(name), int(length)) for name, length in contigs),
             tuple(entry["samples"]),
+            tuple((str(name), str(md5)) for name, md5 in entry["md5"]),
+            int(entry["reads_sampled"]),
+            int(entry["reads_without_read_group"]),
         )
 
     def put(self, stamp: FileStamp, facts: AlignmentFacts) -> None:
@@ -107,8 +115,27 @@ class HeaderCache:
                 "format": facts.file_format,
                 "contigs": digest,
                 "samples": list(facts.read_group_samples),
+                "md5": [list(pair) for pair in facts.contig_md5],
+                "reads_sampled": facts.reads_sampled,
+                "reads_without_read_group": facts.reads_without_read_group,
             }
             self._dirty = True
+
+    def index_verified(self, stamp: FileStamp, index: FileStamp) -> bool:
+        """Whether this version of the file was read through this version of the index."""
+        with self._lock:
+            entry = self._entries.get(stamp.path)
+            return (entry is not None and (entry["size"], entry["mtime_ns"]) ==
+                    (stamp.size, stamp.mtime_ns) and entry.get("index") ==
+                    [index.path, index.size, index.mtime_ns])
+
+    def mark_index_verified(self, stamp: FileStamp, index: FileStamp) -> None:
+        """Remember that reading the file through ``index`` worked (facts put beforehand)."""
+        with self._lock:
+            entry = self._entries.get(stamp.path)
+            if entry is not None:
+                entry["index"] = [index.path, index.size, index.mtime_ns]
+                self._dirty = True
 
     def save(self) -> None:
         """Write the cache if anything changed; a failure to write only costs a re-read."""

@@ -25,10 +25,14 @@ import pysam
 from kubecall.errors import KubecallError
 from kubecall.pipeline.eof_markers import BGZF_EOF, CRAM3_EOF
 from kubecall.pipeline.header_cache import AlignmentFacts, FileStamp, HeaderCache
-from kubecall.pipeline.samplesheet import Sample
+from kubecall.pipeline.index_check import index_problem
+from kubecall.pipeline.reference_check import check_fai_matches, iupac_problem, scan_reference
+from kubecall.pipeline.samplesheet import SAMPLE_NAME, Sample
 
 log = logging.getLogger(__name__)
 
+# How many reads from the start of each file are checked for an RG tag freebayes can resolve.
+READS_SAMPLED = 1000
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,9 @@ def check_alignment(
     reference: Path,
     contigs: Sequence[tuple[str, int]],
     cache: HeaderCache | None = None,
+    reference_md5: dict[str, str] | None = None,
 ) -> CheckResult:
-    """Check one alignment: file, EOF marker, index, header contigs and read groups.
+    """Check one alignment: file, EOF marker, index, header contigs, read groups and M5 tags.
 
     With a ``cache``, an alignment whose path, size and mtime are unchanged is not opened:
     its header facts come from the cache (the index and the sheet are checked every time).
@@ -111,15 +116,28 @@ def check_alignment(
     facts_from = "cache"
     if facts is None:
         facts_from = "file"
-        facts, problems = read_alignment_facts(path, reference, where)
+        facts, problems = read_alignment_facts(path, reference, where, reference_md5)
         if facts is None:
             return CheckResult(None, problems, facts_from=facts_from)
         if cache is not None:
             cache.put(stamp, facts)
     index, problems = _find_index(sample, facts.file_format, where)
     problems += _check_contigs(dict(facts.contigs), contigs, where)
+    if facts.file_format == "CRAM":
+        problems += _check_md5(facts.contig_md5, reference_md5 or {}, reference, where)
     read_group_samples = list(facts.read_group_samples)
-    problems += _check_read_groups(read_group_samples, sample.name, where)
+    problems += _check_read_groups(read_group_samples, sample.name, path, where)
+    if read_group_samples and facts.reads_without_read_group:
+        problems.append(
+            f"{where}: {facts.reads_without_read_group} of its first {facts.reads_sampled} "
+            f"reads carry no RG tag naming one of its @RG lines (freebayes stops with "
+            f"\"Couldn't find read group id\"); tag every read, e.g. 'samtools addreplacerg "
+            f"-m overwrite_all -r \"ID:{sample.name}\" -r \"SM:{sample.name}\" -o fixed.bam "
+            f"{path}', and point the sheet at the result"
+        )
+    if index is not None and not problems:
+        problems += _check_index_belongs(path, index, facts.file_format, reference, contigs,
+                                         stamp, cache, where)
     single = read_group_samples[0] if len(read_group_samples) == 1 else None
     if problems or index is None:
         return CheckResult(None, problems, single, facts_from)
@@ -129,12 +147,31 @@ def check_alignment(
     return CheckResult(info, [], single, facts_from)
 
 
-def read_alignment_facts(
-    path: Path, reference: Path, where: str
-) -> tuple[AlignmentFacts | None, list[str]]:
-    """Open the file: format, completeness (EOF marker), header contigs and read-group samples.
+def _check_index_belongs(
+    path: Path, index: Path, file_format: str, reference: Path,
+    contigs: Sequence[tuple[str, int]], stamp: FileStamp, cache: HeaderCache | None,
+    where: str,
+) -> list[str]:
+    """Read through the index unless the cache saw these exact file and index versions work."""
+    index_stamp = FileStamp.of(index)
+    if cache is not None and cache.index_verified(stamp, index_stamp):
+        return []
+    problem = index_problem(path, index, file_format, reference, contigs)
+    if problem:
+        return [f"{where}: {problem}"]
+    if cache is not None:
+        cache.mark_index_verified(stamp, index_stamp)
+    return []
 
-    Returns the facts, or None and the problems when the file is not a usable alignment.
+
+def read_alignment_facts(
+    path: Path, reference: Path, where: str, reference_md5: dict[str, str] | None = None
+) -> tuple[AlignmentFacts | None, list[str]]:
+    """Open the file: format, completeness (EOF marker), header contigs, read-group samples,
+    M5 tags, and whether its first reads carry resolvable RG tags.
+
+    Returns the facts, or None and the problems when the file is not a usable alignment (a
+    CRAM whose M5 tags differ from ``reference_md5`` is not decoded).
     """
     fmt = _sniff_format(path)
     if fmt is None:
@@ -148,11 +185,46 @@ def read_alignment_facts(
             str(path), mode, reference_filename=str(reference), check_sq=False
         ) as handle:
             header = handle.header.to_dict()
+            md5 = tuple((sq["SN"], str(sq["M5"]).lower()) for sq in header.get("SQ", [])
+                        if "M5" in sq)
+            if fmt == "CRAM" and _check_md5(md5, reference_md5 or {}, reference, where):
+                sampled = untagged = 0  # would not decode; check_alignment says why
+            else:
+                ids = {rg.get("ID") for rg in header.get("RG", [])}
+                sampled, untagged = _count_untagged(handle, ids) if ids else (0, 0)
     except (OSError, ValueError) as exc:
-        return None, [f"{where}: cannot read the header ({exc}); recreate the file"]
+        return None, [f"{where}: cannot read the header or first reads ({exc}); recreate "
+                      f"the file"]
     contigs = tuple((sq["SN"], int(sq["LN"])) for sq in header.get("SQ", []))
     samples = tuple(sorted({rg.get("SM", "") for rg in header.get("RG", [])} - {""}))
-    return AlignmentFacts(fmt, contigs, samples), []
+    return AlignmentFacts(fmt, contigs, samples, md5, sampled, untagged), []
+
+
+def _count_untagged(handle: pysam.AlignmentFile, ids: set) -> tuple[int, int]:
+    """Of the first reads, how many were read and how many lack an RG tag among ``ids``."""
+    sampled = untagged = 0
+    for read in handle.fetch(until_eof=True):
+        sampled += 1
+        if not read.has_tag("RG") or read.get_tag("RG") not in ids:
+            untagged += 1
+        if sampled == READS_SAMPLED:
+            break
+    return sampled, untagged
+
+
+def _check_md5(
+    in_header: Sequence[tuple[str, str]], reference_md5: dict[str, str], reference: Path,
+    where: str,
+) -> list[str]:
+    """A CRAM's @SQ M5 must be the reference's MD5: it decodes against those exact bases."""
+    for name, md5 in in_header:
+        if name in reference_md5 and reference_md5[name] != md5:
+            return [
+                f"{where}: contig {name!r} has M5 {md5} in the CRAM header but {reference} "
+                f"has MD5 {reference_md5[name]} (same name and length, other bases); set "
+                f"'reference' to the FASTA the CRAM was written against"
+            ]
+    return []
 
 
 def _sniff_format(path: Path) -> str | None:
@@ -221,7 +293,7 @@ def _check_contigs(
     return problems
 
 
-def _check_read_groups(names: list[str], expected: str, where: str) -> list[str]:
+def _check_read_groups(names: list[str], expected: str, path: Path, where: str) -> list[str]:
     if not names:
         return [
             f"{where}: no read group with a sample name (@RG SM); add one with "
@@ -230,6 +302,14 @@ def _check_read_groups(names: list[str], expected: str, where: str) -> list[str]
     if len(names) > 1:
         return [f"{where}: read groups name several samples ({', '.join(names)}); "
                 f"give one alignment per sample"]
+    if names[0] != expected and not SAMPLE_NAME.fullmatch(names[0]):
+        return [
+            f"{where}: read-group sample is {names[0]!r}, which cannot be a sheet name "
+            f"(letters, digits, '.', '_', '-'); rewrite the read groups with a valid SM, e.g. "
+            f"'samtools addreplacerg -m overwrite_all -r \"ID:{expected}\" -r "
+            f"\"SM:{expected}\" -o fixed.bam {path}', and point the "
+            f"sheet at the result"
+        ]
     if names[0] != expected:
         return [
             f"{where}: read-group sample is {names[0]!r} but the sheet says {expected!r}; "
@@ -246,10 +326,12 @@ def preflight(
     cache: Path | None = None,
     threads: int = 1,
     progress_every: int = 250,
+    iupac: str = "refuse",
 ) -> list[AlignmentInfo]:
     """Check the whole cohort; raise one error listing every problem, or return the infos."""
     return run_preflight(
-        samples, reference, contigs, cache=cache, threads=threads, progress_every=progress_every
+        samples, reference, contigs, cache=cache, threads=threads,
+        progress_every=progress_every, iupac=iupac,
     ).infos
 
 
@@ -266,21 +348,34 @@ def run_preflight(
     cache: Path | None = None,
     threads: int = 1,
     progress_every: int = 250,
+    iupac: str = "refuse",
 ) -> PreflightOutcome:
     """:func:`preflight` with its statistics: how many files were read, how many cached.
 
+    The reference comes first: its .fai must be its own, and one pass gives each contig's
+    MD5 and IUPAC codes (``iupac``: ``refuse`` makes them a problem, ``keep`` a warning).
     ``cache`` is the header cache file (None: no cache); ``threads`` the CPUs granted,
     each running several readers; a progress line is logged every ``progress_every``
     alignments.
     """
+    check_fai_matches(reference, Path(f"{reference}.fai"))
+    facts = scan_reference(reference, list(contigs))
+    problems: list[str] = []
+    if facts.iupac_count():
+        message = iupac_problem(reference, facts, "reference_iupac")
+        if iupac == "refuse":
+            problems.append(message)
+        else:
+            log.warning("reference_iupac is keep: %s", message)
     header_cache = HeaderCache(cache) if cache is not None else None
     workers = max(1, threads) * READERS_PER_THREAD
     log.info("preflight: checking %d alignment(s) with %d reader(s)%s", len(samples), workers,
              f", header cache {cache} ({len(header_cache)} known)" if header_cache else "")
     results: list[CheckResult] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="preflight") as pool:
-        checks = pool.map(lambda s: check_alignment(s, reference, contigs, header_cache),
-                          samples)
+        checks = pool.map(
+            lambda s: check_alignment(s, reference, contigs, header_cache, facts.md5), samples
+        )
         for done, result in enumerate(checks, 1):
             results.append(result)
             if done % progress_every == 0 or done == len(samples):
@@ -288,7 +383,6 @@ def run_preflight(
     if header_cache is not None:
         header_cache.save()
     infos: list[AlignmentInfo] = []
-    problems: list[str] = []
     first_with: dict[str, Path] = {}
     for sample, result in zip(samples, results, strict=True):
         problems += result.problems

@@ -7,6 +7,7 @@ and more columns allowed; lines starting with ``#`` are comments.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import jsonschema
 
 from kubecall.errors import KubecallError
 from kubecall.pipeline.config import load_schema
+
+# The sheet schema's sample-name rule (workflow/schemas/samples.schema.yaml, tested equal).
+SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)

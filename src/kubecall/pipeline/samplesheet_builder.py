@@ -26,13 +26,12 @@ from pathlib import Path
 from typing import TextIO
 
 from kubecall.errors import KubecallError
+from kubecall.pipeline.samplesheet import SAMPLE_NAME
 
 ALIGNMENT_SUFFIXES = (".bam", ".cram")
 INDEX_SUFFIXES = (".bai", ".crai", ".csi")
 # Files that travel with alignments in the 1000 Genomes tree; not worth a skip line each.
 SIDECAR_SUFFIXES = (*INDEX_SUFFIXES, ".bas", ".md5", ".txt", ".stats")
-# The sheet schema's sample-name rule (workflow/schemas/samples.schema.yaml).
-SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Where the 1000 Genomes FTP tree starts in index URLs (ftp://…/vol1/ftp/phase3/data/…).
 FTP_ROOT = "/vol1/ftp/"
 

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from kubecall.errors import KubecallError
+from kubecall.layout import DELIVERABLES, RESULTS
 from kubecall.publish.manifest import (
     MANIFEST_NAME,
     SUCCESS_NAME,
@@ -87,17 +88,6 @@ CONFIG_KEYS = frozenset({
     "multipart_threshold_mb", "part_size_mb", "checksum_mode", "credentials_dir", "max_attempts",
     "run_id",
 })
-
-# Deliverables of a run directory: object name (path under results/) -> required?
-DELIVERABLES: dict[str, bool] = {
-    "calls/cohort.vcf.gz": True,
-    "calls/cohort.vcf.gz.tbi": True,
-    "stats/cohort.stats.txt": True,
-    "regions/regions.bed": True,
-    "run.json": True,
-    "report.html": False,
-}
-
 
 @dataclass(frozen=True)
 class PublishSettings:
@@ -223,20 +213,18 @@ class PublishSettings:
 
 
 def deliverables(run_dir: Path) -> dict[str, Path]:
-    """Object name -> file for a finished run directory (names are paths under ``results/``)."""
-    results = Path(run_dir) / "results"
-    found: dict[str, Path] = {}
-    missing: list[str] = []
-    for name, required in DELIVERABLES.items():
-        path = results / name
-        if path.is_file():
-            found[name] = path
-        elif required:
-            missing.append(str(path))
+    """Object name -> file for a finished run directory (names are paths under ``results/``).
+
+    Every deliverable of :data:`kubecall.layout.DELIVERABLES` must be there: a run without
+    one (e.g. stopped before its report) did not finish and is not published.
+    """
+    results = Path(run_dir) / RESULTS
+    found = {name: results / name for name in DELIVERABLES.values()}
+    missing = [str(path) for path in found.values() if not path.is_file()]
     if missing:
         raise KubecallError(
-            f"run directory {run_dir} is missing deliverable(s): {', '.join(missing)}; "
-            "finish the workflow (snakemake) before publishing"
+            f"run directory {run_dir} did not finish: missing deliverable(s) "
+            f"{', '.join(missing)}; finish the workflow (snakemake) before publishing"
         )
     return found
 
@@ -365,7 +353,8 @@ def _check_finished_run(
             changed = f"differing objects: {', '.join(names) or 'none (manifest format)'}"
         raise KubecallError(
             f"{url} is already published (it has _SUCCESS) with different content ({changed}); "
-            "a finished run is never overwritten: publish under a new --run-id"
+            "a finished run is never overwritten: publish under a new run id "
+            "(publish.run_id in the workflow's config, --run-id for kubecall publish)"
         )
     actions = []
     for obj in objects:
@@ -374,7 +363,8 @@ def _check_finished_run(
         if head is None or head.size != obj.size or sha != obj.sha256:
             raise KubecallError(
                 f"{url} has _SUCCESS but {obj.name} is missing or altered; it is not "
-                f"overwritten: run `kubecall verify {url}` and publish under a new --run-id"
+                f"overwritten: run `kubecall verify {url}` and publish under a new run id "
+                f"(publish.run_id in the workflow's config, --run-id for kubecall publish)"
             )
         actions.append(ObjectAction(obj.name, obj.size, obj.sha256, "skipped"))
     sha = hashlib.sha256(manifest).hexdigest()

@@ -1,0 +1,19 @@
+"""Where a run's results live: the one list of deliverables, shared by workflow and publish."""
+
+from __future__ import annotations
+
+RESULTS = "results"
+
+# What a finished run delivers: key -> path under results/ (also its object name in S3).
+# The workflow's rule all and publish stage, and `kubecall publish`, all read this list.
+DELIVERABLES: dict[str, str] = {
+    "vcf": "calls/cohort.vcf.gz",
+    "tbi": "calls/cohort.vcf.gz.tbi",
+    "stats": "stats/cohort.stats.txt",
+    "regions": "regions/regions.bed",
+    "batches": "regions/batches.tsv",
+    "region_runtimes": "qc/region_runtimes.tsv",
+    "runaway_regions": "qc/runaway_regions.tsv",
+    "run": "run.json",
+    "report": "report.html",
+}
