@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from tests.support.leftovers import session_tag
+
 from .cgroups import MemoryCgroups
 from .cluster import Cluster
 from .helpers import (
@@ -320,7 +322,7 @@ def test_cluster_stop_ends_processes_and_leaves_no_mounts(k8s_cluster_factory: C
     assert sandbox_processes(cluster.state_dir)
 
     def pod_cgroups() -> list[Path]:
-        prefix = f"kubecall-{pod.metadata.uid[:8]}-"
+        prefix = f"{session_tag()}{pod.metadata.uid[:8]}-"
         return [p for p in cgroups.base.iterdir() if p.name.startswith(prefix)] \
             if cgroups.base else []
     assert pod_cgroups() or not cgroups.enforced

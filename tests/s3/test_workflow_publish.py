@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kubecall.layout import DELIVERABLES
 from kubecall.publish.publishing import PublishSettings, verify_run
 from tests.conftest import REPO
 from tests.s3.conftest import SENTINELS, S3Env
@@ -43,8 +44,7 @@ def test_demo_run_is_published_verified_and_idempotent(s3: S3Env, tmp_path: Path
     assert receipt["url"] == url
     prefix = f"cohorts/demo/{run_id}/"
     assert s3.keys() == sorted(prefix + name for name in (
-        "_SUCCESS", "manifest.json", "calls/cohort.vcf.gz", "calls/cohort.vcf.gz.tbi",
-        "stats/cohort.stats.txt", "regions/regions.bed", "run.json", "report.html"))
+        "_SUCCESS", "manifest.json", *DELIVERABLES.values()))
     settings = PublishSettings.from_config(config["publish"])
     assert verify_run(url, settings).ok
     # the published page names where it goes; the one rendered after publishing, the receipt
