@@ -24,7 +24,7 @@ help:
 	@echo "make clean    remove results/, logs/ and benchmarks/ of the demo run"
 
 run: tools $(RUN_STAMP)
-	$(SNAKEMAKE) --profile profiles/default
+	$(SNAKEMAKE) --profile profiles/local
 	@echo
 	@echo "Results in $(CURDIR)/results:"
 	@echo "  calls: results/calls/cohort.vcf.gz (+ .tbi)"
@@ -35,7 +35,7 @@ run: tools $(RUN_STAMP)
 # The run's own page (results/report.html) is a deliverable of `make run`; this adds
 # Snakemake's report: the DAG, rule runtimes and every output marked with report().
 report: run
-	$(SNAKEMAKE) --profile profiles/default --report results/snakemake-report.html
+	$(SNAKEMAKE) --profile profiles/local --report results/snakemake-report.html
 	@echo "Reports: results/report.html and results/snakemake-report.html"
 
 test: test-tools $(TEST_STAMP)
@@ -43,10 +43,10 @@ test: test-tools $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests workflow/scripts bench
-	$(SNAKEMAKE) --lint --profile profiles/default
+	$(SNAKEMAKE) --lint --profile profiles/local
 
 dry-run: $(RUN_STAMP)
-	$(SNAKEMAKE) --profile profiles/default --dry-run
+	$(SNAKEMAKE) --profile profiles/local --dry-run
 
 tools:
 	@bash scripts/ensure-tools.sh

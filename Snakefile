@@ -29,8 +29,8 @@ rule all:
 
 
 onsuccess:
-    release_rate_limit_timer()
+    cancel_rate_limit_timers()
 
 
 onerror:
-    release_rate_limit_timer()
+    cancel_rate_limit_timers()

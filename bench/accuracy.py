@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Accuracy and fidelity of the workflow on a simulated cohort, side by side with serial freebayes.
 
-Simulates a cohort (``kubecall simulate``), runs the workflow with ``profiles/default`` and
+Simulates a cohort (``kubecall simulate``), runs the workflow with ``profiles/local`` and
 one serial freebayes run over the same BAMs, then prints recall/precision of both against the
 truth VCF and the record-level concordance of the workflow with the serial run. Run by hand:
 
@@ -32,7 +32,7 @@ def run_workflow(cohort: Path, regions: int, cores: int) -> tuple[Path, float]:
                       f"regions:\n  count: {regions}\n")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                    "--profile", str(REPO / "profiles/default"), "--directory", str(workdir),
+                    "--profile", str(REPO / "profiles/local"), "--directory", str(workdir),
                     "--configfile", str(config), "--cores", str(cores), "--quiet", "all"],
                    check=True)
     return workdir / "results/calls/cohort.vcf.gz", time.perf_counter() - started

@@ -4,7 +4,7 @@
 On one simulated cohort (``kubecall simulate``) and the same core count, runs
 1. serial freebayes over the whole reference;
 2. freebayes-parallel (freebayes' own script, regions from its fasta_generate_regions.py);
-3. this workflow with profiles/default, once per region strategy;
+3. this workflow with profiles/local, once per region strategy;
 and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. Run by hand:
 
     python bench/scatter.py --samples 4 --length 3000000 --depth 20 --uneven
@@ -77,7 +77,7 @@ def run_kubecall(cohort: Path, strategy: str,
     )
     started = time.time()
     seconds = timed([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                     "--profile", str(REPO / "profiles/default"), "--directory", str(workdir),
+                     "--profile", str(REPO / "profiles/local"), "--directory", str(workdir),
                      "--configfile", str(config), "--cores", str(args.cores), "--quiet", "all"])
     # The call set (bgzipped and indexed) is ready before statistics and the report.
     calls_ready = (workdir / "results/calls/cohort.vcf.gz.tbi").stat().st_mtime - started

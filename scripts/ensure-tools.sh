@@ -81,7 +81,7 @@ error: missing tools: ${missing_tools[*]}
 They are installed automatically only as root on Debian/Ubuntu (apt-get). Instead, use conda:
     conda env create -f environment.yml
     conda activate kubecall
-    snakemake --profile profiles/default
+    snakemake --profile profiles/local
 (environment.yml pins samtools, freebayes, bcftools, htslib, snakemake and this package.)
 MSG
 exit 1

@@ -227,7 +227,7 @@ def stage_workflow(setup: Setup) -> Path:
 
 def launch(setup: Setup, run_id: str, configfile: str) -> subprocess.CompletedProcess[str]:
     return kubecall(setup.env, "launch", "--configfile", configfile,
-                    "--profile", "profiles/default", "--workdir", "/workspace/kubecall",
+                    "--profile", "profiles/local", "--workdir", "/workspace/kubecall",
                     "--run-id", run_id, "--driver-command", DRIVER_COMMAND, "--", "--cores", "2")
 
 
@@ -396,7 +396,7 @@ def test_the_walkthrough_stages_launches_and_publishes(setup: Setup) -> None:
         assert (workdir / name).read_bytes() == (checkout / name).read_bytes(), name
 
     done = kubecall(setup.env, "launch", "--configfile", "cohort/walkthrough.yaml",
-                    "--profile", "profiles/default", "--workdir", WALK_WORKDIR,
+                    "--profile", "profiles/local", "--workdir", WALK_WORKDIR,
                     "--run-id", "walk1", "--driver-command", DRIVER_COMMAND, "--",
                     "--cores", "2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

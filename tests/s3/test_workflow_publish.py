@@ -22,7 +22,7 @@ pytestmark = pytest.mark.workflow
 def run(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-         "--profile", str(REPO / "profiles/default"), "--directory", str(workdir),
+         "--profile", str(REPO / "profiles/local"), "--directory", str(workdir),
          "--cores", "2", *extra],
         capture_output=True, text=True, check=False,
     )

@@ -56,7 +56,7 @@ def test_demo_cohort_runs_through_slurm(cluster: Cluster, tmp_path: Path) -> Non
     slurm_dir = demo_workdir(tmp_path / "slurm")
     # The local reference run waits on the CPU while the SLURM run mostly waits on polling:
     # run them side by side.
-    local = subprocess.Popen(snakemake(local_dir, "--profile", str(REPO / "profiles/default"),
+    local = subprocess.Popen(snakemake(local_dir, "--profile", str(REPO / "profiles/local"),
                                        "--cores", "1", "--quiet", "rules"),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     done = subprocess.run(

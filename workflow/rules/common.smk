@@ -6,22 +6,26 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-# This checkout's kubecall comes first, so the workflow and its library always match.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-
+# The installed kubecall package (make run: pip install -e .; the job image; conda's env).
 try:
+    from kubecall.errors import KubecallError
+    from kubecall.layout import DELIVERABLES, RESULTS
     from kubecall.pipeline.allocator import resolve_allocator
     from kubecall.pipeline.batching import batch_names
     from kubecall.pipeline.calling import parse_extra
     from kubecall.pipeline.cohort import callsets, load_cohort
     from kubecall.pipeline.config import validate_config
-    from kubecall.errors import KubecallError
-    from kubecall.layout import DELIVERABLES, RESULTS
     from kubecall.pipeline.reference_check import check_not_compressed
+    from kubecall.pipeline.snakemake_compat import (
+        cancel_rate_limit_timers,
+        config_source,
+        parallelism,
+    )
 except ImportError as exc:
     raise WorkflowError(
-        f"kubecall's dependencies are not importable ({exc}); run 'make run' once, or "
-        f"use the conda environment in environment.yml"
+        f"kubecall is not importable by {sys.executable} ({exc}); run 'make run' once "
+        f"(it installs kubecall into .venv), 'pip install -e .' in this checkout, or use "
+        f"the conda environment in environment.yml"
     )
 
 if " " in sys.executable:
@@ -34,7 +38,7 @@ if " " in sys.executable:
     )
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
-CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
+CONFIG_SOURCE = config_source(workflow)
 
 
 def _load_inputs():
@@ -94,12 +98,7 @@ def _batch_count() -> int:
     configured = config["regions"]["batches"]
     if configured:
         return configured
-    nodes = workflow.global_resources.get("_nodes")
-    cores = workflow.global_resources.get("_cores")
-    parallelism = (nodes.value if nodes and nodes.value else None) or (
-        cores.value if cores and cores.value else 1
-    )
-    return max(1, min(config["regions"]["count"], 2 * parallelism))
+    return max(1, min(config["regions"]["count"], 2 * parallelism(workflow)))
 
 
 SAMPLES, CALLSETS = _load_inputs()
@@ -158,17 +157,3 @@ def get_final_outputs():
     if config["publish"]["enabled"]:
         outputs += ["results/publish/receipt.json", "results/publish/report.html"]
     return outputs
-
-
-def release_rate_limit_timer():
-    """Let the process exit as soon as the run is over.
-
-    Snakemake's job rate limiter re-arms a non-daemon threading.Timer on every scheduling
-    pass; the last one keeps the interpreter alive for the limiter's timespan (1 s by
-    default) after the final job. Once the run has ended, nothing waits on it.
-    """
-    import threading
-
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()

@@ -1,10 +1,5 @@
 """Adapter: call one batch of regions with freebayes over the cohort."""
 
-import sys
-
-# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
 from pathlib import Path
 
 from kubecall.pipeline.allocator import resolve_allocator

@@ -1,10 +1,5 @@
 """Adapter: write results/run.json (config, samples, tool versions, run id)."""
 
-import sys
-
-# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
 from pathlib import Path
 
 from kubecall.pipeline.allocator import allocator_name, resolve_allocator

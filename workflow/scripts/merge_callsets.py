@@ -1,10 +1,5 @@
 """Adapter: merge the per-group (or per-sample) call sets into the cohort call set."""
 
-import sys
-
-# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
 from pathlib import Path
 
 from kubecall.pipeline.merge import merge_callsets

@@ -1,10 +1,5 @@
 """Adapter: write the region plan and its batches."""
 
-import sys
-
-# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
 import csv
 from pathlib import Path
 

@@ -1,10 +1,5 @@
 """Adapter: preflight every selected alignment, write the cohort manifest and report."""
 
-import sys
-
-# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
 from pathlib import Path
 
 from kubecall.pipeline.cohort import load_cohort

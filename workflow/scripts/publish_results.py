@@ -1,10 +1,5 @@
 """Adapter: publish the run's deliverables to S3 and write the receipt."""
 
-import sys
-
-# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
 from pathlib import Path
 
 from kubecall.pipeline.runinfo import read_run_id

@@ -1,10 +1,5 @@
 """Adapter: render the run report (and its figures) from the run directory."""
 
-import sys
-
-# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
 from pathlib import Path
 
 import matplotlib

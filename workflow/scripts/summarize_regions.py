@@ -1,10 +1,5 @@
 """Adapter: per-region runtimes and runaway regions for QC."""
 
-import sys
-
-# This checkout's kubecall, whichever environment (venv, conda, container) runs the job.
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
 from pathlib import Path
 
 from kubecall.pipeline.qc import summarize_regions

@@ -30,7 +30,7 @@ from kubecall.errors import KubecallError
 
 EPILOG = """examples:
   kubecall launch --configfile config/my-cohort.yaml
-  kubecall launch --configfile config/my-cohort.yaml --profile profiles/default  # all in the pod
+  kubecall launch --configfile config/my-cohort.yaml --profile profiles/local  # all in the pod
   kubecall launch --configfile c.yaml --workdir /workspace/kubecall --dry-run     # print the Job
   kubecall launch --configfile c.yaml --detach && kubecall logs RUN
 

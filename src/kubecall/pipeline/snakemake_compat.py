@@ -1,0 +1,53 @@
+"""What the workflow asks of snakemake beyond its documented Snakefile API, in one place.
+
+Each function says which snakemake behaviour it relies on; tests/unit/test_snakemake_compat.py
+fails when snakemake changes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIGFILE = "config/config.yaml"
+# The module whose scheduler re-arms a threading.Timer on every scheduling pass.
+SCHEDULER_MODULE = "snakemake.scheduling.job_scheduler"
+
+
+def config_source(workflow: Any) -> str:
+    """The config file(s) a user error should name: those given with --configfile, else the
+    Snakefile's default. ``workflow.configfiles`` lists the command line's first, then the
+    ``configfile:`` directive's (snakemake 9)."""
+    given = [str(f) for f in workflow.configfiles if Path(f) != Path(DEFAULT_CONFIGFILE)]
+    return ", ".join(given) or DEFAULT_CONFIGFILE
+
+
+def parallelism(workflow: Any) -> int:
+    """How many jobs run at once: --jobs (nodes) for cluster executors, else --cores."""
+    for value in (workflow.nodes, _cores_or_none(workflow)):
+        if value:
+            return int(value)
+    return 1
+
+
+def _cores_or_none(workflow: Any) -> int | None:
+    try:
+        return workflow.cores  # raises when no --cores was given (e.g. a dry run)
+    except Exception:
+        return None
+
+
+def cancel_rate_limit_timers() -> None:
+    """Let the process exit as soon as the run is over.
+
+    Snakemake's job scheduler re-arms a non-daemon ``threading.Timer`` on every scheduling
+    pass; the last one keeps the interpreter alive for the rate limiter's timespan (1 s by
+    default) after the final job. Once the run has ended nothing waits on it, so the
+    scheduler's timers (and only those) are cancelled. No public way exists.
+    """
+    for thread in threading.enumerate():
+        function = getattr(thread, "function", None)
+        if isinstance(thread, threading.Timer) and \
+                getattr(function, "__module__", "") == SCHEDULER_MODULE:
+            thread.cancel()

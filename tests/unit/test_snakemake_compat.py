@@ -1,0 +1,48 @@
+"""What kubecall.pipeline.snakemake_compat relies on in snakemake: these fail when it changes."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import snakemake.api  # noqa: F401  (imports snakemake.workflow without a cycle)
+from snakemake.scheduling.job_scheduler import JobScheduler
+from snakemake.workflow import Workflow
+
+from kubecall.pipeline import snakemake_compat
+
+
+def test_the_schedulers_rearmed_timer_is_cancelled_and_no_other() -> None:
+    scheduler = SimpleNamespace(_open_jobs=threading.Semaphore(0))
+    before = set(threading.enumerate())
+    JobScheduler._schedule_reevalutation(scheduler, 60)  # type: ignore[arg-type]
+    armed = [t for t in threading.enumerate() if t not in before]
+    assert len(armed) == 1 and isinstance(armed[0], threading.Timer), \
+        "snakemake no longer re-arms one threading.Timer per scheduling pass"
+    own = threading.Timer(60, lambda: None)
+    own.start()
+    try:
+        snakemake_compat.cancel_rate_limit_timers()
+        armed[0].join(timeout=10)
+        assert not armed[0].is_alive()
+        assert own.is_alive()
+    finally:
+        own.cancel()
+
+
+def test_configfiles_and_parallelism_are_read_through_public_properties() -> None:
+    assert isinstance(Workflow.nodes, property) and isinstance(Workflow.cores, property)
+    # command-line config files first, then each configfile: directive's
+    source = Path(inspect.getfile(Workflow)).read_text()
+    assert "self.configfiles = list(self.config_settings.configfiles)" in source
+    assert "self.configfiles.append(fp)" in source
+    workflow = SimpleNamespace(configfiles=[Path("my.yaml"), "config/config.yaml"],
+                               nodes=None, cores=3)
+    assert snakemake_compat.config_source(workflow) == "my.yaml"
+    assert snakemake_compat.parallelism(workflow) == 3
+    workflow.nodes = 40
+    assert snakemake_compat.parallelism(workflow) == 40
+    assert snakemake_compat.config_source(SimpleNamespace(configfiles=[])) == \
+        "config/config.yaml"
