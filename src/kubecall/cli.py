@@ -10,36 +10,17 @@ from collections.abc import Sequence
 from kubecall import __version__
 from kubecall.errors import KubecallError
 
-# Each module named here defines ``register(subparsers)``, which adds its sub-command
-# and sets ``func`` (taking the parsed args, returning an exit code) as the default.
-COMMAND_MODULES: tuple[str, ...] = (
-    "kubecall.devtools.simulate",
-    "kubecall.devtools.accuracy",
-    "kubecall.publish.cli",
-    "kubecall.pipeline.samplesheet_builder",
-    "kubecall.cluster.bootstrap",
-    "kubecall.cluster.credentials",
-    "kubecall.cluster.stage",
-    "kubecall.cluster.launch",
-    "kubecall.cluster.status",
-    "kubecall.cluster.logs",
-    "kubecall.cluster.teardown",
-    "kubecall.report.progress",
+# One registry: each concern's cli module names its verb modules (each with a
+# ``register(subparsers)`` that adds the sub-command and sets ``func``, taking the parsed args
+# and returning an exit code) and the examples the top-level help shows.
+CONCERN_CLIS: tuple[str, ...] = (
+    "kubecall.devtools.cli",
+    "kubecall.pipeline.cli",
+    "kubecall.cluster.cli",
     "kubecall.report.cli",
+    "kubecall.publish.cli",
     "kubecall.migration.cli",
 )
-
-EPILOG = """examples:
-  kubecall simulate --samples 4 --length 200000 --depth 20 --seed 1 cohort/
-  kubecall samplesheet --tree /datasource/1000g/phase3/data --match low_coverage -o samples.tsv
-  kubecall bootstrap --overlay minikube            # namespace, claims, MinIO, driver RBAC
-  kubecall stage --include config/my-cohort.yaml   # the workflow onto the shared workspace
-  kubecall launch --configfile config/config.yaml  # snakemake as a Job in the cluster
-  kubecall status; kubecall logs RUN; kubecall teardown
-  kubecall progress            # where the run in this directory stands
-  kubecall report -o report.html
-  kubecall profile convert ~/old-k8s-profile   # a snakemake --executor kubernetes profile
-"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,13 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kubecall",
         description="Joint variant calling with Snakemake and freebayes, laptop to Kubernetes.",
-        epilog=EPILOG,
+        epilog="examples:\n" + "".join(
+            importlib.import_module(name).EXAMPLES for name in CONCERN_CLIS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kubecall {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for name in CONCERN_CLIS:
+        for verb in importlib.import_module(name).VERB_MODULES:
+            importlib.import_module(verb).register(subparsers)
     return parser
 
 

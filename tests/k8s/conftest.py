@@ -20,9 +20,9 @@ import yaml
 from kubernetes import client
 
 from tests.cluster.hostpaths import POD_PYTHON, POD_UID, pod_pythonpath
+from tests.conftest import REPO
 from tests.support.leftovers import temp_prefix
 
-REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "resources" / "demo"
 NAMESPACE = "kubecall"
 UID = POD_UID
@@ -238,7 +238,7 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
     rundir = workspace / "run"
     rundir.mkdir(parents=True)
     shutil.copy2(REPO / "Snakefile", rundir / "Snakefile")
-    for sub in ("workflow", "profiles", "src/kubecall"):
+    for sub in ("workflow", "profiles"):
         shutil.copytree(REPO / sub, rundir / sub,
                         ignore=shutil.ignore_patterns("__pycache__"))
     (rundir / "config").mkdir()

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from kubecall.cluster.manifests import k8s_dir, overlay_names, render
 from tests.support.leftovers import temp_prefix
 
-REPO = Path(__file__).resolve().parents[2]
-K8S = REPO / "k8s"
-OVERLAYS = ("minikube", "ehk", "gke")
-
-
-def render(directory: Path) -> list[dict[str, Any]]:
-    done = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True,
-                          text=True, check=True)
-    return [d for d in yaml.safe_load_all(done.stdout) if d]
+K8S = k8s_dir()
+# The overlays the CLI ships, as it finds them: a new one is tested without editing a list.
+OVERLAYS = overlay_names()
 
 
 @pytest.fixture(scope="session")

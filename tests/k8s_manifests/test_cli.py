@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from kubecall import cli
+from kubecall.cluster import cli as cluster_cli
 from kubecall.cluster.applying import contains, in_dependency_order
 from kubecall.cluster.driver_job import DriverSpec, driver_job
 from kubecall.errors import KubecallError
@@ -17,7 +18,8 @@ from tests.cluster.cluster import Cluster
 from tests.k8s_manifests.conftest import K8S
 from tests.k8s_manifests.testing_overlay import STORAGE_CLASSES
 
-CLUSTER_COMMANDS = ("bootstrap", "credentials", "stage", "launch", "status", "logs", "teardown")
+# Every registered verb of the cluster concern, read from the registry itself.
+CLUSTER_COMMANDS = tuple(module.rsplit(".", 1)[1] for module in cluster_cli.VERB_MODULES)
 
 
 @pytest.mark.parametrize("command", CLUSTER_COMMANDS)
@@ -40,7 +42,7 @@ def test_top_level_help_lists_the_cluster_commands(capsys: pytest.CaptureFixture
 
 @pytest.mark.parametrize("argv,message", [
     (["bootstrap", "--overlay", "nosuch", "--dry-run"],
-     "error: --overlay nosuch: no kustomization.yaml there; use one of minikube, ehk, gke"),
+     "error: --overlay nosuch: no kustomization.yaml there; use one of ehk, gke, minikube"),
     (["launch", "--configfile", "c.yaml", "--workdir", "/etc", "--dry-run"],
      "error: --workdir /etc: must be /workspace or a directory under it"),
     (["launch", "--configfile", "/home/me/c.yaml", "--dry-run"],

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from tests.cluster.hostpaths import POD_PYTHON, pod_pythonpath
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 MINIKUBE = REPO / "k8s" / "overlays" / "minikube"
 # What the minikube overlay's claims need from the test cluster.
 STORAGE_CLASSES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -50,9 +51,21 @@ def test_conda_pins_agree_with_the_user_environment() -> None:
             assert main.get(tool) == version, f"{env.name}: {tool}={version}"
 
 
-@pytest.mark.parametrize("command", [[], ["simulate"], ["accuracy"], ["samplesheet"],
-                                     ["progress"], ["report"], ["profile"],
-                                     ["profile", "convert"]])
+def registered_commands() -> list[list[str]]:
+    """Every sub-command (and nested verb) the CLI registry builds, read from the parser."""
+    from kubecall.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> list[list[str]]:
+        found = [path]
+        for action in parser._actions:  # argparse keeps sub-parsers only here
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found += walk(sub, [*path, name])
+        return found
+    return walk(build_parser(), [])
+
+
+@pytest.mark.parametrize("command", registered_commands(), ids=" ".join)
 def test_cli_help(command: list[str]) -> None:
     done = subprocess.run([sys.executable, "-m", "kubecall.cli", *command, "--help"],
                           capture_output=True, text=True, check=False)

@@ -9,7 +9,7 @@ from typing import Any
 from kubecall.cluster.applying import apply_steps, plan, rank
 from kubecall.cluster.credentials import SECRET_NAME, ensure_minio_secret
 from kubecall.cluster.kube import Kube, add_connection_arguments
-from kubecall.cluster.manifests import OVERLAYS, namespace_of, objects_for
+from kubecall.cluster.manifests import namespace_of, objects_for, overlay_names
 from kubecall.cluster.waiting import wait_ready
 
 EPILOG = """examples:
@@ -63,7 +63,8 @@ def register(subparsers: Any) -> None:
                     "MinIO and the set-up Jobs.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--overlay", help=f"overlay name ({', '.join(OVERLAYS)}) or directory")
+    source.add_argument("--overlay",
+                        help=f"overlay name ({', '.join(overlay_names())}) or directory")
     source.add_argument("--manifests", type=Path,
                         help="pre-rendered YAML instead of running kustomize")
     parser.add_argument("--dry-run", action="store_true",

@@ -17,8 +17,6 @@ import yaml
 from kubecall.cluster.contract import Obj
 from kubecall.errors import KubecallError
 
-OVERLAYS = ("minikube", "ehk", "gke")
-
 
 def k8s_dir() -> Path:
     """The k8s/ directory: $KUBECALL_K8S_DIR, ./k8s, or the one next to this source tree."""
@@ -33,6 +31,16 @@ def k8s_dir() -> Path:
         + ", ".join(map(str, candidates)) + "); run from the repository or set KUBECALL_K8S_DIR")
 
 
+def overlay_names() -> tuple[str, ...]:
+    """The overlays shipped in k8s/overlays: every directory there with a kustomization (a new
+    overlay is a new directory, nothing else)."""
+    try:
+        root = k8s_dir() / "overlays"
+    except KubecallError:
+        return ()
+    return tuple(sorted(p.parent.name for p in root.glob("*/kustomization.yaml")))
+
+
 def overlay_dir(overlay: str) -> Path:
     """An overlay given by name (k8s/overlays/NAME) or as a directory with a kustomization."""
     path = Path(overlay)
@@ -41,7 +49,7 @@ def overlay_dir(overlay: str) -> Path:
     if not (path / "kustomization.yaml").is_file():
         raise KubecallError(
             f"--overlay {overlay}: no kustomization.yaml there; use one of "
-            f"{', '.join(OVERLAYS)} or a directory holding a kustomization.yaml")
+            f"{', '.join(overlay_names())} or a directory holding a kustomization.yaml")
     return path
 
 

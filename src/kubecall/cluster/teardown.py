@@ -15,7 +15,7 @@ from typing import Any
 from kubecall.cluster.applying import describe, in_dependency_order
 from kubecall.cluster.credentials import SECRET_NAME
 from kubecall.cluster.kube import Kube, add_connection_arguments
-from kubecall.cluster.manifests import OVERLAYS, namespace_of, objects_for
+from kubecall.cluster.manifests import namespace_of, objects_for, overlay_names
 from kubecall.errors import KubecallError
 
 KEPT_KINDS = {"PersistentVolumeClaim", "PersistentVolume", "Namespace", "StorageClass"}
@@ -77,7 +77,8 @@ def register(subparsers: Any) -> None:
         "teardown", help="delete what bootstrap created, keeping data claims unless --purge",
         description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--overlay", help=f"overlay name ({', '.join(OVERLAYS)}) or directory")
+    source.add_argument("--overlay",
+                        help=f"overlay name ({', '.join(overlay_names())}) or directory")
     source.add_argument("--manifests", type=Path, help="pre-rendered YAML")
     parser.add_argument("--purge", action="store_true",
                         help="also delete the namespace, claims and the MinIO Secret (asks twice)")

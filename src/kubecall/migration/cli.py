@@ -21,6 +21,13 @@ Keys that have no kubecall counterpart are printed on standard error as
 See docs/migrating-from-snakemake-kubernetes.md."""
 
 
+# The migration concern's commands (see kubecall.cluster.cli for the shape).
+VERB_MODULES: tuple[str, ...] = ("kubecall.migration.cli",)
+EXAMPLES = """\
+  kubecall profile convert ~/.config/snakemake/k8s/config.yaml -o profiles/migrated
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``kubecall profile convert``."""
     profile = subparsers.add_parser(

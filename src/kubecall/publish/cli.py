@@ -51,6 +51,14 @@ def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="attempts per request, with backoff, before giving up (default 5)")
 
 
+# The publishing concern's commands (see kubecall.cluster.cli for the shape).
+VERB_MODULES: tuple[str, ...] = ("kubecall.publish.cli",)
+EXAMPLES = """\
+  kubecall publish . --run-id demo-1 --endpoint http://minio:9000 --bucket kubecall
+  kubecall verify s3://kubecall/runs/ID --endpoint http://127.0.0.1:9000
+"""
+
+
 def register(subparsers: Any) -> None:
     """Add the ``publish`` and ``verify`` sub-commands."""
     publish = subparsers.add_parser(

@@ -9,6 +9,13 @@ import yaml
 
 from kubecall.errors import KubecallError
 
+# The report concern's commands (see kubecall.cluster.cli for the shape).
+VERB_MODULES: tuple[str, ...] = ("kubecall.report.progress", "kubecall.report.cli")
+EXAMPLES = """\
+  kubecall progress            # where the run in this directory stands
+  kubecall report -o report.html
+"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``kubecall report``."""
