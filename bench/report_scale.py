@@ -29,7 +29,7 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
-from kubecall.report.data import load_report_data  # noqa: E402
+from kubecall.report.data import load_run  # noqa: E402
 from kubecall.report.render import write_report  # noqa: E402
 from kubecall.report.vcf_summary import summarize_calls  # noqa: E402
 
@@ -109,7 +109,7 @@ def main() -> None:
         calls = summarize_calls(root / "results/calls/cohort.vcf.gz")
         vcf_pass = time.perf_counter() - started
         started = time.perf_counter()
-        data = load_report_data(root, calls=calls)
+        data = load_run(root, calls=calls)
         write_report(data, root / "report.html", root / "figures")
         render = time.perf_counter() - started
         size = (root / "report.html").stat().st_size

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 RESULTS = "results"
+LOGS = "logs"
+BENCHMARKS = "benchmarks"  # snakemake's per-job timings, benchmarks/<rule>[/<wildcards>].tsv
+# Written by the publish stage: each object uploaded or skipped, verified.
+RECEIPT = f"{RESULTS}/publish/receipt.json"
 
 # What a finished run delivers: key -> path under results/ (also its object name in S3).
 # The workflow's rule all and publish stage, and `kubecall publish`, all read this list.
@@ -17,3 +23,8 @@ DELIVERABLES: dict[str, str] = {
     "run": "run.json",
     "report": "report.html",
 }
+
+
+def deliverable_paths(workdir: Path) -> dict[str, Path]:
+    """Each deliverable's path in a run's working directory."""
+    return {key: Path(workdir) / RESULTS / path for key, path in DELIVERABLES.items()}

@@ -92,10 +92,10 @@ def test_runaway_regions_are_marked_as_the_run_recorded(run_dir: Path) -> None:
 
 
 def test_regions_the_run_split_or_retried_are_marked_with_the_budget(run_dir: Path) -> None:
-    from kubecall.report.data import load_report_data
+    from kubecall.report.data import load_run
     from kubecall.report.render import render_report
 
-    data = load_report_data(run_dir)
+    data = load_run(run_dir)
     data.budget_seconds = 0.5
     data.regions[1].how, data.regions[4].how = "split", "fallback"
     page = render_report(data)
@@ -112,9 +112,9 @@ def test_figures_are_written_for_snakemake_report(run_dir: Path) -> None:
 
 
 def test_figures_drawn_in_parallel_processes_equal_those_drawn_serially(run_dir: Path) -> None:
-    from kubecall.report.data import load_report_data
+    from kubecall.report.data import load_run
 
-    data = load_report_data(run_dir)
+    data = load_run(run_dir)
     parallel = draw_figures(data, workers=2)
     assert list(parallel) == list(FIGURES)  # every figure, in page order
     assert parallel == draw_figures(data, workers=1)

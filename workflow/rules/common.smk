@@ -37,6 +37,10 @@ if " " in sys.executable:
         f"path has no space ('make run' makes one for a checkout whose path has a space)"
     )
 
+# With --software-deployment-method conda, each env's post-deploy script installs kubecall
+# from this checkout (workflow/envs/install-kubecall.sh).
+os.environ.setdefault("KUBECALL_SOURCE", workflow.basedir)
+
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 CONFIG_SOURCE = config_source(workflow)
 

@@ -1,6 +1,5 @@
 # Merge: a call set's region VCFs concatenated in plan order, checked sorted and duplicate-free;
 # in modes per_group/per_sample the call sets are then merged sample-wise into the cohort's.
-# The per-region runtimes and runaway regions are collected for QC.
 
 
 rule merge_calls:
@@ -40,30 +39,3 @@ if not JOINT:
             "../envs/bcftools.yaml"
         script:
             "../scripts/merge_callsets.py"
-
-
-rule summarize_regions:
-    input:
-        batch_dirs=get_all_batch_dirs(),
-        batches="results/regions/batches.tsv",
-    output:
-        runtimes=report(
-            "results/qc/region_runtimes.tsv",
-            caption="../report/region_runtimes.rst",
-            category="Quality control",
-        ),
-        runaways=report(
-            "results/qc/runaway_regions.tsv",
-            caption="../report/runaway_regions.rst",
-            category="Quality control",
-        ),
-    params:
-        budget=config["calling"]["region_time_budget"],
-    log:
-        "logs/summarize_regions.log",
-    benchmark:
-        "benchmarks/summarize_regions.tsv"
-    conda:
-        "../envs/kubecall.yaml"
-    script:
-        "../scripts/summarize_regions.py"

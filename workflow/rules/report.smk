@@ -1,6 +1,24 @@
 # Report: results/report.html, one self-contained page (figures embedded) that is published
 # with the run, and its figures as PNG files for `snakemake --report`. With publishing on,
 # results/publish/report.html is rendered again after publication, adding the receipt.
+# run.json describes the run (tool versions, config, run id) for the report and publication.
+
+
+rule describe_run:
+    input:
+        samples="results/cohort/samples.txt",
+        fai=f"{REFERENCE}.fai",
+        batches="results/regions/batches.tsv",
+    output:
+        report("results/run.json", caption="../report/run_json.rst", category="Run"),
+    log:
+        "logs/describe_run.log",
+    benchmark:
+        "benchmarks/describe_run.tsv"
+    conda:
+        "../envs/run-info.yaml"
+    script:
+        "../scripts/describe_run.py"
 
 
 rule render_report:

@@ -24,20 +24,3 @@ rule compute_stats:
         "bcftools stats -F {input.reference:q} -s - {input.vcf:q} 2> {log:q}"
         " | cat > {output:q}.partial && mv {output:q}.partial {output:q}"
         " || {{ rm -f {output:q}.partial; exit 1; }}"
-
-
-rule describe_run:
-    input:
-        samples="results/cohort/samples.txt",
-        fai=f"{REFERENCE}.fai",
-        batches="results/regions/batches.tsv",
-    output:
-        report("results/run.json", caption="../report/run_json.rst", category="Run"),
-    log:
-        "logs/describe_run.log",
-    benchmark:
-        "benchmarks/describe_run.tsv"
-    conda:
-        "../envs/bcftools.yaml"
-    script:
-        "../scripts/describe_run.py"

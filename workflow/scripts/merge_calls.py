@@ -10,8 +10,7 @@ run_logged(
     snakemake.log[0],
     lambda: merge_region_vcfs(
         inputs=region_vcfs_in_plan_order(
-            Path(snakemake.input.batches),
-            Path(f"results/calls/{snakemake.wildcards.callset}/batches"),
+            Path(snakemake.input.batches), map(Path, snakemake.input.batch_dirs)
         ),
         output=Path(snakemake.output.vcf),
         contig_order=[name for name, _ in read_fai(Path(snakemake.input.fai))],

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on a cluster node
 
+from kubecall.layout import BENCHMARKS, DELIVERABLES
 from kubecall.pipeline.scripting import run_logged
 from kubecall.report.data import load_report_data
 from kubecall.report.render import write_report
@@ -15,7 +16,12 @@ from kubecall.report.vcf_summary import CallSetSummary
 def main() -> None:
     saved = snakemake.input.get("summary")
     calls = CallSetSummary.read_json(Path(saved)) if saved else None
-    data = load_report_data(Path("."), snakemake.params.publish, calls=calls)
+    deliverables = {key: Path(snakemake.input[key]) for key in DELIVERABLES
+                    if key in snakemake.input.keys()}
+    receipt = snakemake.input.get("receipt")
+    # benchmarks/: the jobs' own timings, which snakemake writes and no rule outputs
+    data = load_report_data(deliverables, Path(BENCHMARKS), snakemake.params.publish,
+                            Path(receipt) if receipt else None, calls=calls)
     figures = snakemake.output.get("figures")
     write_report(data, Path(snakemake.output.html), Path(figures) if figures else None,
                  workers=snakemake.threads)

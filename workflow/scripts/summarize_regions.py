@@ -8,7 +8,7 @@ from kubecall.pipeline.scripting import run_logged
 run_logged(
     snakemake.log[0],
     lambda: summarize_regions(
-        Path(snakemake.input.batches), Path("results/calls"),
+        Path(snakemake.input.batches), snakemake.input.batch_dirs,
         float(snakemake.params.budget), Path(snakemake.output.runtimes),
         Path(snakemake.output.runaways),
     ),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from kubecall.cluster.contract import WORKSPACE_CLAIM, WORKSPACE_PATH
 from kubecall.errors import KubecallError
 from kubecall.migration.cmdline import parse_command
 from kubecall.migration.model import Conversion
@@ -55,10 +56,10 @@ def complete(out: Conversion) -> Conversion:
         out.add("jobs", 100, "Added: snakemake needs a job limit for a remote executor; "
                 "Pending pods beyond what the cluster fits only wait.")
     if not out.has("kubecall-workspace-claim"):
-        out.add("kubecall-workspace-claim", "shared-workspace", "Added (no workspace in the "
+        out.add("kubecall-workspace-claim", WORKSPACE_CLAIM, "Added (no workspace in the "
                 "source): the ReadWriteMany claim the working directory lives on, where "
                 "outputs are written in place; kubecall bootstrap creates this one.")
-        out.add("kubecall-workspace-path", "/workspace", "Added: where the driver and every "
+        out.add("kubecall-workspace-path", WORKSPACE_PATH, "Added: where the driver and every "
                 "job see the workspace (the same path everywhere).")
     if not out.has("kubecall-datasource-claim"):
         out.add("kubecall-datasource-claim", "none", "Added (no data volume in the source): "

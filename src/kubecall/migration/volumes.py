@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from kubecall.cluster.contract import WORKSPACE_PATH
 from kubecall.errors import KubecallError
 from kubecall.migration.model import Conversion
-
-WORKSPACE_PATH = "/workspace"
 
 
 def parse_volumes(value: object, key: str) -> list[tuple[str, str]]:

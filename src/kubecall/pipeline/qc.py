@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
 
 from kubecall.pipeline.batching import read_batches
@@ -12,17 +13,19 @@ RUNTIME_COLUMNS = ["callset", "region", "batch", "weight", "bases", "how", "seco
 
 
 def summarize_regions(
-    batches_tsv: Path, calls_root: Path, budget: float, runtimes: Path, runaways: Path
+    batches_tsv: Path, batch_dirs: Iterable[Path], budget: float, runtimes: Path,
+    runaways: Path,
 ) -> None:
     """Join the plan's expected work with each batch's measured outcome, per call set, in
-    plan order (``calls_root/<callset>/batches/<batch>/regions.tsv``).
+    plan order (each batch directory ``<callset>/batches/<batch>/`` holds its regions.tsv).
 
     ``runaway_regions.tsv`` lists the regions the time budget split (``how`` = split) or
     that needed the fallback options (``how`` = fallback), with the budget in force.
     """
     measured: dict[tuple[str, str], dict[str, str]] = {}
-    for table in sorted(calls_root.glob("*/batches/*/regions.tsv")):
-        callset = table.parents[2].name
+    for batch_dir in sorted(map(Path, batch_dirs)):
+        table = batch_dir / "regions.tsv"
+        callset = batch_dir.parent.parent.name  # the layout: calls/<callset>/batches/<batch>
         with open(table, newline="") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
                 measured[(callset, row["region"])] = row

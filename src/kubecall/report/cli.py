@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from kubecall.report.data import load_report_data
+    from kubecall.report.data import load_run
     from kubecall.report.render import write_report
 
     publish = None
@@ -52,6 +52,6 @@ def _run(args: argparse.Namespace) -> int:
             publish = (yaml.safe_load(args.configfile.read_text()) or {}).get("publish")
         except (OSError, yaml.YAMLError) as exc:
             raise KubecallError(f"cannot read config {args.configfile}: {exc}") from None
-    write_report(load_report_data(args.workdir, publish), args.output)
+    write_report(load_run(args.workdir, publish), args.output)
     print(f"wrote {args.output}")
     return 0

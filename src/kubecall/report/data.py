@@ -1,4 +1,5 @@
-"""Gather what the report shows from a run directory's results/ and benchmarks/."""
+"""Gather what the report shows: a run's deliverables (paths as the rule declares them, or as
+kubecall.layout places them in a run directory), its benchmarks and its publication."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kubecall.errors import KubecallError
+from kubecall.layout import BENCHMARKS, RECEIPT, deliverable_paths
 from kubecall.pipeline.regions import read_plan
 from kubecall.report.bcftools_stats import BcftoolsStats, parse_stats
 from kubecall.report.vcf_summary import MAX_VALUES, CallSetSummary, summarize_calls
@@ -82,27 +84,34 @@ class ReportData:
 
 
 def load_report_data(
-    workdir: Path, publish: Mapping[str, Any] | None = None, sample_size: int = MAX_VALUES,
-    calls: CallSetSummary | None = None,
+    deliverables: Mapping[str, Path], benchmarks: Path,
+    publish: Mapping[str, Any] | None = None, receipt: Path | None = None,
+    sample_size: int = MAX_VALUES, calls: CallSetSummary | None = None,
 ) -> ReportData:
-    """Read a finished run in ``workdir``; ``publish`` is the config's publish section;
-    ``calls``, a summary made earlier, saves reading the call set again."""
-    results = Path(workdir) / "results"
-    run = _read_json(results / "run.json")
-    regions = read_regions(results / "qc" / "region_runtimes.tsv",
-                           results / "regions" / "regions.bed")
+    """Read a finished run: ``deliverables`` keyed as kubecall.layout.DELIVERABLES,
+    ``benchmarks`` the run's timings directory, ``publish`` the config's publish section and
+    ``receipt`` its receipt (if published); ``calls``, a summary made earlier, saves reading
+    the call set again."""
+    run = _read_json(deliverables["run"])
+    regions = read_regions(deliverables["region_runtimes"], deliverables["regions"])
     data = ReportData(
         run=run,
         regions=regions,
         budget_seconds=_budget(run),
-        jobs=read_benchmarks(Path(workdir) / "benchmarks"),
-        stats=parse_stats(results / "stats" / "cohort.stats.txt"),
-        calls=calls or summarize_calls(results / "calls" / "cohort.vcf.gz", sample_size),
+        jobs=read_benchmarks(benchmarks),
+        stats=parse_stats(deliverables["stats"]),
+        calls=calls or summarize_calls(deliverables["vcf"], sample_size),
     )
     if publish and publish.get("enabled"):
-        data.publication = read_publication(publish, str(run["run_id"]),
-                                            results / "publish" / "receipt.json")
+        data.publication = read_publication(publish, str(run["run_id"]), receipt)
     return data
+
+
+def load_run(workdir: Path, publish: Mapping[str, Any] | None = None,
+             sample_size: int = MAX_VALUES, calls: CallSetSummary | None = None) -> ReportData:
+    """The report's data for the run in ``workdir``, laid out as kubecall.layout says."""
+    return load_report_data(deliverable_paths(workdir), Path(workdir) / BENCHMARKS, publish,
+                            Path(workdir) / RECEIPT, sample_size, calls)
 
 
 def read_regions(runtimes: Path, plan: Path) -> list[RegionRow]:
@@ -146,12 +155,13 @@ def read_benchmarks(root: Path) -> list[JobTiming]:
     return timings
 
 
-def read_publication(publish: Mapping[str, Any], run_id: str, receipt: Path) -> Publication:
+def read_publication(publish: Mapping[str, Any], run_id: str,
+                     receipt: Path | None) -> Publication:
     """The destination URL from config (same rule as publishing) and the receipt if any."""
     from kubecall.publish.publishing import PublishSettings
 
     url = PublishSettings.from_config(publish).run_url(run_id)
-    return Publication(url, _read_json(receipt) if receipt.is_file() else None)
+    return Publication(url, _read_json(receipt) if receipt and receipt.is_file() else None)
 
 
 def _budget(run: Mapping[str, Any]) -> float | None:

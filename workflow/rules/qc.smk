@@ -1,0 +1,29 @@
+# QC: every region's runtime and outcome joined with the plan, and the runaway regions (over
+# calling.region_time_budget, split or called with the fallback options).
+
+
+rule summarize_regions:
+    input:
+        batch_dirs=get_all_batch_dirs(),
+        batches="results/regions/batches.tsv",
+    output:
+        runtimes=report(
+            "results/qc/region_runtimes.tsv",
+            caption="../report/region_runtimes.rst",
+            category="Quality control",
+        ),
+        runaways=report(
+            "results/qc/runaway_regions.tsv",
+            caption="../report/runaway_regions.rst",
+            category="Quality control",
+        ),
+    params:
+        budget=config["calling"]["region_time_budget"],
+    log:
+        "logs/summarize_regions.log",
+    benchmark:
+        "benchmarks/summarize_regions.tsv"
+    conda:
+        "../envs/kubecall.yaml"
+    script:
+        "../scripts/summarize_regions.py"
