@@ -17,7 +17,7 @@ import pysam
 import pytest
 
 from tests.conftest import REPO
-from tests.slurm.cluster import Cluster, ClusterUnavailable, start_cluster, stop_cluster
+from tests.support.slurm import Cluster, ClusterUnavailable, start_cluster, stop_cluster
 
 pytestmark = pytest.mark.slurm
 

@@ -14,7 +14,7 @@ from kubecall.pipeline.preflight import preflight, write_manifest
 from kubecall.pipeline.regions import read_fai
 from kubecall.pipeline.samplesheet import read_sample_sheet
 from tests.conftest import SCHEMAS, write_sheet
-from tests.damage import PREFLIGHT_CASES
+from tests.support.damage import PREFLIGHT_CASES
 
 
 def run_preflight(config: dict):
@@ -82,7 +82,7 @@ def test_sample_name_rule_is_the_sheet_schemas() -> None:
 
 def test_iupac_codes_kept_when_told(na12878: dict[str, Path], tmp_path: Path,
                                     caplog: pytest.LogCaptureFixture) -> None:
-    from tests.damage import iupac_in_reference
+    from tests.support.damage import iupac_in_reference
 
     config, _ = iupac_in_reference(na12878, tmp_path)
     samples = read_sample_sheet(Path(config["samples"]), SCHEMAS / "samples.schema.yaml")

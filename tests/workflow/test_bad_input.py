@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, run_workflow, write_sheet
-from tests.damage import LOAD_CASES, PREFLIGHT_CASES
+from tests.support.damage import LOAD_CASES, PREFLIGHT_CASES
 
 pytestmark = pytest.mark.workflow
 

@@ -18,8 +18,8 @@ from kubecall.pipeline.batching import read_batches
 from kubecall.report.bcftools_stats import parse_stats
 from kubecall.report.progress import _read_batch_log, format_progress, read_progress
 from kubecall.report.render import FIGURES, SECTIONS, draw_figures
-from tests.browser import load_page, needs_chromium
 from tests.conftest import REPO
+from tests.support.browser import load_page, needs_chromium
 
 pytestmark = pytest.mark.workflow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.k8s.conftest import NAMESPACE, UID, KubeEnv, vcf_records
+from tests.executor.conftest import NAMESPACE, UID, KubeEnv, vcf_records
 
 # What a user of `--executor kubernetes` with S3 storage would have had for this cluster.
 OLD_PROFILE = {

@@ -14,7 +14,7 @@ import yaml
 from kubecall.layout import DELIVERABLES
 from kubecall.publish.publishing import PublishSettings, verify_run
 from tests.conftest import REPO
-from tests.s3.conftest import SENTINELS, S3Env
+from tests.publish.conftest import SENTINELS, S3Env
 
 pytestmark = pytest.mark.workflow
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
-MARKER = "# written by kubecall tests/slurm/cluster.py"
+MARKER = "# written by kubecall tests/support/slurm.py"
 DAEMONS = ("munged", "slurmctld", "slurmd")
 MIN_NODE_MEMORY_MB = 20000
 

@@ -9,8 +9,8 @@ import pytest
 
 from kubecall.cluster.driver_job import DriverSpec, driver_job
 from kubecall.cluster.stage import stage_job
-from tests.k8s_manifests.conftest import OVERLAYS
-from tests.k8s_manifests.restricted import pod_spec, violations
+from tests.manifests.conftest import OVERLAYS
+from tests.manifests.restricted import pod_spec, violations
 
 
 def pod_bearing(objects: list[dict]) -> list[dict]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from kubernetes import client
 
 from tests.conftest import run_workflow
-from tests.k8s.conftest import (
+from tests.executor.conftest import (
     NAMESPACE,
     SENTINEL,
     KubeEnv,

@@ -14,9 +14,9 @@ from kubecall.cluster import cli as cluster_cli
 from kubecall.cluster.applying import contains, in_dependency_order
 from kubecall.cluster.driver_job import DriverSpec, driver_job
 from kubecall.errors import KubecallError
+from tests.cli.testing_overlay import STORAGE_CLASSES
 from tests.cluster.cluster import Cluster
-from tests.k8s_manifests.conftest import K8S
-from tests.k8s_manifests.testing_overlay import STORAGE_CLASSES
+from tests.manifests.conftest import K8S
 
 # Every registered verb of the cluster concern, read from the registry itself.
 CLUSTER_COMMANDS = tuple(module.rsplit(".", 1)[1] for module in cluster_cli.VERB_MODULES)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.k8s_manifests.conftest import OVERLAYS
+from tests.manifests.conftest import OVERLAYS
 
-# What src/snakemake_executor_plugin_kubecall/k8s_api.py calls; tests/k8s runs the whole
+# What src/snakemake_executor_plugin_kubecall/k8s_api.py calls; tests/executor runs the whole
 # workflow with this Role's token, so a call outside it fails there.
 DRIVER_RULES = {
     ("batch", "jobs"): {"create", "get", "delete", "deletecollection"},

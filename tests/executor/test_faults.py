@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.k8s.conftest import NAMESPACE, SECRET_NAME, SENTINEL, KubeEnv, wait_for
+from tests.executor.conftest import NAMESPACE, SECRET_NAME, SENTINEL, KubeEnv, wait_for
 
 ONE_BATCH = "results/calls/cohort/batches/b000"
 ALL_BATCHES = [f"results/calls/cohort/batches/b00{i}" for i in range(4)]

@@ -16,8 +16,8 @@ import pytest
 
 from kubecall.errors import KubecallError
 from kubecall.publish.publishing import PublishSettings, deliverables, publish_run
-from tests.s3.conftest import SENTINEL_SECRET, SENTINELS, S3Env, write_run_dir
-from tests.s3.s3server import free_port
+from tests.publish.conftest import SENTINEL_SECRET, SENTINELS, S3Env, write_run_dir
+from tests.support.s3server import free_port
 
 
 def test_finished_run_is_never_overwritten(s3: S3Env, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.k8s.conftest import SENTINEL, KubeEnv, requests_per_job
+from tests.executor.conftest import SENTINEL, KubeEnv, requests_per_job
 
 JOBS = 10
 

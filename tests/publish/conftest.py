@@ -15,7 +15,7 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from kubecall.publish.publishing import PublishSettings
-from tests.s3.s3server import RecordingProxy
+from tests.support.s3server import RecordingProxy
 
 # Credentials the code under test uses; they must never show up in any output.
 SENTINEL_ACCESS_KEY = "AKIASENTINEL7Q2X9ACCESS"

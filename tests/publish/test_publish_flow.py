@@ -10,7 +10,7 @@ import pytest
 
 from kubecall.errors import KubecallError
 from kubecall.publish.publishing import deliverables, publish_run, verify_run
-from tests.s3.conftest import S3Env, write_run_dir
+from tests.publish.conftest import S3Env, write_run_dir
 
 MIB = 1024 * 1024
 

@@ -18,7 +18,7 @@ from kubecall.publish.publishing import (
     verify_run,
 )
 from kubecall.publish.s3 import b64_sha256
-from tests.s3.conftest import SENTINELS, S3Env, write_run_dir
+from tests.publish.conftest import SENTINELS, S3Env, write_run_dir
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from kubecall.cluster.driver_job import DriverSpec, driver_job
-from tests.k8s_manifests.conftest import OVERLAYS
+from tests.manifests.conftest import OVERLAYS
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 from kubernetes_validate import utils as kv  # noqa: E402

@@ -22,7 +22,7 @@ from kubecall.publish.s3 import (
     make_client,
 )
 from tests.conftest import REPO
-from tests.s3.conftest import SENTINEL_SECRET, SENTINELS, write_run_dir
+from tests.publish.conftest import SENTINEL_SECRET, SENTINELS, write_run_dir
 
 CONFIG = {
     "enabled": True, "endpoint": "http://minio:9000", "bucket": "kubecall", "prefix": "/runs/",

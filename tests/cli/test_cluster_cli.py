@@ -28,16 +28,16 @@ import yaml
 from kubecall.cluster.driver_job import DriverSpec, driver_job
 from kubecall.cluster.kube import Kube
 from kubecall.errors import KubecallError
-from tests.cluster.cluster import Cluster
-from tests.cluster.node import sandbox_support
-from tests.k8s_manifests.conftest import REPO
-from tests.k8s_manifests.testing_overlay import (
+from tests.cli.testing_overlay import (
     DATASOURCE_EXPORT,
     STORAGE_CLASSES,
     free_port,
     pod_runtime,
     write_moto_overlay,
 )
+from tests.cluster.cluster import Cluster
+from tests.cluster.node import sandbox_support
+from tests.conftest import REPO
 
 NS = "kubecall"
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.k8s_manifests.conftest import K8S, OVERLAYS, render
+from tests.manifests.conftest import K8S, OVERLAYS, render
 
 IMMUTABLE_SELECTOR_KEYS = {"app.kubernetes.io/name"}
 LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/component")
