@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from kubecall.errors import KubecallError
-from kubecall.publish.publishing import PublishSettings, deliverables, publish_run
+from kubecall.publish.publishing import PublishSettings, deliverables, publish_run, verify_run
 from tests.publish.conftest import SENTINEL_SECRET, SENTINELS, S3Env, write_run_dir
 from tests.support.s3server import free_port
 
@@ -40,18 +40,42 @@ def test_finished_run_is_never_overwritten(s3: S3Env, tmp_path: Path) -> None:
     assert success_after == success_before
 
 
-def test_foreign_objects_are_left_alone(s3: S3Env, tmp_path: Path) -> None:
+def test_objects_this_run_did_not_write_are_refused_or_replaced(s3: S3Env,
+                                                                 tmp_path: Path) -> None:
     s3.admin.create_bucket(Bucket=s3.bucket)
-    foreign = ["runs/demo/run-1/notes.txt", "runs/demo/other-run/_SUCCESS", "unrelated.txt"]
-    for key in foreign:
+    inside = ["runs/demo/run-1/notes.txt", "runs/demo/run-1/report.html"]  # a key of ours too
+    outside = ["runs/demo/other-run/_SUCCESS", "unrelated.txt", "runs/demo/run-10/x"]
+    for key in inside + outside:
         s3.admin.put_object(Bucket=s3.bucket, Key=key, Body=b"not kubecall's")
     files = deliverables(write_run_dir(tmp_path))
+    s3.proxy.reset()
 
-    publish_run(files, s3.settings(), "run-1")
-    publish_run(files, s3.settings(), "run-1")
+    refused = (r"runs/demo/run-1 holds 2 object\(s\) this run did not write \(notes\.txt, "
+               r"report\.html\); nothing was uploaded.*publish\.run_id.*"
+               r"publish\.replace_foreign: true \(--replace-foreign\)")
+    with pytest.raises(KubecallError, match=refused):
+        publish_run(files, s3.settings(), "run-1")
+    assert [r for r in s3.proxy.requests() if r.method in ("PUT", "POST", "DELETE")] == []
 
-    assert set(foreign) <= set(s3.keys())
-    assert s3.proxy.requests("DELETE") == []
+    result = publish_run(files, s3.settings(replace_foreign=True), "run-1")
+    assert "runs/demo/run-1/notes.txt" not in s3.keys()
+    report = s3.admin.get_object(Bucket=s3.bucket, Key="runs/demo/run-1/report.html")
+    assert report["Body"].read() == files["report.html"].read_bytes()
+    assert set(outside) <= set(s3.keys())
+    assert verify_run(result.url, s3.settings()).ok
+    # A rerun finds only its own objects and uploads nothing.
+    again = publish_run(files, s3.settings(), "run-1")
+    assert again.already_complete and again.uploaded_objects == 0
+
+
+def test_verify_reports_objects_added_under_a_published_run(s3: S3Env, tmp_path: Path) -> None:
+    files = deliverables(write_run_dir(tmp_path))
+    result = publish_run(files, s3.settings(), "run-1")
+    s3.admin.put_object(Bucket=s3.bucket, Key="runs/demo/run-1/calls/extra.vcf.gz", Body=b"x")
+    check = verify_run(result.url, s3.settings())
+    assert not check.ok
+    assert check.problems == ["1 object(s) under the run are not in its manifest: "
+                              "calls/extra.vcf.gz"]
 
 
 def test_missing_bucket_is_an_error_unless_create_bucket(s3: S3Env, tmp_path: Path) -> None:

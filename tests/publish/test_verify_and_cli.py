@@ -18,6 +18,7 @@ from kubecall.publish.publishing import (
     verify_run,
 )
 from kubecall.publish.s3 import b64_sha256
+from kubecall.publish.upload import RUN_ID_METADATA, SHA256_METADATA
 from tests.publish.conftest import SENTINELS, S3Env, write_run_dir
 
 
@@ -37,12 +38,14 @@ def test_rerun_uploads_only_missing_or_wrong_objects(s3: S3Env, tmp_path: Path) 
     files = deliverables(write_run_dir(tmp_path))
     base = "runs/demo/run-1"
     s3.admin.create_bucket(Bucket=s3.bucket)
-    # An earlier, interrupted run left some objects: two right, one with wrong bytes.
+    # An earlier, interrupted publication of this run left some objects (with the metadata it
+    # writes): two right, one with wrong bytes.
     for name in ("calls/cohort.vcf.gz.tbi", "run.json", "stats/cohort.stats.txt"):
         data = files[name].read_bytes()
         body = b"truncated" if name == "stats/cohort.stats.txt" else data
         s3.admin.put_object(Bucket=s3.bucket, Key=f"{base}/{name}", Body=body,
-                            Metadata={"sha256": hashlib.sha256(data).hexdigest()})
+                            Metadata={SHA256_METADATA: hashlib.sha256(data).hexdigest(),
+                                      RUN_ID_METADATA: "run-1"})
 
     result = publish_run(files, s3.settings(), "run-1")
 

@@ -78,6 +78,9 @@ def register(subparsers: Any) -> None:
     _add_connection_arguments(publish)
     publish.add_argument("--create-bucket", action="store_true",
                          help="create the bucket if it does not exist (never deleted)")
+    publish.add_argument("--replace-foreign", action="store_true",
+                         help="replace objects under the run's prefix that this run did not "
+                         "write (by default they are refused)")
     publish.add_argument("--multipart-threshold-mb", type=float, default=64,
                          help="files this large or larger use multipart upload (default 64)")
     publish.add_argument("--part-size-mb", type=float, default=16,
@@ -117,7 +120,7 @@ def run_publish(args: argparse.Namespace) -> int:
         addressing_style=args.addressing_style, create_bucket=args.create_bucket,
         multipart_threshold_mb=args.multipart_threshold_mb, part_size_mb=args.part_size_mb,
         checksum_mode=args.checksum_mode, credentials_dir=args.credentials_dir,
-        max_attempts=args.max_attempts,
+        max_attempts=args.max_attempts, replace_foreign=args.replace_foreign,
     )
     result = publish_run(deliverables(args.run_dir), settings, args.run_id, dry_run=args.dry_run)
     if args.receipt:

@@ -69,6 +69,7 @@ from kubecall.publish.s3 import (
     load_credentials,
 )
 from kubecall.publish.upload import (
+    RUN_ID_METADATA,
     SHA256_METADATA,
     ObjectAction,
     ObjectUploader,
@@ -86,7 +87,7 @@ PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9._=@,+-]+$")
 CONFIG_KEYS = frozenset({
     "enabled", "endpoint", "bucket", "prefix", "region", "addressing_style", "create_bucket",
     "multipart_threshold_mb", "part_size_mb", "checksum_mode", "credentials_dir", "max_attempts",
-    "run_id",
+    "run_id", "replace_foreign",
 })
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class PublishSettings:
     checksum_mode: ChecksumMode = "when_supported"
     credentials_dir: Path | None = None
     max_attempts: int = 5
+    # Objects under the run's prefix that this run did not write are refused unless true.
+    replace_foreign: bool = False
 
     def __post_init__(self) -> None:
         if self.endpoint and not re.match(r"^https?://[^/\s]+/?$", self.endpoint):
@@ -179,8 +182,9 @@ class PublishSettings:
                 isinstance(values[key], bool) or not isinstance(values[key], int | float)
             ):
                 raise KubecallError(f"publish.{key} must be a number, got {values[key]!r}")
-        if "create_bucket" in values and not isinstance(values["create_bucket"], bool):
-            raise KubecallError("publish.create_bucket must be true or false")
+        for key in ("create_bucket", "replace_foreign"):
+            if key in values and not isinstance(values[key], bool):
+                raise KubecallError(f"publish.{key} must be true or false")
         return cls(**values)
 
     @property
@@ -308,6 +312,7 @@ def publish_run(
         log.info("%s is already published; nothing uploaded", result.url)
         return result
 
+    _clear_foreign(uploader, [o.name for o in objects], settings.replace_foreign)
     ordered = sorted(objects, key=lambda o: o.name)
     total_bytes = sum(o.size for o in ordered)
     done_bytes = 0
@@ -335,6 +340,41 @@ def publish_workflow_results(
     result = publish_run(deliverables(run_dir), settings, run_id)
     result.write_json(receipt)
     return result
+
+
+def foreign_objects(uploader: ObjectUploader, names: list[str]) -> list[str]:
+    """Keys under the run's prefix that this run did not write: names it does not publish,
+    or objects at its names without its run-id metadata (someone else's upload)."""
+    planned = {uploader.key(n) for n in [*names, MANIFEST_NAME, SUCCESS_NAME]}
+    found = []
+    for key in uploader.store.list_keys(uploader.prefix):
+        if key not in planned:
+            found.append(key)
+            continue
+        head = uploader.store.head(key)
+        if head is not None and head.metadata.get(RUN_ID_METADATA) != uploader.run_id:
+            found.append(key)
+    return found
+
+
+def _clear_foreign(uploader: ObjectUploader, names: list[str], replace: bool) -> None:
+    """Refuse to publish over objects kubecall did not write, or (``replace``) remove them."""
+    foreign = foreign_objects(uploader, names)
+    if not foreign:
+        return
+    url = f"s3://{uploader.store.bucket}/{uploader.prefix}"
+    shown = ", ".join(k.removeprefix(uploader.prefix + "/") for k in foreign[:8])
+    more = f" and {len(foreign) - 8} more" if len(foreign) > 8 else ""
+    if not replace:
+        raise KubecallError(
+            f"{url} holds {len(foreign)} object(s) this run did not write ({shown}{more}); "
+            "nothing was uploaded. Publish under another run id (publish.run_id in the "
+            "workflow's config, --run-id for kubecall publish), or replace them with "
+            "publish.replace_foreign: true (--replace-foreign)"
+        )
+    for key in foreign:
+        log.warning("replacing foreign object %s (publish.replace_foreign)", key)
+        uploader.store.delete(key)
 
 
 def _check_finished_run(
@@ -464,7 +504,15 @@ def verify_run(url: str, settings: PublishSettings) -> VerifyResult:
         vouched = success_manifest_sha256(success, f"{url}/{SUCCESS_NAME}")
         if vouched != hashlib.sha256(manifest).hexdigest():
             result.problems.append("_SUCCESS names a different manifest SHA-256 than manifest.json")
-    for entry in parse_manifest(manifest, f"{url}/{MANIFEST_NAME}"):
+    entries = parse_manifest(manifest, f"{url}/{MANIFEST_NAME}")
+    known = {f"{base}/{name}" for name in [*(e.name for e in entries), MANIFEST_NAME,
+                                           SUCCESS_NAME]}
+    extra = [k for k in store.list_keys(base) if k not in known]
+    if extra:
+        names = ", ".join(k.removeprefix(base + "/") for k in extra[:8])
+        result.problems.append(f"{len(extra)} object(s) under the run are not in its "
+                               f"manifest: {names}")
+    for entry in entries:
         key = f"{base}/{entry.name}"
         check = ObjectCheck(entry.name, "ok", entry.size, entry.sha256)
         try:

@@ -372,6 +372,21 @@ class S3Bucket:
             checksum_type=response.get("ChecksumType"),
         )
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every object key under ``prefix`` (``prefix/...``), in key order."""
+        keys: list[str] = []
+        with self.translate("ListObjectsV2", f"{prefix}/"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=f"{prefix}/")
+            for page in pages:
+                keys += [str(item["Key"]) for item in page.get("Contents", [])]
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        """Delete ``key`` (gone already is fine)."""
+        with self.translate("DeleteObject", key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
     def get_bytes(self, key: str) -> bytes | None:
         """The whole (small) object, or None if it does not exist."""
         try:

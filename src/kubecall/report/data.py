@@ -135,10 +135,19 @@ def read_regions(runtimes: Path, plan: Path) -> list[RegionRow]:
     return rows
 
 
+# Rules that run while or after the page is written: their timings exist only once a page
+# does, so showing them would make every re-render differ from the last (and a re-published
+# run's report.html differ from the one published).
+AFTER_THE_REPORT = frozenset({"render_report", "render_published_report", "publish_results"})
+
+
 def read_benchmarks(root: Path) -> list[JobTiming]:
-    """Every ``benchmarks/<rule>.tsv`` and ``benchmarks/<rule>/<job>.tsv`` (last line each)."""
+    """Every ``benchmarks/<rule>.tsv`` and ``benchmarks/<rule>/<job>.tsv`` (last line each),
+    but those of the rules in AFTER_THE_REPORT."""
     timings = []
     for path in sorted(root.glob("**/*.tsv")):
+        if path.relative_to(root).parts[0].removesuffix(".tsv") in AFTER_THE_REPORT:
+            continue
         rows = _read_tsv(path)
         if not rows:
             continue
