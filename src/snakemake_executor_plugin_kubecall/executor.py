@@ -155,8 +155,8 @@ class Executor(RemoteExecutor):
         except Exception as exc:
             status = getattr(exc, "status", "")
             reason = getattr(exc, "reason", "") or exc
-            hint = " (the driver's Role lacks this permission: see k8s/base/driver-role.yaml)" \
-                if status == 403 else ""
+            hint = (" (the driver's Role lacks this permission: see "
+                    "k8s/base/driver/kubecall-driver-role.yaml)") if status == 403 else ""
             raise WorkflowError(f"kubecall: could not {what}: {status} {reason}{hint}") from None
 
     def get_python_executable(self) -> str:

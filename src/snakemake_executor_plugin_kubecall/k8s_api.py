@@ -1,7 +1,7 @@
 """Every Kubernetes API call the executor makes, each with the bounded retries and backoff
 of kubecall.cluster.kube (the one client wrapper, which also connects).
 
-The driver Role (k8s/base/driver-role.yaml) grants exactly these calls:
+The driver Role (k8s/base/driver/kubecall-driver-role.yaml) grants exactly these calls:
 jobs create/get/delete/deletecollection, pods list/watch/deletecollection, pods/log get.
 """
 

@@ -191,7 +191,7 @@ def test_dry_run_reports_a_drift_and_writes_nothing(setup: Setup) -> None:
 def test_the_driver_service_account_gets_exactly_its_role(setup: Setup) -> None:
     kube = Kube.connect(setup.cluster.kubeconfig_for(NS, "kubecall-driver"))
     try:
-        # what the executor calls (k8s/base/driver-role.yaml) ...
+        # what the executor calls (k8s/base/driver/kubecall-driver-role.yaml) ...
         assert kube.get("batch/v1", "Job", "no-such-job", NS) is None  # allowed: a 404
         assert isinstance(kube.list("v1", "Pod", NS), list)
         # ... and nothing more

@@ -196,7 +196,8 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
     # The image has a passwd entry for uid 10001; this host does not (getpass needs a name).
     cluster.pod_env.update(USER="kubecall", LOGNAME="kubecall")
     admin = client.ApiClient(_admin_configuration(cluster.kubeconfig))
-    role = yaml.safe_load((REPO / "k8s" / "base" / "driver-role.yaml").read_text())
+    role = yaml.safe_load(
+        (REPO / "k8s" / "base" / "driver" / "kubecall-driver-role.yaml").read_text())
     role["metadata"]["namespace"] = NAMESPACE
     _apply(admin, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}])
     _apply(admin, [

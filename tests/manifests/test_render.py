@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from kubecall.cluster import contract
 from tests.manifests.conftest import K8S, OVERLAYS, render
 
 IMMUTABLE_SELECTOR_KEYS = {"app.kubernetes.io/name"}
@@ -37,11 +37,31 @@ def test_every_overlay_renders_the_same_kinds(rendered: dict) -> None:
 
 
 @pytest.mark.parametrize("path", manifest_files(), ids=lambda p: str(p.relative_to(K8S)))
-def test_one_object_per_file_named_component_kind(path: Path) -> None:
+def test_one_object_per_file_named_object_kind(path: Path) -> None:
     documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
     assert len(documents) == 1
-    kind = documents[0]["kind"].lower()
-    assert re.fullmatch(rf"[a-z0-9]+-{kind}(-patch)?\.yaml", path.name), path.name
+    obj = documents[0]
+    expected = f"{obj['metadata']['name']}-{obj['kind'].lower()}"
+    assert path.name in (f"{expected}.yaml", f"{expected}-patch.yaml"), path.name
+
+
+def test_base_is_grouped_by_component_and_sets_the_job_image_once() -> None:
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
+    assert base["resources"] == ["namespace", "storage", "minio", "driver"]
+    assert not list((K8S / "base").glob("*-*.yaml")), "objects belong in a component directory"
+    (image,) = [i for i in base["images"] if i["name"] == "kubecall"]
+    assert f"{image['newName']}:{image['newTag']}" == contract.IMAGE
+    literal = [p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml"
+               and "ghcr.io/kubecall" in p.read_text()]
+    assert not literal, literal
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_job_container_runs_the_configured_image(rendered: dict, overlay: str) -> None:
+    images = {c["image"] for o in rendered[overlay] if o["kind"] == "Job"
+              for c in o["spec"]["template"]["spec"].get("initContainers", [])
+              + o["spec"]["template"]["spec"]["containers"]}
+    assert images == {contract.IMAGE}
 
 
 def test_kustomizations_use_labels_not_common_labels() -> None:

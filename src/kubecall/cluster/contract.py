@@ -24,7 +24,8 @@ IMAGE = "ghcr.io/kubecall/kubecall:0.1.0"  # pin by digest in profiles and overl
 # The image's user: every kubecall pod runs as it.
 UID = 10001
 GID = 10001
-DRIVER_SERVICE_ACCOUNT = "kubecall-driver"  # k8s/base/driver-role.yaml grants its calls
+# The driver's identity; k8s/base/driver/kubecall-driver-role.yaml grants its calls.
+DRIVER_SERVICE_ACCOUNT = "kubecall-driver"
 CONTAINER = "snakemake"  # the container of a job or driver pod that decides its outcome
 
 RUN_LABEL = "kubecall.io/run-id"
