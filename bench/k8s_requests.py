@@ -17,8 +17,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.cluster.cluster import Cluster  # noqa: E402
 from tests.executor.conftest import prepare, requests_per_job  # noqa: E402
+from tests.support.cluster.cluster import Cluster  # noqa: E402
 
 
 def main() -> int:

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cluster.hostpaths import remove_stage
 from tests.support import leftovers
+from tests.support.cluster.hostpaths import remove_stage
 
-# The test-support Kubernetes cluster's fixtures (tests/cluster/README.md).
-pytest_plugins = ["tests.cluster.plugin"]
+# The test-support Kubernetes cluster's fixtures (tests/support/cluster/README.md).
+pytest_plugins = ["tests.support.cluster.plugin"]
 
 REPO = Path(__file__).resolve().parents[1]
 NA12878 = REPO / "resources" / "na12878"

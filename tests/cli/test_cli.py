@@ -15,8 +15,8 @@ from kubecall.cluster.applying import contains, in_dependency_order
 from kubecall.cluster.driver_job import DriverSpec, driver_job
 from kubecall.errors import KubecallError
 from tests.cli.testing_overlay import STORAGE_CLASSES
-from tests.cluster.cluster import Cluster
 from tests.manifests.conftest import K8S
+from tests.support.cluster.cluster import Cluster
 
 # Every registered verb of the cluster concern, read from the registry itself.
 CLUSTER_COMMANDS = tuple(module.rsplit(".", 1)[1] for module in cluster_cli.VERB_MODULES)

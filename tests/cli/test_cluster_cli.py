@@ -35,9 +35,9 @@ from tests.cli.testing_overlay import (
     pod_runtime,
     write_moto_overlay,
 )
-from tests.cluster.cluster import Cluster
-from tests.cluster.node import sandbox_support
 from tests.conftest import REPO
+from tests.support.cluster.cluster import Cluster
+from tests.support.cluster.node import sandbox_support
 
 NS = "kubecall"
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}

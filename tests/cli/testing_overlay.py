@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.cluster.hostpaths import POD_PYTHON, pod_pythonpath
 from tests.conftest import REPO
+from tests.support.cluster.hostpaths import POD_PYTHON, pod_pythonpath
 
 MINIKUBE = REPO / "k8s" / "overlays" / "minikube"
 # What the minikube overlay's claims need from the test cluster.
@@ -89,7 +89,7 @@ def pod_runtime(directory: Path) -> dict[str, str]:
             link.symlink_to(POD_PYTHON)
     for path in (directory, bin_dir):
         path.chmod(0o755)
-    # staged where pods can read them, wherever the checkout is (tests/cluster/hostpaths.py)
+    # staged where pods can read them, wherever the checkout is (tests/support/cluster/hostpaths.py)
     return {
         "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
         "PYTHONPATH": pod_pythonpath(REPO),

@@ -19,8 +19,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.cluster.hostpaths import POD_PYTHON, POD_UID, pod_pythonpath
 from tests.conftest import REPO
+from tests.support.cluster.hostpaths import POD_PYTHON, POD_UID, pod_pythonpath
 from tests.support.leftovers import temp_prefix
 
 DEMO = REPO / "resources" / "demo"
@@ -30,7 +30,7 @@ NFS_SERVER, NFS_PATH = "nfs.test", "/export/1000g"
 SECRET_NAME = "s3-credentials"
 SENTINEL = "sentinel-Zq7Xw9-never-print-me"
 # The driver runs as the pods do (uid 10001, POD_PYTHON with this checkout's kubecall and the
-# venv's packages on PYTHONPATH, tests/cluster/hostpaths.py), wherever the checkout is.
+# venv's packages on PYTHONPATH, tests/support/cluster/hostpaths.py), wherever the checkout is.
 
 
 @dataclass

@@ -72,7 +72,7 @@ def _mounts() -> tuple[str, ...]:
 
 
 def _cgroups(tag: str) -> tuple[Path, ...]:
-    from tests.cluster.cgroups import MemoryCgroups
+    from tests.support.cluster.cgroups import MemoryCgroups
 
     base = MemoryCgroups().base
     if base is None:
@@ -97,7 +97,7 @@ def clean(found: Leftovers) -> None:
     for mount in sorted(found.mounts, key=len, reverse=True):
         subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
     for cgroup in found.cgroups:
-        from tests.cluster.cgroups import MemoryCgroups
+        from tests.support.cluster.cgroups import MemoryCgroups
 
         MemoryCgroups().kill_all(cgroup)
         with contextlib.suppress(OSError):

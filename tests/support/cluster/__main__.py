@@ -1,4 +1,4 @@
-"""`python -m tests.cluster serve --kubeconfig PATH [--port N] [--state DIR]`."""
+"""`python -m tests.support.cluster serve --kubeconfig PATH [--port N] [--state DIR]`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .cluster import Cluster
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.cluster",
+    parser = argparse.ArgumentParser(prog="python -m tests.support.cluster",
                                      description="Run the kubecall test cluster standalone.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the cluster and write a kubeconfig")

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from .cluster import Cluster
-from .helpers import api_client, new_namespace
-from .plugin import (  # noqa: F401 - imported fixtures are registered by pytest
+from tests.support.cluster.cluster import Cluster
+from tests.support.cluster.helpers import api_client, new_namespace
+from tests.support.cluster.plugin import (  # noqa: F401 - imported fixtures are registered by pytest
     k8s_api_client,
     k8s_cluster,
     k8s_cluster_factory,

@@ -10,9 +10,9 @@ import urllib3
 from kubernetes import client, dynamic, watch
 from kubernetes.client.rest import ApiException
 
-from .cluster import Cluster
-from .helpers import api_client, new_namespace, raw_request, wait_for
-from .plugin import ClusterFactory
+from tests.support.cluster.cluster import Cluster
+from tests.support.cluster.helpers import api_client, new_namespace, raw_request, wait_for
+from tests.support.cluster.plugin import ClusterFactory
 
 
 def cm(name: str, labels: dict[str, str] | None = None, **data: str) -> dict:

@@ -1,6 +1,6 @@
 """Pytest fixtures for the test cluster.
 
-Enable with `pytest_plugins = ["tests.cluster.plugin"]` in a root conftest.py.
+Enable with `pytest_plugins = ["tests.support.cluster.plugin"]` in a root conftest.py.
 
 - `k8s_cluster`: a fresh cluster per test (a `Cluster`: `.kubeconfig`, `.faults`, `.requests`,
   `.hold_pods()`, `.kill_pod()`, `.evict_pod()`, `.kubeconfig_for(ns, sa)` …). Options come
@@ -44,7 +44,7 @@ def sandbox_processes(state_dir: Path | None = None) -> set[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"tests/cluster/sandbox.py" in cmdline and marker in cmdline:
+        if b"tests/support/cluster/sandbox.py" in cmdline and marker in cmdline:
             found.add(int(entry.name))
     return found
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .cluster import Cluster
-from .helpers import assert_schema_clean, wait_for
+from tests.support.cluster.cluster import Cluster
+from tests.support.cluster.helpers import assert_schema_clean, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 
@@ -171,7 +171,7 @@ def test_serve_command_writes_a_kubeconfig_and_stops_cleanly(tmp_path: Path) -> 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")]))}
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.cluster", "serve", "--kubeconfig", str(config),
+        [sys.executable, "-m", "tests.support.cluster", "serve", "--kubeconfig", str(config),
          "--state", str(tmp_path / "state")], env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from . import mountpoints
-from .errors import ApiError
-from .patching import json_patch, merge_patch, strategic_merge
-from .protobuf import decode
-from .selection import parse_field_selector, parse_label_selector, selector_from_spec
-from .volumes import quantity_bytes
+from tests.support.cluster import mountpoints
+from tests.support.cluster.errors import ApiError
+from tests.support.cluster.patching import json_patch, merge_patch, strategic_merge
+from tests.support.cluster.protobuf import decode
+from tests.support.cluster.selection import (
+    parse_field_selector,
+    parse_label_selector,
+    selector_from_spec,
+)
+from tests.support.cluster.volumes import quantity_bytes
 
 
 def test_merge_patch_deletes_with_null_and_replaces_lists() -> None:

@@ -65,7 +65,7 @@ def pod_visible(path: Path) -> Path:
 
 def pod_pythonpath(*extra: Path) -> str:
     """PYTHONPATH for POD_PYTHON: this checkout's kubecall, ``extra``, the venv's packages."""
-    repo_src = Path(__file__).resolve().parents[2] / "src"
+    repo_src = Path(__file__).resolve().parents[3] / "src"
     return os.pathsep.join(str(pod_visible(p)) for p in (repo_src, *extra, SITE_PACKAGES))
 
 

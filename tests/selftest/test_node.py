@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.support.leftovers import session_tag
-
-from .cgroups import MemoryCgroups
-from .cluster import Cluster
-from .helpers import (
+from tests.support.cluster.cgroups import MemoryCgroups
+from tests.support.cluster.cluster import Cluster
+from tests.support.cluster.helpers import (
     api_client,
     assert_schema_clean,
     pod_log,
@@ -21,7 +19,8 @@ from .helpers import (
     wait_for,
     wait_pod_phase,
 )
-from .plugin import ClusterFactory, sandbox_processes
+from tests.support.cluster.plugin import ClusterFactory, sandbox_processes
+from tests.support.leftovers import session_tag
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from kubernetes import client
 
-from .cluster import Cluster
-from .helpers import api_client, assert_schema_clean, wait_for
-from .plugin import ClusterFactory
+from tests.support.cluster.cluster import Cluster
+from tests.support.cluster.helpers import api_client, assert_schema_clean, wait_for
+from tests.support.cluster.plugin import ClusterFactory
 
 
 def job(name: str, command: list[str], **spec: object) -> dict:
