@@ -13,12 +13,13 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 RUN_STAMP := $(VENV)/.run-deps
 TEST_STAMP := $(VENV)/.test-deps
 
-.PHONY: help run report test tools test-tools lint dry-run clean
+.PHONY: help run report test tools test-tools image lint dry-run clean
 
 help:
 	@echo "make run      install what is missing, then call variants on the demo cohort"
 	@echo "make report   make run, then snakemake --report (results/snakemake-report.html)"
 	@echo "make test     install test dependencies and run the test suite"
+	@echo "make image    build the job image: dist/kubecall-image.tar (OCI archive), print its digest"
 	@echo "make lint     ruff and snakemake --lint"
 	@echo "make dry-run  show the jobs 'make run' would execute"
 	@echo "make clean    remove results/, logs/ and benchmarks/ of the demo run"
@@ -40,6 +41,10 @@ report: run
 
 test: test-tools $(TEST_STAMP)
 	$(VENV)/bin/pytest
+
+# The job image, without a container daemon (container/README.md); same inputs, same digest.
+image:
+	@bash container/build.sh dist/kubecall-image.tar
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests workflow/scripts bench
