@@ -3,6 +3,7 @@
 #   Debian packages (mmdebstrap) + a venv of kubecall's pinned Python dependencies + this
 #   checkout's kubecall, layered by umoci into an OCI layout, written by skopeo to an OCI archive.
 #   container/build.sh [OUTPUT.tar]       default dist/kubecall-image.tar; prints the digest
+#   container/build.sh --epoch            prints the SOURCE_DATE_EPOCH a build would use
 # Same inputs, same digest: SOURCE_DATE_EPOCH (default: the last commit of container/) fixes
 # every timestamp; layer tars are sorted, mtime-clamped and numeric-owner.
 # Downloads (the Debian root filesystem, the wheels) are cached in KUBECALL_IMAGE_CACHE
@@ -11,7 +12,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
-output="$(realpath -m "${1:-$repo/dist/kubecall-image.tar}")"
+output="$(realpath -m -- "${1:-$repo/dist/kubecall-image.tar}")"
 cache="${KUBECALL_IMAGE_CACHE:-${HOME:-/root}/.cache/kubecall/image}"
 tag="${KUBECALL_IMAGE_TAG:-0.1.0}"
 suite=bookworm
@@ -31,6 +32,7 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-1735689600}"  # not a git checkout: 2025-01-01
 fi
 export SOURCE_DATE_EPOCH
+if [ "${1:-}" = --epoch ]; then echo "$SOURCE_DATE_EPOCH"; exit 0; fi
 created="$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
 
 # Root is needed for chroot and to keep the files' owners; a user with user namespaces

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from tests.cluster.hostpaths import remove_stage
+from tests.cluster.images import remove_unpacked
 from tests.support import leftovers
+from tests.support.image import job_image
 
 # The test-support Kubernetes cluster's fixtures (tests/cluster/README.md).
 pytest_plugins = ["tests.cluster.plugin"]
@@ -28,10 +30,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     os.environ[leftovers.SESSION_ENV] = str(os.getpid())
 
 
+@pytest.fixture(scope="session")
+def job_image_archive() -> Path:
+    """This checkout's job image (OCI archive), built at most once per change of its inputs."""
+    return job_image()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the session if a test left a driver, pod, sandbox, mount, cgroup or
     temporary cluster directory behind (every fixture has ended by now)."""
     remove_stage()
+    remove_unpacked()
     found = leftovers.find()
     lines = found.lines()
     if not lines:
