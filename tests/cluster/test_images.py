@@ -18,6 +18,8 @@ INSIDE = "; ".join([
     "cat /config/greeting", "test -s /var/run/secrets/kubernetes.io/serviceaccount/token "
     "&& echo token", "grep -c localhost /etc/hosts",
     "python -c 'import kubecall, snakemake_executor_plugin_kubecall; print(kubecall.__file__)'",
+    # no warning about an unwritable cache or config directory (stderr is in the log too)
+    "snakemake --version", "python -c 'import matplotlib.pyplot, pysam'", "freebayes --version",
 ])
 
 
@@ -42,7 +44,8 @@ def test_a_pod_runs_in_its_image_as_the_image_user_on_a_read_only_root(
         "10001", "10001", "/workspace", "/tmp", "/opt/kubecall/venv/bin/python",
         "samtools 1.16.1", "image",
         "touch: cannot touch '/etc/written': Read-only file system", "tmp-writable", "hello",
-        "token", "2", "/opt/kubecall/venv/lib/python3.11/site-packages/kubecall/__init__.py"]
+        "token", "2", "/opt/kubecall/venv/lib/python3.11/site-packages/kubecall/__init__.py",
+        "9.27.1", "version:  v1.3.6"]
 
 
 def test_a_pod_of_an_unknown_image_fails_to_pull_by_name(
