@@ -102,6 +102,8 @@ if [ ! -f "$rootfs_tar" ]; then
         --customize-hook="sh $work/hooks.sh \"\$1\"" \
         "$suite" "$work/rootfs.tar" "${mirrors[@]}"
     mv "$work/rootfs.tar" "$rootfs_tar"
+    # keep the three newest root filesystems (checkouts at other recipe commits use them)
+    ls -t "$cache"/rootfs-*.tar | tail -n +4 | xargs -r rm -f
 fi
 
 # ---- 2. wheels of kubecall's dependencies, pinned by container/constraints.txt (cached) ----
@@ -189,11 +191,13 @@ info="${output%.tar}.txt"
     echo "digest: $digest"
     echo "archive_bytes: $(stat -c %s "$output")"
     echo "source_date_epoch: $SOURCE_DATE_EPOCH"
-    echo "layers (compressed digest, uncompressed bytes, content):"
-    for layer in debian venv kubecall; do
-        echo "  $(stat -c %s "$work/layer-$layer.tar") $layer"
+    echo "layers (gzip digest, uncompressed bytes, content):"
+    mapfile -t digests < <(skopeo inspect --format '{{range .Layers}}{{println .}}{{end}}' \
+        "oci-archive:$output")
+    names=(debian venv kubecall)
+    for i in 0 1 2; do
+        echo "  ${digests[$i]} $(stat -c %s "$work/layer-${names[$i]}.tar") ${names[$i]}"
     done
-    skopeo inspect --format '{{range .Layers}}  {{println .}}{{end}}' "oci-archive:$output"
     echo "tools:"
     chroot "$rootfs" dpkg-query -W -f '  ${Package} ${Version}\n' "${packages[@]}"
     echo "python packages:"
