@@ -4,8 +4,8 @@
 #   checkout's kubecall, layered by umoci into an OCI layout, written by skopeo to an OCI archive.
 #   container/build.sh [OUTPUT.tar]       default dist/kubecall-image.tar; prints the digest
 #   container/build.sh --epoch            prints the SOURCE_DATE_EPOCH a build would use
-# Same inputs, same digest: SOURCE_DATE_EPOCH (default: the last commit of container/) fixes
-# every timestamp; layer tars are sorted, mtime-clamped and numeric-owner.
+# Same inputs, same digest: SOURCE_DATE_EPOCH (default: the last commit of this script or
+# constraints.txt) fixes every timestamp; layer tars are sorted, mtime-clamped, numeric-owner.
 # Downloads (the Debian root filesystem, the wheels) are cached in KUBECALL_IMAGE_CACHE
 # (default ~/.cache/kubecall/image), so a second build is fast and needs no network.
 set -euo pipefail
@@ -28,7 +28,8 @@ uid=10001
 die() { echo "error: $*" >&2; exit 1; }
 
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-    SOURCE_DATE_EPOCH="$(git -C "$repo" log -1 --format=%ct -- container 2>/dev/null || true)"
+    SOURCE_DATE_EPOCH="$(git -C "$repo" log -1 --format=%ct -- container/build.sh \
+        container/constraints.txt 2>/dev/null || true)"
     SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-1735689600}"  # not a git checkout: 2025-01-01
 fi
 export SOURCE_DATE_EPOCH
