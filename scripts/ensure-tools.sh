@@ -25,9 +25,10 @@ if [ "$mode" = test ]; then
     # tests/slurm: a one-node SLURM cluster on loopback (slurmctld, slurmd, munged);
     # tests/cluster: private mount namespaces and uid switches (unshare, setpriv, mount) and a
     # TLS certificate (openssl); the report's browser test: chromium, headless.
-    # tests/k8s: the pods run in the job image, built once per change by container/build.sh.
-    tools+=(slurmctld slurmd munged openssl unshare setpriv chromium "${image_tools[@]}")
-    PACKAGE_OF+=([slurmctld]=slurm-wlm [slurmd]=slurm-wlm [munged]=munge
+    # tests/k8s: the pods run in the job image, built once per change by container/build.sh;
+    # tests/container: container/Dockerfile built by buildah.
+    tools+=(slurmctld slurmd munged openssl unshare setpriv chromium "${image_tools[@]}" buildah)
+    PACKAGE_OF+=([buildah]=buildah [slurmctld]=slurm-wlm [slurmd]=slurm-wlm [munged]=munge
                  [openssl]=openssl [unshare]=util-linux [setpriv]=util-linux
                  [chromium]=chromium)
 fi

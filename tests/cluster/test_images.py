@@ -11,7 +11,7 @@ from tests.support.image import REFERENCE
 from .helpers import api_client, pod_log, pod_manifest, wait_for, wait_pod_phase
 from .plugin import ClusterFactory
 
-INSIDE = "; ".join([
+PROBE = "; ".join([
     "id -u", "id -g", "pwd", 'echo "$HOME"', "command -v python", "samtools --version | head -1",
     f"test -e {Path(__file__).resolve()} && echo host || echo image",
     "touch /etc/written 2>&1 || true", "touch /tmp/written && echo tmp-writable",
@@ -21,15 +21,20 @@ INSIDE = "; ".join([
     # no warning about an unwritable cache or config directory (stderr is in the log too)
     "snakemake --version", "python -c 'import matplotlib.pyplot, pysam'", "freebayes --version",
 ])
+EXPECTED = [
+    "10001", "10001", "/workspace", "/tmp", "/opt/kubecall/venv/bin/python", "samtools 1.16.1",
+    "image", "touch: cannot touch '/etc/written': Read-only file system", "tmp-writable",
+    "hello", "token", "2", "/opt/kubecall/venv/lib/python3.11/site-packages/kubecall/__init__.py",
+    "9.27.1", "version:  v1.3.6"]
 
 
-def test_a_pod_runs_in_its_image_as_the_image_user_on_a_read_only_root(
-        k8s_cluster_factory: ClusterFactory, job_image_archive: Path) -> None:
-    cluster = k8s_cluster_factory(images={REFERENCE: job_image_archive})
+def probe(k8s_cluster_factory: ClusterFactory, archive: Path) -> tuple[str, list[str]]:
+    """Run PROBE in a hardened pod of the image in `archive`: (phase, log lines)."""
+    cluster = k8s_cluster_factory(images={REFERENCE: archive})
     core = client.CoreV1Api(api_client(cluster))
     core.create_namespaced_config_map("default", {"metadata": {"name": "settings"},
                                                   "data": {"greeting": "hello\n"}})
-    body = pod_manifest("inside", ["sh", "-c", INSIDE], container={
+    body = pod_manifest("inside", ["sh", "-c", PROBE], container={
         "image": f"{REFERENCE}:0.1.0",
         "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True},
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
@@ -38,14 +43,13 @@ def test_a_pod_runs_in_its_image_as_the_image_user_on_a_read_only_root(
                  {"name": "settings", "configMap": {"name": "settings"}}])
     core.create_namespaced_pod("default", body)
     pod = wait_pod_phase(core, "default", "inside", timeout=300)
-    log = pod_log(core, "default", "inside")
-    assert pod.status.phase == "Succeeded", log
-    assert log.splitlines() == [
-        "10001", "10001", "/workspace", "/tmp", "/opt/kubecall/venv/bin/python",
-        "samtools 1.16.1", "image",
-        "touch: cannot touch '/etc/written': Read-only file system", "tmp-writable", "hello",
-        "token", "2", "/opt/kubecall/venv/lib/python3.11/site-packages/kubecall/__init__.py",
-        "9.27.1", "version:  v1.3.6"]
+    return pod.status.phase, pod_log(core, "default", "inside").splitlines()
+
+
+def test_a_pod_runs_in_its_image_as_the_image_user_on_a_read_only_root(
+        k8s_cluster_factory: ClusterFactory, job_image_archive: Path) -> None:
+    phase, log = probe(k8s_cluster_factory, job_image_archive)
+    assert (phase, log) == ("Succeeded", EXPECTED)
 
 
 def test_a_pod_of_an_unknown_image_fails_to_pull_by_name(
