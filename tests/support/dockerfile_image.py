@@ -12,11 +12,9 @@ import os
 import shutil
 import ssl
 import subprocess
-import tempfile
 from pathlib import Path
 
 from tests.support.image import REPO, input_files
-from tests.support.leftovers import temp_prefix
 
 DOCKERFILE = REPO / "container" / "Dockerfile"
 MIRRORS = ("deb http://deb.debian.org/debian bookworm main",
@@ -43,7 +41,7 @@ def key() -> str:
 
 
 def build_base(work: Path) -> Path:
-    """An OCI archive of Debian bookworm with apt: the Dockerfile's base, built here."""
+    """An OCI archive of Debian bookworm with apt in `work`: the Dockerfile's base."""
     _run(["mmdebstrap", "--quiet", "--variant=apt", "--include=ca-certificates", "bookworm",
           str(work / "base.tar"), *MIRRORS], env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
     layout = f"{work}/base-oci:base"
@@ -55,6 +53,8 @@ def build_base(work: Path) -> Path:
                  ["skopeo", "copy", "--quiet", f"oci:{layout}",
                   f"oci-archive:{work}/base-oci.tar:base"]):
         _run(argv)
+    (work / "base.tar").unlink()
+    shutil.rmtree(work / "base-oci")
     return work / "base-oci.tar"
 
 
@@ -65,35 +65,39 @@ def ca_bundle() -> str | None:
 
 
 def dockerfile_image() -> Path:
-    """The OCI archive of container/Dockerfile's image for this checkout."""
-    archive = REPO / "build" / "test-dockerfile" / key() / "kubecall-dockerfile.tar"
+    """The OCI archive of container/Dockerfile's image for this checkout.
+
+    buildah's storage (a full copy of the root per vfs layer, about 2.5 GB) stays under
+    build/test-dockerfile/storage until the next build, which starts from an empty one:
+    deleting it at the end of the session would cost minutes on this disk for nothing.
+    """
+    top = REPO / "build" / "test-dockerfile"
+    archive = top / key() / "kubecall-dockerfile.tar"
     if archive.is_file():
         return archive
     archive.parent.mkdir(parents=True, exist_ok=True)
-    with (archive.parent / ".lock").open("w") as lock:
+    with (top / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if archive.is_file():
             return archive
-        for old in archive.parent.parent.iterdir():
-            if old != archive.parent:
-                shutil.rmtree(old, ignore_errors=True)
-        work = Path(tempfile.mkdtemp(prefix=temp_prefix("dockerfile"), dir="/var/tmp"))
-        try:
-            buildah = ["buildah", "--root", str(work / "storage"), "--runroot",
-                       str(work / "run"), "--storage-driver", "vfs"]
-            base = build_base(work)
-            extra = []
-            if ca_bundle():
-                extra = ["--volume", f"{ca_bundle()}:/run/host-ca.crt:ro",
-                         "--build-arg", "PIP_CERT=/run/host-ca.crt"]
-            _run([*buildah, "bud", "--isolation", "chroot", "--build-arg",
-                  f"BASE=oci-archive:{base}", *extra, "-f", str(DOCKERFILE), "-t",
-                  "kubecall-dockerfile", str(REPO)])
-            _run([*buildah, "push", "--quiet", "kubecall-dockerfile",
-                  f"oci-archive:{archive}:kubecall"])
-        finally:
-            subprocess.run(["buildah", "--root", str(work / "storage"), "--runroot",
-                            str(work / "run"), "--storage-driver", "vfs", "rm", "--all"],
-                           capture_output=True, check=False)
-            shutil.rmtree(work, ignore_errors=True)
+        for old in top.glob("*/kubecall-dockerfile.tar"):
+            shutil.rmtree(old.parent, ignore_errors=True)
+        storage, base = top / "storage", top / "base" / "base-oci.tar"
+        for state in (storage, top / "run"):
+            shutil.rmtree(state, ignore_errors=True)
+        if not base.is_file():
+            shutil.rmtree(base.parent, ignore_errors=True)
+            base.parent.mkdir(parents=True)
+            build_base(base.parent)
+        buildah = ["buildah", "--root", str(storage), "--runroot", str(top / "run"),
+                   "--storage-driver", "vfs"]
+        extra = []
+        if ca_bundle():
+            extra = ["--volume", f"{ca_bundle()}:/run/host-ca.crt:ro",
+                     "--build-arg", "PIP_CERT=/run/host-ca.crt"]
+        _run([*buildah, "bud", "--isolation", "chroot", "--build-arg",
+              f"BASE=oci-archive:{base}", *extra, "-f", str(DOCKERFILE), "-t",
+              "kubecall-dockerfile", str(REPO)])
+        _run([*buildah, "push", "--quiet", "kubecall-dockerfile",
+              f"oci-archive:{archive}:kubecall"])
     return archive
