@@ -77,9 +77,11 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 if [ "$mode" != run ]; then
+    needs="The test suite needs"
+    [ "$mode" = image ] && needs="make image needs"
     cat >&2 <<MSG
 error: missing tools: ${missing_tools[*]}
-make $mode needs these Debian packages: ${packages}
+${needs} these Debian packages: ${packages}
 They are installed automatically only as root on Debian/Ubuntu (apt-get); ask an administrator:
     sudo apt-get install ${packages}
 MSG

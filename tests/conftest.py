@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from tests.cluster.hostpaths import remove_stage
-from tests.cluster.images import remove_unpacked
 from tests.support import leftovers
 from tests.support.image import job_image
 
@@ -40,7 +39,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the session if a test left a driver, pod, sandbox, mount, cgroup or
     temporary cluster directory behind (every fixture has ended by now)."""
     remove_stage()
-    remove_unpacked()
     found = leftovers.find()
     lines = found.lines()
     if not lines:

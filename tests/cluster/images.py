@@ -1,22 +1,25 @@
-"""Images the node knows: OCI archives unpacked once per test session (cached by digest)."""
+"""Images the node knows: OCI archives, each unpacked once (by digest) next to the archive.
+
+`<archive>.rootfs/<digest>/` outlives the session: unpacking costs seconds and deleting
+hundreds of megabytes a minute on this disk, so a session reuses what an earlier one unpacked;
+the directory goes with the archive (test support prunes old builds), and unpacking a new
+digest removes the others.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.leftovers import temp_prefix
-
 _lock = threading.Lock()
 _unpacked: dict[str, Image] = {}
-_root: Path | None = None
 
 
 class PullError(Exception):
@@ -86,45 +89,49 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _unpack_layers(archive: Path, layers: list[str], target: Path) -> None:
+    """Extract `archive`'s layers into `target`/rootfs, by way of a directory renamed at the end
+    (another session may unpack the same digest at the same time)."""
+    partial = Path(f"{target}.partial-{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    layout, rootfs = partial / "layout", partial / "rootfs"
+    layout.mkdir(parents=True)
+    rootfs.mkdir()
+    rootfs.chmod(0o755)
+    subprocess.run(["tar", "--extract", "--file", str(archive), "--directory", str(layout)],
+                   check=True)
+    for blob in layers:
+        _apply_layer(layout, blob, rootfs)
+    shutil.rmtree(layout)
+    try:
+        partial.rename(target)
+    except OSError:  # unpacked meanwhile by another session
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def unpack(archive: Path) -> Image:
-    """The image in `archive`, unpacked on first use in this session (one copy per digest)."""
-    global _root
+    """The image in `archive`, unpacked on first use (one copy per digest)."""
     if not archive.is_file():
         raise PullError(f"no OCI archive at {archive}")
     digest, config, layers = read_config(archive)
     with _lock:
         if digest in _unpacked:
             return _unpacked[digest]
-        if _root is None:
-            _root = Path(tempfile.mkdtemp(prefix=temp_prefix("images"), dir="/var/tmp"))
-            _root.chmod(0o755)
-        target = _root / digest.replace(":", "-")
-        layout, rootfs = target / "layout", target / "rootfs"
-        layout.mkdir(parents=True)
-        rootfs.mkdir()
-        rootfs.chmod(0o755)
-        subprocess.run(["tar", "--extract", "--file", str(archive), "--directory", str(layout)],
-                       check=True)
-        for blob in layers:
-            _apply_layer(layout, blob, rootfs)
-        shutil.rmtree(layout)
+        cache = Path(f"{archive}.rootfs")
+        target = cache / digest.replace(":", "-")
+        if not (target / "rootfs").is_dir():
+            cache.mkdir(exist_ok=True)
+            for other in cache.iterdir():
+                if other.name.startswith("sha256-") and "partial" not in other.name:
+                    shutil.rmtree(other, ignore_errors=True)
+            _unpack_layers(archive, layers, target)
         settings = config.get("config") or {}
         env = dict(item.split("=", 1) for item in settings.get("Env") or [] if "=" in item)
-        image = Image(digest, rootfs, env, settings.get("User") or "",
+        image = Image(digest, target / "rootfs", env, settings.get("User") or "",
                       settings.get("WorkingDir") or "", list(settings.get("Entrypoint") or []),
                       list(settings.get("Cmd") or []))
         _unpacked[digest] = image
         return image
-
-
-def remove_unpacked() -> None:
-    """Remove every unpacked image (end of the test session)."""
-    global _root
-    with _lock:
-        if _root is not None:
-            shutil.rmtree(_root, ignore_errors=True)
-        _root = None
-        _unpacked.clear()
 
 
 class Registry:
