@@ -108,6 +108,11 @@ if [ ! -f "$rootfs_tar" ]; then
 fi
 
 # ---- 2. wheels of kubecall's dependencies, pinned by container/constraints.txt (cached) ----
+# From a clean copy of this checkout's sources: setuptools' build/ in the checkout could hold
+# modules deleted since.
+mkdir -p "$work/source"
+tar -C "$repo" --exclude=__pycache__ --exclude='*.egg-info' -cf - pyproject.toml README.md src \
+    | tar -C "$work/source" -xf -
 wheels_key="$(hash_of "$(cat "$here/constraints.txt")" \
     "$(sed -n '/^dependencies = \[/,/^\]/p' "$repo/pyproject.toml")")"
 wheels="$cache/wheels-$wheels_key"
@@ -119,14 +124,15 @@ if [ ! -d "$wheels" ]; then
     python3 -m pip download --quiet --no-deps --only-binary=:all: \
         -d "$wheels.partial/tools" "${tools_pins[@]}" \
         || die "pip could not download ${tools_pins[*]} (is PyPI reachable?)"
-    python3 -m pip wheel --quiet -c "$here/constraints.txt" -w "$wheels.partial/deps" "$repo" \
+    python3 -m pip wheel --quiet -c "$here/constraints.txt" -w "$wheels.partial/deps" \
+        "$work/source" \
         || die "pip wheel of kubecall's dependencies failed (is PyPI reachable?)"
     rm -f "$wheels.partial"/deps/kubecall-*.whl
     mv "$wheels.partial" "$wheels"
 fi
-# kubecall itself, from this checkout (offline: the build backend comes from the cache)
-SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH python3 -m pip wheel --quiet --no-deps --no-index \
-    --find-links "$wheels/tools" -w "$work/kubecall" "$repo"
+# kubecall itself (offline: the build backend comes from the cache)
+python3 -m pip wheel --quiet --no-deps --no-index --find-links "$wheels/tools" \
+    -w "$work/kubecall" "$work/source"
 
 # ---- 3. the venv (dependencies) and kubecall, installed offline inside the root fs -------
 rootfs="$work/rootfs"
