@@ -13,12 +13,13 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 RUN_STAMP := $(VENV)/.run-deps
 TEST_STAMP := $(VENV)/.test-deps
 
-.PHONY: help run report test tools test-tools lint dry-run clean
+.PHONY: help run report test tools test-tools test-image image lint dry-run clean
 
 help:
 	@echo "make run      install what is missing, then call variants on the demo cohort"
 	@echo "make report   make run, then snakemake --report (results/snakemake-report.html)"
 	@echo "make test     install test dependencies and run the test suite"
+	@echo "make image    build the job image: dist/kubecall-image.tar (OCI archive), print its digest"
 	@echo "make lint     ruff and snakemake --lint"
 	@echo "make dry-run  show the jobs 'make run' would execute"
 	@echo "make clean    remove results/, logs/ and benchmarks/ of the demo run"
@@ -38,8 +39,17 @@ report: run
 	$(SNAKEMAKE) --profile profiles/local --report results/snakemake-report.html
 	@echo "Reports: results/report.html and results/snakemake-report.html"
 
-test: test-tools $(TEST_STAMP)
+test: test-tools $(TEST_STAMP) test-image
 	$(VENV)/bin/pytest
+
+# The job image, without a container daemon (container/README.md); same inputs, same digest.
+image:
+	@bash container/build.sh dist/kubecall-image.tar
+
+# The image the Kubernetes tests run their pods in, built once per change of its inputs
+# (build/test-image/<key>/, tests/support/image.py), before the suite so it is built once.
+test-image: test-tools $(TEST_STAMP)
+	$(VENV)/bin/python -m tests.support.image
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests workflow/scripts bench

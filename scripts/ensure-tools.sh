@@ -5,21 +5,30 @@
 # since we cannot install system packages.
 #   scripts/ensure-tools.sh         what `make run` needs
 #   scripts/ensure-tools.sh test    also what `make test` needs (SLURM, browser, sandbox tools)
+#   scripts/ensure-tools.sh image   only what `make image` needs (mmdebstrap, umoci, skopeo)
 set -euo pipefail
 
 mode="${1:-run}"
-case "$mode" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
+case "$mode" in run|test|image) ;; *) echo "usage: $0 [run|test|image]" >&2; exit 2 ;; esac
 
 # tool -> Debian package; the order is the order they are reported in.
 tools=(samtools freebayes bcftools tabix bgzip)
 declare -A PACKAGE_OF=([samtools]=samtools [freebayes]=freebayes [bcftools]=bcftools
                        [tabix]=tabix [bgzip]=tabix)
+# The job image (container/build.sh): the Debian root fs, the OCI layout, the OCI archive.
+image_tools=(mmdebstrap umoci skopeo)
+PACKAGE_OF+=([mmdebstrap]=mmdebstrap [umoci]=umoci [skopeo]=skopeo)
+if [ "$mode" = image ]; then
+    tools=("${image_tools[@]}")
+fi
 if [ "$mode" = test ]; then
     # tests/slurm: a one-node SLURM cluster on loopback (slurmctld, slurmd, munged);
-    # tests/cluster: private mount namespaces and uid switches (unshare, setpriv, mount) and a
+    # tests/support/cluster: private mount namespaces and uid switches (unshare, setpriv, mount) and a
     # TLS certificate (openssl); the report's browser test: chromium, headless.
-    tools+=(slurmctld slurmd munged openssl unshare setpriv chromium)
-    PACKAGE_OF+=([slurmctld]=slurm-wlm [slurmd]=slurm-wlm [munged]=munge
+    # tests/executor: the pods run in the job image, built once per change by container/build.sh;
+    # tests/container: container/Dockerfile built by buildah.
+    tools+=(slurmctld slurmd munged openssl unshare setpriv chromium "${image_tools[@]}" buildah)
+    PACKAGE_OF+=([buildah]=buildah [slurmctld]=slurm-wlm [slurmd]=slurm-wlm [munged]=munge
                  [openssl]=openssl [unshare]=util-linux [setpriv]=util-linux
                  [chromium]=chromium)
 fi
@@ -32,7 +41,7 @@ for tool in "${tools[@]}"; do
     fi
 done
 # python3 -m venv needs ensurepip, which Debian ships separately (python3-venv).
-if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+if [ "$mode" != image ] && ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     missing_tools+=("python3-venv")
     missing_packages+=("python3-venv")
 fi
@@ -40,7 +49,7 @@ fi
 # Optional: tcmalloc makes freebayes ~7% faster (config calling.allocator). Installed along
 # with missing tools or on its own as root; without it the system allocator is used.
 optional_packages=()
-if ! ldconfig -p 2>/dev/null | grep -q 'libtcmalloc_minimal\.so\.4'; then
+if [ "$mode" != image ] && ! ldconfig -p 2>/dev/null | grep -q 'libtcmalloc_minimal\.so\.4'; then
     optional_packages+=("libtcmalloc-minimal4")
 fi
 
@@ -67,10 +76,12 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     exit 0
 fi
 
-if [ "$mode" = test ]; then
+if [ "$mode" != run ]; then
+    needs="The test suite needs"
+    [ "$mode" = image ] && needs="make image needs"
     cat >&2 <<MSG
 error: missing tools: ${missing_tools[*]}
-The test suite needs these Debian packages: ${packages}
+${needs} these Debian packages: ${packages}
 They are installed automatically only as root on Debian/Ubuntu (apt-get); ask an administrator:
     sudo apt-get install ${packages}
 MSG

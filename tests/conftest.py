@@ -14,6 +14,7 @@ import yaml
 
 from tests.support import leftovers
 from tests.support.cluster.hostpaths import remove_stage
+from tests.support.image import job_image
 
 # The test-support Kubernetes cluster's fixtures (tests/support/cluster/README.md).
 pytest_plugins = ["tests.support.cluster.plugin"]
@@ -26,6 +27,12 @@ SCHEMAS = REPO / "workflow" / "schemas"
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Everything this session starts inherits the mark (tests/support/leftovers.py).
     os.environ[leftovers.SESSION_ENV] = str(os.getpid())
+
+
+@pytest.fixture(scope="session")
+def job_image_archive() -> Path:
+    """This checkout's job image (OCI archive), built at most once per change of its inputs."""
+    return job_image()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -38,11 +38,14 @@ from tests.cli.testing_overlay import (
 from tests.conftest import REPO
 from tests.support.cluster.cluster import Cluster
 from tests.support.cluster.node import sandbox_support
+from tests.support.image import REFERENCE
 
 NS = "kubecall"
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
-# Pods are host processes: the driver runs the host's snakemake through the pods' python shim.
+# The driver pod runs in the job image: its venv's python, first on the image's PATH.
 DRIVER_COMMAND = "python -m snakemake"
+# MinIO's pod runs moto's S3 server with host tools (there is no MinIO image here).
+MINIO_IMAGE = "quay.io/minio/minio"
 
 
 @dataclass
@@ -67,7 +70,7 @@ def cli_env(kubeconfig: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def setup(world_readable_dir: Path) -> Iterator[Setup]:
+def setup(world_readable_dir: Path, job_image_archive: Path) -> Iterator[Setup]:
     reason = sandbox_support()
     if reason:
         pytest.skip(f"test cluster unavailable: {reason}")
@@ -77,7 +80,8 @@ def setup(world_readable_dir: Path) -> Iterator[Setup]:
     for path in (datasource, datasource / "1000g"):
         path.chmod(0o755)
     cluster = Cluster(state_dir=world_readable_dir / "state", storage_classes=STORAGE_CLASSES,
-                      nfs_exports={DATASOURCE_EXPORT: datasource}).start()
+                      nfs_exports={DATASOURCE_EXPORT: datasource},
+                      images={REFERENCE: job_image_archive}, host_images={MINIO_IMAGE}).start()
     try:
         cluster.pod_env.update(pod_runtime(world_readable_dir / "runtime"))
         port = free_port()
@@ -244,6 +248,11 @@ def test_launch_runs_snakemake_as_the_driver_and_streams_its_log(setup: Setup) -
     claims = {v["persistentVolumeClaim"]["claimName"]: v["persistentVolumeClaim"]
               for v in pod_spec["volumes"] if "persistentVolumeClaim" in v}
     assert claims["pv1000g"]["readOnly"] is True and "shared-workspace" in claims
+    # The driver ran in the job image (the node has it), not on host tools.
+    pulled = [e["message"] for e in setup.cluster.list("events", NS)
+              if e["reason"] == "Pulled" and
+              e["involvedObject"]["name"].startswith("kubecall-run-ok1")]
+    assert pulled and all("already present on machine" in m for m in pulled), pulled
 
 
 def test_a_failing_run_exits_1_and_shows_in_status(setup: Setup) -> None:

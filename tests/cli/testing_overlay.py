@@ -75,7 +75,7 @@ def write_moto_overlay(directory: Path, port: int) -> Path:
 
 
 def pod_runtime(directory: Path) -> dict[str, str]:
-    """Environment for pods that run as uid 10001.
+    """Environment for pods that run host tools as uid 10001 (MinIO's moto stand-in).
 
     The venv's interpreter links into /root (mode 700), which uid 10001 cannot enter, so pods
     get a `python` that is the system Python 3.11 with the venv's site-packages on PYTHONPATH.

@@ -1,5 +1,6 @@
 """The executor against the test cluster: namespace, claims, driver Role, demo data, and a
-driver that runs as the image's user (uid 10001) with the driver service account's token."""
+driver that runs as the image's user (uid 10001) with the driver service account's token.
+The jobs' pods run in the job image built from this checkout (tests/support/image.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from kubernetes import client
 
 from tests.conftest import REPO
 from tests.support.cluster.hostpaths import POD_PYTHON, POD_UID, pod_pythonpath
+from tests.support.image import REFERENCE
 from tests.support.leftovers import temp_prefix
 
 DEMO = REPO / "resources" / "demo"
@@ -29,8 +31,11 @@ UID = POD_UID
 NFS_SERVER, NFS_PATH = "nfs.test", "/export/1000g"
 SECRET_NAME = "s3-credentials"
 SENTINEL = "sentinel-Zq7Xw9-never-print-me"
-# The driver runs as the pods do (uid 10001, POD_PYTHON with this checkout's kubecall and the
-# venv's packages on PYTHONPATH, tests/support/cluster/hostpaths.py), wherever the checkout is.
+# The driver runs on the host as the pods' user (uid 10001, POD_PYTHON with this checkout's
+# kubecall and the venv's packages on PYTHONPATH, tests/support/cluster/hostpaths.py),
+# wherever the checkout is; the pods run the image's `python` (its venv, first on the
+# image's PATH).
+POD_IMAGE_PYTHON = "python"
 
 
 @dataclass
@@ -70,7 +75,7 @@ class KubeEnv:
             "--kubecall-datasource-path", str(self.datasource),
             "--kubecall-secret-name", SECRET_NAME,
             "--latency-wait", "5", "--seconds-between-status-checks", "1",
-            "--kubecall-python", POD_PYTHON, *extra,
+            "--kubecall-python", POD_IMAGE_PYTHON, *extra,
         ]
 
     def start(self, *extra: str, profile: Path | None = None) -> subprocess.Popen[str]:
@@ -162,13 +167,16 @@ def _apply(admin: client.ApiClient, objects: list[dict]) -> None:
 
 
 @pytest.fixture
-def kube_env(k8s_cluster_factory) -> Iterator[KubeEnv]:  # type: ignore[no-untyped-def]
+def kube_env(k8s_cluster_factory, job_image_archive: Path  # type: ignore[no-untyped-def]
+             ) -> Iterator[KubeEnv]:
     """A cluster with the demo data on the data-source volume and a run directory holding
-    this checkout's workflow on the workspace claim, owned by uid 10001."""
+    this checkout's workflow on the workspace claim, owned by uid 10001; its node runs the
+    job image (and fails to pull any other)."""
     # Outside /tmp: pods mount an emptyDir over /tmp, which would hide claim directories.
     base = Path(tempfile.mkdtemp(prefix=temp_prefix("k8s"), dir="/var/tmp"))
     try:
-        env = prepare(lambda **options: k8s_cluster_factory(**options), base)
+        env = prepare(lambda **options: k8s_cluster_factory(
+            images={REFERENCE: job_image_archive}, **options), base)
         try:
             yield env
         finally:
@@ -192,9 +200,6 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
     os.chmod(base, 0o755)
     cluster = start_cluster(state_dir=base / "state",
                             nfs_exports={f"{NFS_SERVER}:{NFS_PATH}": datasource})
-    cluster.pod_env["PYTHONPATH"] = pod_pythonpath()
-    # The image has a passwd entry for uid 10001; this host does not (getpass needs a name).
-    cluster.pod_env.update(USER="kubecall", LOGNAME="kubecall")
     admin = client.ApiClient(_admin_configuration(cluster.kubeconfig))
     role = yaml.safe_load(
         (REPO / "k8s" / "base" / "driver" / "kubecall-driver-role.yaml").read_text())

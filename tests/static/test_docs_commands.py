@@ -14,13 +14,16 @@ import pytest
 from tests.conftest import REPO
 
 DOCS = sorted({REPO / "README.md", REPO / "config" / "README.md",
-               REPO / "profiles" / "README.md", *REPO.glob("k8s/**/README.md"),
+               REPO / "profiles" / "README.md", REPO / "container" / "README.md",
+               *REPO.glob("k8s/**/README.md"),
                *REPO.glob("docs/*.md")} & {p for p in REPO.glob("**/*.md")})
 # Programs that are not the project's: the docs may show them, nothing to check here.
 EXTERNAL = frozenset({
-    "apt-get", "bcftools", "cat", "cd", "conda", "curl", "docker", "export", "freebayes",
+    "apt-get", "bcftools", "buildah", "cat", "cd", "conda", "curl", "docker", "export",
+    "freebayes",
     "gcloud", "git", "helm", "kind", "kubectl", "kustomize", "less", "ls", "mc", "minikube",
-    "mkdir", "pip", "sbatch", "samtools", "source", "squeue", "tabix", "watch", "xdg-open",
+    "mkdir", "pip", "sbatch", "samtools", "skopeo", "source", "squeue", "tabix", "watch",
+    "xdg-open",
 })
 SHELL_WORDS = frozenset({"for", "do", "done", "if", "then", "fi", "while", "else"})
 TOP_DIRS = ("bench/", "config/", "docs/", "k8s/", "profiles/", "scripts/", "tests/",

@@ -70,12 +70,20 @@ def test_test_mode_without_root_names_every_package_the_suite_needs() -> None:
     assert "Installing" not in done.stdout
     # The script also looks in /usr/sbin (not on an ordinary user's PATH): the SLURM and munge
     # daemons installed on this machine are found there.
-    packages = sorted({"bcftools", "chromium", "freebayes", "openssl", "python3-venv",
-                       "samtools", "tabix", "util-linux"}
+    packages = sorted({"bcftools", "buildah", "chromium", "freebayes", "mmdebstrap", "openssl",
+                       "python3-venv", "samtools", "skopeo", "tabix", "umoci", "util-linux"}
                       | ({"slurm-wlm"} if not Path("/usr/sbin/slurmctld").exists() else set())
                       | ({"munge"} if not Path("/usr/sbin/munged").exists() else set()))
     assert f"The test suite needs these Debian packages: {' '.join(packages)}\n" in done.stderr
     assert f"sudo apt-get install {' '.join(packages)}\n" in done.stderr
+
+
+@needs_root
+def test_image_mode_without_root_names_the_image_build_tools() -> None:
+    done = run_unprivileged("image")
+    assert done.returncode == 1
+    assert "error: missing tools: mmdebstrap umoci skopeo\n" in done.stderr
+    assert "make image needs these Debian packages: mmdebstrap skopeo umoci\n" in done.stderr
 
 
 def test_nothing_missing_means_nothing_done() -> None:

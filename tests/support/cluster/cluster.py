@@ -39,9 +39,12 @@ class Cluster:
     Options: `nfs_exports` maps "server:/path" of NFS-backed PVs to local directories;
     `storage_classes` maps class name -> (provisioner, access modes it can provision);
     `image_entrypoints` stands in for images' ENTRYPOINTs (no image is pulled: containers run
-    host tools); `node_resources` sets the node's allocatable cpu/memory/pods (pods whose
-    requests do not fit stay Pending, Unschedulable); `tls=False` serves plain HTTP (kubectl
-    then sends no token and gets 401).
+    host tools); `images` maps image references (exact, or by repository) to OCI archives:
+    then containers run inside their image (tests/support/cluster/images.py), except those of images
+    in `image_entrypoints` or `host_images`, which still run host tools, and any other image
+    fails to pull (ErrImagePull, ImagePullBackOff); `node_resources` sets the node's
+    allocatable cpu/memory/pods (pods whose requests do not fit stay Pending, Unschedulable);
+    `tls=False` serves plain HTTP (kubectl then sends no token and gets 401).
 
     Use `start()`/`stop()` (or a `with` block). `kubeconfig` is written into the state dir with
     an admin token; `kubeconfig_for(namespace, service_account)` writes one whose token is
@@ -53,7 +56,9 @@ class Cluster:
                  storage_classes: dict[str, tuple[str, list[str]]] | None = None,
                  default_storage_class: str | None = "standard", tls: bool = True,
                  image_entrypoints: dict[str, Entrypoint] | None = None,
-                 node_resources: dict[str, str] | None = None) -> None:
+                 node_resources: dict[str, str] | None = None,
+                 images: dict[str, str | Path] | None = None,
+                 host_images: set[str] | None = None) -> None:
         self._own_tmp = None
         if state_dir is None:
             self._own_tmp = tempfile.TemporaryDirectory(prefix=temp_prefix("cluster"))
@@ -81,7 +86,10 @@ class Cluster:
         exports = {key: Path(value) for key, value in (nfs_exports or {}).items()}
         self.node = NodeAgent(self.store, self.api, self.tokens, self.server.url,
                               self.state_dir, exports, self.cert if tls else None,
-                              image_entrypoints=image_entrypoints)
+                              image_entrypoints=image_entrypoints,
+                              images=None if images is None else
+                              {name: Path(path) for name, path in images.items()},
+                              host_images=host_images)
         self.server.log_source = self.node.log_source
         self.server.evictor = self.node.evict
         self.kubeconfig = self.state_dir / "kubeconfig"

@@ -15,6 +15,7 @@ from typing import Any
 from . import mountpoints
 from .api import Api
 from .cgroups import MemoryCgroups
+from .images import Registry, repository
 from .pods import SANDBOX, PodWorker, host_tool_env
 from .rbac import Tokens
 from .resources import lookup
@@ -45,7 +46,9 @@ class NodeAgent:
     def __init__(self, store: Store, api: Api, tokens: Tokens, api_url: str, state_dir: Path,
                  nfs_exports: dict[str, Path], ca_cert: Path | None = None,
                  node_name: str = "node-1",
-                 image_entrypoints: dict[str, Entrypoint] | None = None) -> None:
+                 image_entrypoints: dict[str, Entrypoint] | None = None,
+                 images: dict[str, Path] | None = None,
+                 host_images: set[str] | None = None) -> None:
         self.store = store
         self.api = api
         self.tokens = tokens
@@ -54,6 +57,11 @@ class NodeAgent:
         self.nfs_exports = nfs_exports
         self.ca_cert = ca_cert
         self.image_entrypoints = dict(image_entrypoints or {})
+        # None: every container runs host tools; else containers run in these images (those
+        # of host_images or with a stand-in in image_entrypoints still on host tools) and
+        # others fail to pull.
+        self.images = Registry(images) if images is not None else None
+        self.host_images = set(host_images or ())
         self.node_name = node_name
         self.cgroups = MemoryCgroups()
         self.base_env = host_tool_env()
@@ -200,10 +208,13 @@ class NodeAgent:
     def entrypoint_for(self, container: Obj) -> Entrypoint | None:
         """The stand-in for an image's ENTRYPOINT: by exact image, then by repository."""
         image = str(container.get("image", ""))
-        repository = image.split("@")[0]
-        if ":" in repository.rsplit("/", 1)[-1]:
-            repository = repository.rsplit(":", 1)[0]
-        return self.image_entrypoints.get(image, self.image_entrypoints.get(repository))
+        return self.image_entrypoints.get(image, self.image_entrypoints.get(repository(image)))
+
+    def runs_on_host(self, container: Obj) -> bool:
+        """Whether the container runs host tools rather than inside its image."""
+        image = str(container.get("image", ""))
+        return self.images is None or self.entrypoint_for(container) is not None or \
+            bool({image, repository(image)} & self.host_images)
 
     def log_source(self, pod: Obj, container: str, previous: bool) -> Path | None:
         paths = self.logs.get((pod["metadata"]["uid"], container)) or []

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from tests.support.leftovers import SESSION_ENV, session_tag
 
 from . import mountpoints
+from .images import Image, PullError
 from .resources import lookup
 from .selection import field_value
 from .store import Obj, now_iso
@@ -35,6 +36,9 @@ CONFIGMAPS = lookup("", "configmaps")
 assert PODS and SECRETS and CONFIGMAPS
 SANDBOX = str(Path(__file__).with_name("sandbox.py"))
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+# What the kubelet (containerd) puts on PATH when the image sets none.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PULL_REASONS = {"ErrImagePull", "ImagePullBackOff"}
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -238,9 +242,13 @@ class PodWorker(threading.Thread):
     def _start(self, c: Obj, volumes: dict[str, Volume]) -> bool:
         """Start a container; on a config error wait (like the kubelet) until fixed or stopped."""
         name = c["name"]
+        in_image = not self.agent.runs_on_host(c)
+        image = self._pull(c) if in_image else None
+        if in_image and image is None:
+            return False  # stopped while the image could not be pulled
         while not self.stop_event.is_set():
             try:
-                launch = self._launch_spec(c, volumes)
+                launch = self._launch_spec(c, volumes, image)
                 break
             except ConfigError as exc:
                 self._set_state(name, {"waiting": {"reason": "CreateContainerConfigError",
@@ -259,13 +267,18 @@ class PodWorker(threading.Thread):
         run.error_file.parent.mkdir(parents=True, exist_ok=True)
         run.error_file.unlink(missing_ok=True)
         launch["error_file"] = str(run.error_file)
+        if image is not None:
+            run_dir = self.dir / "run"
+            launch.update(image_rootfs=str(image.rootfs),
+                          image_root=str(run_dir / f"{name}-{n}.root"),
+                          image_upper=str(run_dir / f"{name}-{n}.upper"))
         launch["pause_pid"] = self.pause.pid if self.pause else None
         spec_path = self.dir / "run" / f"{name}-{n}.json"
         spec_path.write_text(json.dumps(launch))
         log_path = self.dir / "logs" / f"{name}-{n}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.agent.logs.setdefault((self.uid, name), []).append(log_path)
-        for mount in launch["mounts"]:
+        for mount in launch["mounts"] if image is None else []:  # in an image: in its overlay
             mountpoints.claim(id(self.agent), Path(mount["target"]))
         with log_path.open("wb") as log, self._kill_lock:
             run.proc = subprocess.Popen([sys.executable, SANDBOX, "run", str(spec_path)],
@@ -274,12 +287,44 @@ class PodWorker(threading.Thread):
         run.started_at = now_iso()
         self.runs[name] = run
         record = self.agent.api.record_event
-        record(self.pod, "Pulled", f'Container image "{c.get("image", "")}" recorded; the test '
-                                   "cluster runs host tools and pulls no image")
+        if image is None:
+            record(self.pod, "Pulled", f'Container image "{c.get("image", "")}" recorded; the '
+                                       "test cluster runs host tools for it and pulls no image")
+        else:
+            record(self.pod, "Pulled", f'Container image "{c.get("image", "")}" already present '
+                                       "on machine")
         record(self.pod, "Created", f"Created container {name}")
         record(self.pod, "Started", f"Started container {name}")
         self._set_state(name, {"running": {"startedAt": run.started_at}}, keep_last=True)
         return True
+
+    def _pull(self, c: Obj) -> Image | None:
+        """The container's image; for one the node cannot have, ErrImagePull then
+        ImagePullBackOff, retried like the kubelet until the pod stops (then None)."""
+        assert self.agent.images is not None
+        reference, attempts = str(c.get("image", "")), 0
+        while not self.stop_event.is_set():
+            try:
+                image = self.agent.images.pull(reference)
+                if self.statuses[c["name"]]["state"].get("waiting", {}).get("reason") in \
+                        PULL_REASONS:
+                    self._set_state(c["name"], {"waiting": {"reason": "ContainerCreating"}})
+                return image
+            except PullError as exc:
+                message = f'Failed to pull image "{reference}": {exc}'
+                self.agent.api.record_event(self.pod, "Failed", message, "Warning")
+                self._set_state(c["name"], {"waiting": {"reason": "ErrImagePull",
+                                                        "message": message}})
+            attempts += 1
+            if self.stop_event.wait(min(self.agent.restart_backoff * 2 ** attempts, 2)):
+                break
+            message = f'Back-off pulling image "{reference}"'
+            self.agent.api.record_event(self.pod, "BackOff", message, "Normal")
+            self._set_state(c["name"], {"waiting": {"reason": "ImagePullBackOff",
+                                                    "message": message}})
+            if self.stop_event.wait(min(self.agent.restart_backoff * 2 ** attempts, 2)):
+                break
+        return None
 
     def _wait_one(self, name: str) -> int | None:
         run = self.runs[name]
@@ -300,7 +345,7 @@ class PodWorker(threading.Thread):
         self.agent.cgroups.kill_all(run.cgroup)
         if limit_applies(self.pod, name) and self.agent.cgroups.oom_killed(run.cgroup):
             reason, code = "OOMKilled", 137
-        elif run.error_file and run.error_file.exists():
+        elif run.error_file and run.error_file.exists() and run.error_file.stat().st_size:
             reason, code, message = "StartError", 128, run.error_file.read_text()
         self.agent.cgroups.remove(run.cgroup)
         terminated: Obj = {"exitCode": code, "reason": reason, "startedAt": run.started_at,
@@ -351,11 +396,14 @@ class PodWorker(threading.Thread):
             self.agent.workers.pop(self.uid, None)
 
     # ---- configuration -------------------------------------------------------------------
-    def _launch_spec(self, c: Obj, volumes: dict[str, Volume]) -> dict[str, Any]:
+    def _launch_spec(self, c: Obj, volumes: dict[str, Volume],
+                     image: Image | None = None) -> dict[str, Any]:
         pod_sc = self.pod["spec"].get("securityContext") or {}
         sc = c.get("securityContext") or {}
-        uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
-        gid = sc.get("runAsGroup", pod_sc.get("runAsGroup"))
+        image_uid, image_gid = image_user(image)
+        uid = sc.get("runAsUser", pod_sc.get("runAsUser", image_uid))
+        gid = sc.get("runAsGroup", pod_sc.get("runAsGroup", image_gid if uid == image_uid
+                                              else None))
         if sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")):
             if uid is None:
                 raise ConfigError("container has runAsNonRoot and image will run as root "
@@ -365,11 +413,13 @@ class PodWorker(threading.Thread):
                 raise ConfigError("container's runAsUser breaks non-root policy "
                                   f"(pod: \"{self.name}_{self.namespace}({self.uid})\", "
                                   f"container: {c['name']})")
-        env = self._environment(c)
+        env = self._environment(c, image)
         command: list[str] = list(c.get("command") or [])
         args: list[str] = list(c.get("args") or [])
         entrypoint = None if command else self.agent.entrypoint_for(c)
-        if callable(entrypoint):
+        if image is not None and not command:
+            command, args = image.entrypoint, args or image.cmd
+        elif callable(entrypoint):
             command, args = list(entrypoint(c)), []
         elif entrypoint is not None:
             command = list(entrypoint)
@@ -398,16 +448,22 @@ class PodWorker(threading.Thread):
         if pod_sc.get("fsGroup") is not None:
             groups = [*groups, pod_sc["fsGroup"]]
         return {"argv": argv, "env": env, "mounts": mounts,
-                "working_dir": c.get("workingDir"), "uid": uid,
+                "working_dir": c.get("workingDir") or (image.working_dir if image else None),
+                "uid": uid,
                 "gid": gid if gid is not None else (uid if uid is not None else None),
                 "supplemental_groups": groups,
                 "read_only_root": bool(sc.get("readOnlyRootFilesystem"))}
 
-    def _environment(self, c: Obj) -> dict[str, str]:
+    def _environment(self, c: Obj, image: Image | None = None) -> dict[str, str]:
         location = urlsplit(self.agent.api_url)
         host, port = location.hostname or "127.0.0.1", str(location.port)
-        env = {**self.agent.base_env, "HOSTNAME": self.name, "HOME": "/root",
-               "LANG": "C.UTF-8", "KUBERNETES_SERVICE_HOST": host,
+        if image is None:
+            base = {**self.agent.base_env, "HOME": "/root", "LANG": "C.UTF-8"}
+        else:  # the image's Env, and the session mark (tests/support/leftovers.py)
+            base = {"PATH": DEFAULT_PATH, "HOME": "/", **image.env}
+            if os.environ.get(SESSION_ENV):
+                base[SESSION_ENV] = os.environ[SESSION_ENV]
+        env = {**base, "HOSTNAME": self.name, "KUBERNETES_SERVICE_HOST": host,
                "KUBERNETES_SERVICE_PORT": port, "KUBERNETES_SERVICE_PORT_HTTPS": port}
         for source in c.get("envFrom") or []:
             prefix = source.get("prefix", "")
@@ -542,6 +598,16 @@ class PodWorker(threading.Thread):
             status["containerStatuses"] = [dict(s) for s in mains]
 
         self.agent.store.mutate(PODS, self.namespace, self.name, update, subresource="status")
+
+
+def image_user(image: Image | None) -> tuple[int | None, int | None]:
+    """The uid and gid of the image's `User` ("uid[:gid]", numeric; None when unset)."""
+    if image is None or not image.user:
+        return None, None
+    uid, _, gid = image.user.partition(":")
+    if not uid.isdigit() or (gid and not gid.isdigit()):
+        raise ConfigError(f"image user {image.user!r}: the test cluster needs numeric ids")
+    return int(uid), int(gid) if gid else None
 
 
 def host_tool_env() -> dict[str, str]:

@@ -3,9 +3,11 @@
 Run as a script (stdlib only, so it starts fast):
   sandbox.py pause SPEC.json   unshare a mount namespace, mount the pod's tmpfs volumes, print
                                "ready", then hold the namespace until stdin closes.
-  sandbox.py run SPEC.json     join the pod's namespace, unshare a child namespace, bind-mount the
-                               container's volumes, join its cgroup, drop privileges and exec.
-A failure before exec writes the reason to SPEC["error_file"] and exits 128.
+  sandbox.py run SPEC.json     join the pod's namespace, unshare a child namespace, join the
+                               container's cgroup, bind-mount its volumes (into the image's root
+                               and chroot there, when SPEC["image_root"]), drop privileges, exec.
+A failure before exec writes the reason to SPEC["error_file"] (created empty first, while the
+host's paths are still visible) and exits 128.
 """
 
 from __future__ import annotations
@@ -80,6 +82,49 @@ def _bind(source: str, target: str, read_only: bool) -> None:
         _mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
 
 
+def _in_root(root: str, path: str) -> str:
+    """`path` inside `root` with its symlinks resolved there (an image's absolute link, like
+    /var/run -> /run, points into the image, not at the host)."""
+    resolved = ""
+    parts = [p for p in path.split("/") if p]
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            resolved = resolved.rsplit("/", 1)[0]
+            continue
+        candidate = f"{resolved}/{part}"
+        if os.path.islink(root + candidate) and hops < 40:
+            hops += 1
+            link = os.readlink(root + candidate)
+            parts = [p for p in link.split("/") if p] + parts
+            if link.startswith("/"):
+                resolved = ""
+            continue
+        resolved = candidate
+    return root + (resolved or "/")
+
+
+def _enter_image(spec: dict) -> None:
+    """Make the image's root the container's: an overlay of the unpacked image (writes go to a
+    per-run upper directory), the kernel's /dev, /proc and /sys, the volumes, /etc/hosts and the
+    token bound into it, the whole read-only when readOnlyRootFilesystem; then chroot."""
+    root, upper = spec["image_root"], spec["image_upper"]
+    for path in (root, upper + "/data", upper + "/work"):
+        os.makedirs(path, exist_ok=True)
+    _mount("overlay", root, "overlay", 0,
+           f"lowerdir={spec['image_rootfs']},upperdir={upper}/data,workdir={upper}/work")
+    for kernel in ("/dev", "/proc", "/sys"):
+        os.makedirs(root + kernel, exist_ok=True)
+        _mount(kernel, root + kernel, None, MS_BIND | MS_REC, None)
+    for mount in sorted(spec.get("mounts", []), key=lambda m: m["target"].count("/")):
+        _bind(mount["source"], _in_root(root, mount["target"]), mount.get("read_only", False))
+    if spec.get("read_only_root"):
+        _mount("none", root, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
+    os.chroot(root)
+    os.chdir("/")
+
+
 def run(spec: dict) -> None:
     if spec.get("pause_pid"):
         fd = os.open(f"/proc/{spec['pause_pid']}/ns/mnt", os.O_RDONLY)
@@ -89,13 +134,16 @@ def run(spec: dict) -> None:
         _check(_libc.setns(fd, CLONE_NEWUTS), "setns(pod uts namespace)")
         os.close(fd)
     _private_namespace()
-    for mount in sorted(spec.get("mounts", []), key=lambda m: m["target"].count("/")):
-        _bind(mount["source"], mount["target"], mount.get("read_only", False))
-    if spec.get("read_only_root"):
-        _mount("none", "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
     if spec.get("cgroup"):
         with open(os.path.join(spec["cgroup"], "cgroup.procs"), "w") as procs:
             procs.write(str(os.getpid()))
+    if spec.get("image_root"):
+        _enter_image(spec)
+    else:
+        for mount in sorted(spec.get("mounts", []), key=lambda m: m["target"].count("/")):
+            _bind(mount["source"], mount["target"], mount.get("read_only", False))
+        if spec.get("read_only_root"):
+            _mount("none", "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
     if spec.get("working_dir"):
         os.chdir(spec["working_dir"])
     gid, uid = spec.get("gid"), spec.get("uid")
@@ -127,6 +175,8 @@ def main() -> None:
     mode, path = sys.argv[1], sys.argv[2]
     with open(path) as handle:
         spec = json.load(handle)
+    # Opened now: after chroot the host's path is gone, after setuid its directory unwritable.
+    errors = open(spec["error_file"], "w")  # noqa: SIM115 - closed by exec (close-on-exec)
     try:
         if mode == "pause":
             pause(spec)
@@ -136,8 +186,8 @@ def main() -> None:
         message = f"{exc.filename}: {exc.strerror}" if exc.filename else f"{exc.strerror or exc}"
         if mode == "run" and isinstance(exc, FileNotFoundError) and exc.filename is None:
             message = f'exec: "{spec["argv"][0]}": executable file not found in $PATH'
-        with open(spec["error_file"], "w") as out:
-            out.write(message)
+        errors.write(message)
+        errors.close()
         sys.stderr.write(f"sandbox: {message}\n")
         sys.exit(128)
 
