@@ -65,7 +65,11 @@ class ExecutorSettings(ExecutorSettingsBase):
         "CPU request per thread (limit: 1 per thread); below 1 so jobs pack onto nodes "
         "whose allocatable CPU is a little under the core count.", 0.95)
     memory_growth: float = _setting(
-        "Memory per retry: mem_mb * growth^(attempt-1).", 1.5)
+        "Memory after OOMKilled attempts: mem_mb * growth^(OOMKilled attempts), never past the "
+        "namespace's LimitRange max (other failures retry with the same memory).", 1.5)
+    memory_headroom: int = _setting(
+        "MB added to mem_mb in each job container's memory request and limit: the pod also "
+        "runs snakemake's own job process (about 150 MB).", 256)
     scratch_memory: bool = _setting(
         "Back /scratch by memory (emptyDir medium Memory, counts against the memory limit); "
         "per rule: resource kubecall_scratch_memory=1.", False)

@@ -2,7 +2,8 @@
 of kubecall.cluster.kube (the one client wrapper, which also connects).
 
 The driver Role (k8s/base/driver-role.yaml) grants exactly these calls:
-jobs create/get/delete/deletecollection, pods list/watch/deletecollection, pods/log get.
+jobs create/get/list/delete/deletecollection, pods list/watch/deletecollection, pods/log get,
+events list, limitranges list.
 """
 
 from __future__ import annotations
@@ -80,6 +81,24 @@ class KubeApi:
         self._retry(lambda: self.core.delete_collection_namespaced_pod(
             self.namespace, label_selector=selector, grace_period_seconds=0,
             _preload_content=False))
+
+    def list_jobs(self, selector: str) -> list[Obj]:
+        """Jobs matching `selector` (one request for all of a run's Jobs)."""
+        data = _json(self._retry(lambda: self.batch.list_namespaced_job(
+            self.namespace, label_selector=selector, _preload_content=False)))
+        return data.get("items") or []
+
+    def list_events(self, field_selector: str) -> list[Obj]:
+        """The namespace's events matching `field_selector` (e.g. reason=FailedCreate)."""
+        data = _json(self._retry(lambda: self.core.list_namespaced_event(
+            self.namespace, field_selector=field_selector, _preload_content=False)))
+        return data.get("items") or []
+
+    def list_limit_ranges(self) -> list[Obj]:
+        """The namespace's LimitRanges (the memory maximum a job may grow to)."""
+        data = _json(self._retry(lambda: self.core.list_namespaced_limit_range(
+            self.namespace, _preload_content=False)))
+        return data.get("items") or []
 
     def list_pods(self, selector: str) -> tuple[list[Obj], str]:
         """Pods matching `selector` and the list's resourceVersion (to watch from)."""

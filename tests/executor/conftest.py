@@ -178,6 +178,13 @@ def kube_env(k8s_cluster_factory) -> Iterator[KubeEnv]:  # type: ignore[no-untyp
         shutil.rmtree(base, ignore_errors=True)
 
 
+def shipped(name: str) -> dict:
+    """k8s/base/<name>.yaml, in the test namespace."""
+    obj = yaml.safe_load((REPO / "k8s" / "base" / f"{name}.yaml").read_text())
+    obj["metadata"]["namespace"] = NAMESPACE
+    return obj
+
+
 def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-def]
     """Start a cluster (`start_cluster(**options)`) with state under `base`, seed it as
     the bootstrap would (namespace, claims, driver Role, Secret) and copy the workflow."""
@@ -196,10 +203,13 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
     # The image has a passwd entry for uid 10001; this host does not (getpass needs a name).
     cluster.pod_env.update(USER="kubecall", LOGNAME="kubecall")
     admin = client.ApiClient(_admin_configuration(cluster.kubeconfig))
-    role = yaml.safe_load((REPO / "k8s" / "base" / "driver-role.yaml").read_text())
-    role["metadata"]["namespace"] = NAMESPACE
-    _apply(admin, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}])
-    _apply(admin, [
+    role, limits, quota = (shipped(name) for name in (
+        "driver-role", "kubecall-limitrange", "kubecall-resourcequota"))
+    # The shipped namespace: Pod Security enforces "restricted" there; its LimitRange and
+    # ResourceQuota apply to every job, as in a bootstrapped cluster.
+    _apply(admin, [yaml.safe_load((REPO / "k8s" / "base" / "kubecall-namespace.yaml")
+                                  .read_text())])
+    _apply(admin, [limits, quota,
         {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv1000g"},
          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadOnlyMany"],
                   "storageClassName": "", "persistentVolumeReclaimPolicy": "Retain",
