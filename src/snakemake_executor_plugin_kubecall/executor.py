@@ -17,7 +17,7 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
-from kubecall.cluster.contract import CONTAINER, WORKDIR_LABEL, run_selector
+from kubecall.cluster.contract import CONTAINER, RUN_ID_ENV, WORKDIR_LABEL, jobs_selector
 from kubecall.cluster.state import (
     FAILED,
     FAILED_CREATE,
@@ -32,8 +32,10 @@ from kubecall.cluster.state import (
 from .jobspec import (
     JobRequest,
     MemoryTooLarge,
+    PlainEnvironment,
     SpecSettings,
     build_job,
+    label_value,
     limit_range_max_mb,
     parse_list,
     parse_pairs,
@@ -125,7 +127,11 @@ class Executor(RemoteExecutor):
     def __post_init__(self) -> None:
         self.settings = self.workflow.executor_settings
         self.spec = spec_settings(self.settings)
-        self.run_id = uuid.uuid4().hex[:10]
+        # The driver Job's run id (kubecall launch), else a new one.
+        self.run_id = os.environ.get(RUN_ID_ENV) or uuid.uuid4().hex[:10]
+        if label_value(self.run_id) != self.run_id or len(self.run_id) > 30:
+            raise WorkflowError(f"kubecall executor: {RUN_ID_ENV}={self.run_id!r} is not a "
+                                "usable run id (at most 30 of [A-Za-z0-9._-])")
         # The driver's working directory: jobs run in the same path on the workspace claim.
         self.workdir = os.getcwd()
         self._cleaned = False
@@ -137,10 +143,13 @@ class Executor(RemoteExecutor):
         self._said: dict[str, str] = {}
         # snakemake jobid -> its OOMKilled attempts so far (only those make memory grow).
         self._oom_kills: dict[int, int] = {}
+        # Failed Jobs whose pod (and log) still exists: kept for `kubecall status` and
+        # `kubecall logs --failed` until their ttlSecondsAfterFinished.
+        self._kept: set[str] = set()
         # Imported here, not at module level: snakemake imports every installed executor
         # plugin on each start, and the kubernetes client costs ~0.3 s that a local run
         # should not pay.
-        from kubecall.cluster.kube import api_client
+        from kubecall.cluster.kube import RetryPolicy, api_client
 
         from .k8s_api import KubeApi
         from .tracker import PodTracker
@@ -152,15 +161,18 @@ class Executor(RemoteExecutor):
         except Exception as exc:
             raise WorkflowError(f"kubecall executor: no Kubernetes credentials ({exc}); set "
                                 "--kubecall-kubeconfig or KUBECONFIG") from None
-        self.api = KubeApi(client, self.spec.namespace, on_retry=self._log_retry)
+        patience = float(self.settings.api_patience)
+        self.api = KubeApi(client, self.spec.namespace, RetryPolicy(patience=patience),
+                           on_retry=self._log_retry)
         self.logger.info(f"kubecall executor: run {self.run_id} in namespace "
                          f"{self.spec.namespace}, working directory {self.workdir}")
         # Jobs a killed driver left in this working directory would race this run's jobs
         # for the same outputs: delete them first (snakemake's lock rules out a live one).
         self._call("delete Jobs left by an earlier run",
                    lambda: self.api.delete_all(f"{WORKDIR_LABEL}={workdir_key(self.workdir)}"))
-        self.tracker = PodTracker(self.api, run_selector(self.run_id),
-                                  watch_timeout=int(self.settings.watch_timeout))
+        self.tracker = PodTracker(self.api, jobs_selector(self.run_id),
+                                  watch_timeout=int(self.settings.watch_timeout),
+                                  patience=patience, on_retry=self._log_retry)
         self._ready = True
 
     # ---- helpers -------------------------------------------------------------------------
@@ -207,7 +219,7 @@ class Executor(RemoteExecutor):
             self.spec = replace(self.spec, memory_max_mb=limit_range_max_mb(limits))
         try:
             body = build_job(self.job_request(job), self.spec)
-        except MemoryTooLarge as exc:
+        except (MemoryTooLarge, PlainEnvironment) as exc:
             # No Job: its pod would be refused. The job fails now, saying what to change.
             self.report_job_error(SubmittedJobInfo(job=job), msg=f"kubecall: rule {job.name}: "
                                                                  f"{exc}")
@@ -251,7 +263,7 @@ class Executor(RemoteExecutor):
             return
         self._next_lookup = now + NO_POD_CHECK_SECONDS
         jobs = {j["metadata"]["name"]: j for j in self._call(
-            "list the run's Jobs", lambda: self.api.list_jobs(run_selector(self.run_id)))}
+            "list the run's Jobs", lambda: self.api.list_jobs(jobs_selector(self.run_id)))}
         refused = refusals(self._call("list FailedCreate events", lambda: self.api.list_events(
             f"involvedObject.kind=Job,reason={FAILED_CREATE}")))
         for name in due:
@@ -273,11 +285,14 @@ class Executor(RemoteExecutor):
         self._said[name] = outcome.message
         self.logger.warning(f"kubecall: Job {name} is waiting: {outcome.message}")
 
-    def _finish(self, name: str) -> None:
+    def _finish(self, name: str, keep: bool = False) -> None:
+        """Forget a finished job; delete its Job unless it is kept (a failure with a log)."""
         self._submitted.pop(name, None)
         self._podless.pop(name, None)
         self._said.pop(name, None)
-        if not self.settings.keep_jobs:
+        if keep:
+            self._kept.add(name)
+        elif not self.settings.keep_jobs:
             self._call(f"delete Job {name}", lambda: self.api.delete_job(name))
 
     def _report_failure(self, job_info: SubmittedJobInfo, record: PodRecord | None,
@@ -300,7 +315,9 @@ class Executor(RemoteExecutor):
         path.write_text(f"# Kubernetes Job {name}, pod {record.name if record else '-'}\n"
                         f"# {outcome.reason}: {outcome.message}\n"
                         + (log or "# (no container log: the pod is gone or never ran)\n"))
-        self._finish(name)
+        # Kept when its pod (with the log) stays: not after an eviction or a lost pod.
+        self._finish(name, keep=record is not None and not record.deleted
+                     and outcome.reason not in ("Evicted", "PodLost"))
         self.report_job_error(job_info, msg=(
             f"Kubernetes Job {name} failed: {outcome.reason}: {outcome.message}. "
             f"Container log: {path}. "))
@@ -315,9 +332,17 @@ class Executor(RemoteExecutor):
         self._cleanup()
 
     def _cleanup(self, force: bool = False) -> None:
-        """Delete every Job and pod of this run (two requests), unless asked to keep them."""
+        """Delete every Job and pod of this run but the failed ones kept (one list, one
+        delete per Job still there, one delete-collection of pods), unless asked to keep
+        them. Nothing of the run is left running, however it ends."""
         if self._cleaned or (self.settings.keep_jobs and not force):
             return
         self._cleaned = True
-        self._call("delete the run's Jobs and pods",
-                   lambda: self.api.delete_all(run_selector(self.run_id)))
+        selector = jobs_selector(self.run_id)
+        for job in self._call("list the run's Jobs", lambda: self.api.list_jobs(selector)):
+            name = job["metadata"]["name"]
+            if name not in self._kept:
+                self._call(f"delete Job {name}", lambda n=name: self.api.delete_job(n))
+        if self._kept:
+            selector += f",batch.kubernetes.io/job-name notin ({','.join(sorted(self._kept))})"
+        self._call("delete the run's pods", lambda: self.api.delete_pods(selector))

@@ -21,7 +21,7 @@ from kubecall.cluster.contract import (
     Obj,
 )
 
-COMPONENT = "snakemake-job"
+COMPONENT = contract.JOB_COMPONENT
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class SpecSettings:
     memory_headroom_mb: int = 256
     # The namespace's LimitRange maximum per container (MB), if any: memory never grows past it.
     memory_max_mb: int | None = None
-    ttl_seconds: int = 300
+    ttl_seconds: int = 86400
     scratch_memory: bool = False
     secret_name: str | None = None
     # Environment variable -> key in `secret_name`; values reach pods only by secretKeyRef.
@@ -215,12 +215,27 @@ def volumes(request: JobRequest, settings: SpecSettings) -> tuple[list[Obj], lis
     return vols, mounts
 
 
+class PlainEnvironment(ValueError):
+    """A job's environment variable (snakemake --envvars) would go into the Job spec."""
+
+
 def environment(request: JobRequest, settings: SpecSettings) -> list[Obj]:
-    """Plain variables, then secrets by secretKeyRef (never their values)."""
+    """Fixed variables, then secrets by secretKeyRef (never their values).
+
+    Variables from snakemake's `--envvars`/`envvars:` reach pods only by secretKeyRef
+    (`--kubecall-secret-name`/`--kubecall-secret-env`): their values in the spec would be
+    readable by whoever can read Jobs. One not mapped raises PlainEnvironment.
+    """
+    unmapped = sorted(set(request.env) - set(settings.secret_env))
+    if unmapped:
+        first = unmapped[0]
+        raise PlainEnvironment(
+            f"environment variable(s) {', '.join(unmapped)} (--envvars) would be plain text "
+            "in the Job spec, readable by anyone who can read Jobs: put them in a Secret and "
+            f"map them, e.g. --kubecall-secret-name NAME --kubecall-secret-env {first}=KEY")
     plain = {
         # The root filesystem is read-only: tools write caches and temporaries here.
         "HOME": TMP_PATH, "XDG_CACHE_HOME": f"{TMP_PATH}/.cache", "TMPDIR": SCRATCH_PATH,
-        **{k: v for k, v in request.env.items() if k not in settings.secret_env},
     }
     env: list[Obj] = [{"name": k, "value": v} for k, v in plain.items()]
     if settings.secret_name:

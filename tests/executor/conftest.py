@@ -73,20 +73,23 @@ class KubeEnv:
             "--kubecall-python", POD_PYTHON, *extra,
         ]
 
-    def start(self, *extra: str, profile: Path | None = None) -> subprocess.Popen[str]:
-        """Start a driver in its own process group; `stop_drivers` ends it if still running."""
+    def start(self, *extra: str, profile: Path | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start a driver in its own process group; `stop_drivers` ends it if still running.
+        `env` adds to its environment."""
         driver = subprocess.Popen(self.command(*extra, profile=profile), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, cwd=self.rundir,
-                                  env=driver_env(), start_new_session=True)
+                                  env={**driver_env(), **(env or {})}, start_new_session=True)
         self.drivers.append(driver)
         return driver
 
-    def run(self, *extra: str, timeout: float = 600, profile: Path | None = None) -> DriverRun:
+    def run(self, *extra: str, timeout: float = 600, profile: Path | None = None,
+            env: dict[str, str] | None = None) -> DriverRun:
         """Run a driver to its end; a hang fails the test with the driver's output so far.
 
         The timeout only stops a hang: it is far above any run's time on a loaded machine.
         """
-        driver = self.start(*extra, profile=profile)
+        driver = self.start(*extra, profile=profile, env=env)
         try:
             stdout, stderr = driver.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -109,6 +112,18 @@ class KubeEnv:
         """The executor's saved container logs, for assertion messages."""
         return "\n".join(p.read_text() for p in (self.rundir / "logs" / "kubernetes").rglob(
             "*.log")) if (self.rundir / "logs" / "kubernetes").exists() else ""
+
+    def running(self) -> list[str]:
+        """Jobs not finished and pods not terminated (failed Jobs are kept, finished)."""
+        def done(obj: dict) -> bool:
+            conditions = (obj.get("status") or {}).get("conditions") or []
+            return any(c["type"] in ("Complete", "Failed") and c["status"] == "True"
+                       for c in conditions) or \
+                (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        return [f"{kind}/{o['metadata']['name']}" for kind, group in
+                (("jobs", "batch"), ("pods", "")) for o in
+                self.cluster.list(kind, NAMESPACE, group)  # type: ignore[attr-defined]
+                if not done(o)]
 
     def leftovers(self) -> list[str]:
         """Jobs and pods still in the namespace (read from the store, no request logged)."""

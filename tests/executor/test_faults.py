@@ -197,4 +197,7 @@ def test_failed_run_reports_the_reason_and_leaves_nothing(kube_env: KubeEnv) -> 
     log = kube_env.rundir / "logs" / "kubernetes" / "call_batch"
     assert "OOMKilled" in run.stderr and str(log.relative_to(kube_env.rundir)) in run.stderr
     assert "OOMKilled" in next(log.glob("*.log")).read_text()
-    assert kube_env.leftovers() == []
+    # Nothing runs; the failed Job is kept (with its pod) for kubecall status/logs (finding 11).
+    assert kube_env.running() == []
+    assert [o for o in kube_env.leftovers() if o.startswith("jobs/")] and all(
+        "-call-batch" in o for o in kube_env.leftovers())

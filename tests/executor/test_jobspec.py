@@ -8,6 +8,7 @@ from kubecall.cluster.state import FAILED, PENDING, SUCCEEDED, pod_outcome
 from snakemake_executor_plugin_kubecall.jobspec import (
     JobRequest,
     MemoryTooLarge,
+    PlainEnvironment,
     SpecSettings,
     build_job,
     container_memory_mb,
@@ -69,7 +70,7 @@ def test_resources_from_threads_memory_disk_and_runtime() -> None:
     assert pod_of(job)["activeDeadlineSeconds"] == 1800
     assert "activeDeadlineSeconds" not in job["spec"]
     assert job["spec"]["backoffLimit"] == 0
-    assert job["spec"]["ttlSecondsAfterFinished"] == 300
+    assert job["spec"]["ttlSecondsAfterFinished"] == 86400
 
 
 def test_memory_grows_only_after_oom_kills() -> None:
@@ -168,13 +169,24 @@ def test_bad_settings_are_explained() -> None:
 def test_secrets_only_by_reference() -> None:
     settings = SpecSettings(secret_name="minio",
                             secret_env={"AWS_SECRET_ACCESS_KEY": "rootPassword"})
-    leaky = JobRequest(**{**REQUEST.__dict__,
-                          "env": {"AWS_SECRET_ACCESS_KEY": "literal", "PLAIN": "1"}})
+    leaky = JobRequest(**{**REQUEST.__dict__, "env": {"AWS_SECRET_ACCESS_KEY": "literal"}})
     env = {e["name"]: e for e in pod_of(build_job(leaky, settings))["containers"][0]["env"]}
     assert env["AWS_SECRET_ACCESS_KEY"] == {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {
         "secretKeyRef": {"name": "minio", "key": "rootPassword"}}}
-    assert env["PLAIN"]["value"] == "1"
     assert "literal" not in repr(build_job(leaky, settings))
+
+
+def test_envvars_never_go_into_the_spec_as_values() -> None:
+    """An --envvars variable not mapped to a Secret key is refused, naming the fix; its value
+    never appears (finding 17)."""
+    settings = SpecSettings(secret_name="minio",
+                            secret_env={"AWS_SECRET_ACCESS_KEY": "rootPassword"})
+    leaky = JobRequest(**{**REQUEST.__dict__, "env": {"API_TOKEN": "s3cr3t-value"}})
+    with pytest.raises(PlainEnvironment) as raised:
+        build_job(leaky, settings)
+    assert "API_TOKEN" in str(raised.value) and "--kubecall-secret-env API_TOKEN=KEY" in \
+        str(raised.value)
+    assert "s3cr3t-value" not in str(raised.value)
 
 
 def _pod(phase: str, terminated: dict | None = None, waiting: dict | None = None,
