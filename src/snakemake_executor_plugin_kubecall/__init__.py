@@ -65,12 +65,18 @@ class ExecutorSettings(ExecutorSettingsBase):
         "CPU request per thread (limit: 1 per thread); below 1 so jobs pack onto nodes "
         "whose allocatable CPU is a little under the core count.", 0.95)
     memory_growth: float = _setting(
-        "Memory per retry: mem_mb * growth^(attempt-1).", 1.5)
+        "Memory after OOMKilled attempts: mem_mb * growth^(OOMKilled attempts), never past the "
+        "namespace's LimitRange max (other failures retry with the same memory).", 1.5)
+    memory_headroom: int = _setting(
+        "MB added to mem_mb in each job container's memory request and limit: the pod also "
+        "runs snakemake's own job process (about 150 MB).", 256)
     scratch_memory: bool = _setting(
         "Back /scratch by memory (emptyDir medium Memory, counts against the memory limit); "
         "per rule: resource kubecall_scratch_memory=1.", False)
-    ttl_seconds: int = _setting("ttlSecondsAfterFinished of Jobs (a safety net: the "
-                                "executor deletes them itself).", 300)
+    ttl_seconds: int = _setting(
+        "ttlSecondsAfterFinished of Jobs: how long a failed Job (and its pod's log) stays for "
+        "`kubecall status`/`kubecall logs --failed`; the executor deletes the others itself.",
+        86400)
     secret_name: Optional[str] = _setting(
         "Existing Secret whose keys reach jobs by secretKeyRef (e.g. S3 credentials).")
     secret_env: Optional[str] = _setting(
@@ -81,7 +87,12 @@ class ExecutorSettings(ExecutorSettingsBase):
     keep_jobs: bool = _setting(
         "Keep the run's Jobs and pods after it ends (for debugging).", False)
     watch_timeout: int = _setting(
-        "Seconds a status watch stays open before it is renewed.", 240)
+        "Seconds a status watch stays open before it is renewed (a silent watch is given "
+        "up 30 s after that: a half-open connection cannot stall the run).", 240)
+    api_patience: int = _setting(
+        "Seconds of Kubernetes API trouble (an outage, throttling) the run rides out: calls "
+        "and the status watch retry that long before the run fails; running Jobs are kept.",
+        900)
 
 
 common_settings = CommonSettings(

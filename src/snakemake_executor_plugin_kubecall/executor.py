@@ -8,6 +8,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +17,26 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
-from kubecall.cluster.contract import CONTAINER, WORKDIR_LABEL, run_selector
-from kubecall.cluster.state import FAILED, PENDING, SUCCEEDED, Outcome, job_outcome
+from kubecall.cluster.contract import CONTAINER, RUN_ID_ENV, WORKDIR_LABEL, jobs_selector
+from kubecall.cluster.state import (
+    FAILED,
+    FAILED_CREATE,
+    PENDING,
+    SUCCEEDED,
+    Outcome,
+    job_outcome,
+    refusal_outcome,
+    refusals,
+)
 
 from .jobspec import (
     JobRequest,
+    MemoryTooLarge,
+    PlainEnvironment,
     SpecSettings,
     build_job,
+    label_value,
+    limit_range_max_mb,
     parse_list,
     parse_pairs,
     parse_tolerations,
@@ -32,8 +46,9 @@ from .jobspec import (
 if TYPE_CHECKING:
     from .tracker import PodRecord
 
-# A Job with no pod after this long is looked up (its pod may never be created, e.g. when
-# admission refuses it); the look-up repeats at this interval.
+# When some Job has had no pod for this long, the run's Jobs and the namespace's FailedCreate
+# events are listed (two requests, however many Jobs wait: a pod refused by admission or
+# quota leaves only an event); the look-up repeats at this interval while any Job waits.
 NO_POD_CHECK_SECONDS = 30.0
 LOG_DIR = Path("logs") / "kubernetes"
 
@@ -64,6 +79,7 @@ def spec_settings(settings: Any) -> SpecSettings:
             read_only_root=not settings.writable_root,
             cpu_scalar=float(settings.cpu_scalar),
             memory_growth=float(settings.memory_growth),
+            memory_headroom_mb=int(settings.memory_headroom),
             ttl_seconds=int(settings.ttl_seconds),
             scratch_memory=bool(settings.scratch_memory),
             secret_name=settings.secret_name,
@@ -111,16 +127,29 @@ class Executor(RemoteExecutor):
     def __post_init__(self) -> None:
         self.settings = self.workflow.executor_settings
         self.spec = spec_settings(self.settings)
-        self.run_id = uuid.uuid4().hex[:10]
+        # The driver Job's run id (kubecall launch), else a new one.
+        self.run_id = os.environ.get(RUN_ID_ENV) or uuid.uuid4().hex[:10]
+        if label_value(self.run_id) != self.run_id or len(self.run_id) > 30:
+            raise WorkflowError(f"kubecall executor: {RUN_ID_ENV}={self.run_id!r} is not a "
+                                "usable run id (at most 30 of [A-Za-z0-9._-])")
         # The driver's working directory: jobs run in the same path on the workspace claim.
         self.workdir = os.getcwd()
         self._cleaned = False
         self._submitted: dict[str, float] = {}
-        self._next_lookup: dict[str, float] = {}
+        self._next_lookup = 0.0
+        # Jobs without a pod: their outcome as of the last look-up.
+        self._podless: dict[str, Outcome] = {}
+        # What was last said about a waiting job (said again only when it changes).
+        self._said: dict[str, str] = {}
+        # snakemake jobid -> its OOMKilled attempts so far (only those make memory grow).
+        self._oom_kills: dict[int, int] = {}
+        # Failed Jobs whose pod (and log) still exists: kept for `kubecall status` and
+        # `kubecall logs --failed` until their ttlSecondsAfterFinished.
+        self._kept: set[str] = set()
         # Imported here, not at module level: snakemake imports every installed executor
         # plugin on each start, and the kubernetes client costs ~0.3 s that a local run
         # should not pay.
-        from kubecall.cluster.kube import api_client
+        from kubecall.cluster.kube import RetryPolicy, api_client
 
         from .k8s_api import KubeApi
         from .tracker import PodTracker
@@ -132,15 +161,18 @@ class Executor(RemoteExecutor):
         except Exception as exc:
             raise WorkflowError(f"kubecall executor: no Kubernetes credentials ({exc}); set "
                                 "--kubecall-kubeconfig or KUBECONFIG") from None
-        self.api = KubeApi(client, self.spec.namespace, on_retry=self._log_retry)
+        patience = float(self.settings.api_patience)
+        self.api = KubeApi(client, self.spec.namespace, RetryPolicy(patience=patience),
+                           on_retry=self._log_retry)
         self.logger.info(f"kubecall executor: run {self.run_id} in namespace "
                          f"{self.spec.namespace}, working directory {self.workdir}")
         # Jobs a killed driver left in this working directory would race this run's jobs
         # for the same outputs: delete them first (snakemake's lock rules out a live one).
         self._call("delete Jobs left by an earlier run",
                    lambda: self.api.delete_all(f"{WORKDIR_LABEL}={workdir_key(self.workdir)}"))
-        self.tracker = PodTracker(self.api, run_selector(self.run_id),
-                                  watch_timeout=int(self.settings.watch_timeout))
+        self.tracker = PodTracker(self.api, jobs_selector(self.run_id),
+                                  watch_timeout=int(self.settings.watch_timeout),
+                                  patience=patience, on_retry=self._log_retry)
         self._ready = True
 
     # ---- helpers -------------------------------------------------------------------------
@@ -175,7 +207,7 @@ class Executor(RemoteExecutor):
             runtime_minutes=_number(resources.get("runtime")),
             image=str(image) if image else None,
             scratch_memory=None if scratch_memory is None else bool(_number(scratch_memory)),
-            env=dict(self.envvars()))
+            env=dict(self.envvars()), oom_kills=self._oom_kills.get(job.jobid, 0))
 
     # ---- the executor interface ----------------------------------------------------------
     def run_job(self, job: JobExecutorInterface) -> None:
@@ -183,7 +215,15 @@ class Executor(RemoteExecutor):
             # Started with the first job: a run with nothing to do opens no watch.
             self.tracker.start()
             cancel_on_sigterm()
-        body = build_job(self.job_request(job), self.spec)
+            limits = self._call("list the namespace's LimitRanges", self.api.list_limit_ranges)
+            self.spec = replace(self.spec, memory_max_mb=limit_range_max_mb(limits))
+        try:
+            body = build_job(self.job_request(job), self.spec)
+        except (MemoryTooLarge, PlainEnvironment) as exc:
+            # No Job: its pod would be refused. The job fails now, saying what to change.
+            self.report_job_error(SubmittedJobInfo(job=job), msg=f"kubecall: rule {job.name}: "
+                                                                 f"{exc}")
+            return
         name = body["metadata"]["name"]
         self._call(f"create Job {name}", lambda: self.api.create_job(body))
         self._submitted[name] = time.monotonic()
@@ -199,10 +239,13 @@ class Executor(RemoteExecutor):
             return
         if self.tracker.error is not None:
             raise WorkflowError(f"kubecall: the status watch failed: {self.tracker.error}")
+        self._look_up_podless([str(j.external_jobid) for j in active_jobs
+                               if self.tracker.get(str(j.external_jobid)) is None])
         for job_info in active_jobs:
             name = str(job_info.external_jobid)
             record = self.tracker.get(name)
-            outcome = record.outcome if record else self._outcome_without_pod(name)
+            outcome = record.outcome if record else self._podless.get(name, Outcome(PENDING))
+            self._say_why_waiting(name, outcome)
             if outcome.state == SUCCEEDED:
                 self._finish(name)
                 self.report_job_success(job_info)
@@ -211,22 +254,45 @@ class Executor(RemoteExecutor):
             else:
                 yield job_info
 
-    def _outcome_without_pod(self, name: str) -> Outcome:
-        """Mostly: not scheduled yet. Now and then ask the Job why it has no pod."""
+    def _look_up_podless(self, names: list[str]) -> None:
+        """Why do these Jobs have no pod? One list of the run's Jobs and one of the
+        FailedCreate events, at most every NO_POD_CHECK_SECONDS (never one request per Job)."""
         now = time.monotonic()
-        due = self._next_lookup.get(name, self._submitted.get(name, now) + NO_POD_CHECK_SECONDS)
-        if now < due:
-            return Outcome(PENDING)
-        self._next_lookup[name] = now + NO_POD_CHECK_SECONDS
-        job = self._call(f"read Job {name}", lambda: self.api.get_job(name))
-        if job is None:
-            return Outcome(FAILED, "JobDeleted", "the Job was deleted before it finished")
-        return job_outcome(job)
+        due = [n for n in names if now >= self._submitted.get(n, now) + NO_POD_CHECK_SECONDS]
+        if not due or now < self._next_lookup:
+            return
+        self._next_lookup = now + NO_POD_CHECK_SECONDS
+        jobs = {j["metadata"]["name"]: j for j in self._call(
+            "list the run's Jobs", lambda: self.api.list_jobs(jobs_selector(self.run_id)))}
+        refused = refusals(self._call("list FailedCreate events", lambda: self.api.list_events(
+            f"involvedObject.kind=Job,reason={FAILED_CREATE}")))
+        for name in due:
+            job = jobs.get(name)
+            if job is None:
+                self._podless[name] = Outcome(FAILED, "JobDeleted",
+                                              "the Job was deleted before it finished")
+                continue
+            outcome = job_outcome(job)
+            if not outcome.finished and name in refused:
+                outcome = refusal_outcome(refused[name])
+            self._podless[name] = outcome
 
-    def _finish(self, name: str) -> None:
+    def _say_why_waiting(self, name: str, outcome: Outcome) -> None:
+        """Log once why a job waits (quota, unschedulable, image pull), when that is known."""
+        if outcome.state != PENDING or not outcome.message or \
+                self._said.get(name) == outcome.message:
+            return
+        self._said[name] = outcome.message
+        self.logger.warning(f"kubecall: Job {name} is waiting: {outcome.message}")
+
+    def _finish(self, name: str, keep: bool = False) -> None:
+        """Forget a finished job; delete its Job unless it is kept (a failure with a log)."""
         self._submitted.pop(name, None)
-        self._next_lookup.pop(name, None)
-        if not self.settings.keep_jobs:
+        self._podless.pop(name, None)
+        self._said.pop(name, None)
+        if keep:
+            self._kept.add(name)
+        elif not self.settings.keep_jobs:
             self._call(f"delete Job {name}", lambda: self.api.delete_job(name))
 
     def _report_failure(self, job_info: SubmittedJobInfo, record: PodRecord | None,
@@ -237,6 +303,9 @@ class Executor(RemoteExecutor):
             job = self._call(f"read Job {name}", lambda: self.api.get_job(name))
             if job is not None and job_outcome(job).state == FAILED:
                 outcome = job_outcome(job)
+        if outcome.reason == "OOMKilled":
+            jobid = int(job_info.aux.get("jobid") or 0)
+            self._oom_kills[jobid] = self._oom_kills.get(jobid, 0) + 1
         log = ""
         if record is not None and not record.deleted:
             log = self._call(f"read the log of pod {record.name}",
@@ -246,7 +315,9 @@ class Executor(RemoteExecutor):
         path.write_text(f"# Kubernetes Job {name}, pod {record.name if record else '-'}\n"
                         f"# {outcome.reason}: {outcome.message}\n"
                         + (log or "# (no container log: the pod is gone or never ran)\n"))
-        self._finish(name)
+        # Kept when its pod (with the log) stays: not after an eviction or a lost pod.
+        self._finish(name, keep=record is not None and not record.deleted
+                     and outcome.reason not in ("Evicted", "PodLost"))
         self.report_job_error(job_info, msg=(
             f"Kubernetes Job {name} failed: {outcome.reason}: {outcome.message}. "
             f"Container log: {path}. "))
@@ -261,9 +332,17 @@ class Executor(RemoteExecutor):
         self._cleanup()
 
     def _cleanup(self, force: bool = False) -> None:
-        """Delete every Job and pod of this run (two requests), unless asked to keep them."""
+        """Delete every Job and pod of this run but the failed ones kept (one list, one
+        delete per Job still there, one delete-collection of pods), unless asked to keep
+        them. Nothing of the run is left running, however it ends."""
         if self._cleaned or (self.settings.keep_jobs and not force):
             return
         self._cleaned = True
-        self._call("delete the run's Jobs and pods",
-                   lambda: self.api.delete_all(run_selector(self.run_id)))
+        selector = jobs_selector(self.run_id)
+        for job in self._call("list the run's Jobs", lambda: self.api.list_jobs(selector)):
+            name = job["metadata"]["name"]
+            if name not in self._kept:
+                self._call(f"delete Job {name}", lambda n=name: self.api.delete_job(n))
+        if self._kept:
+            selector += f",batch.kubernetes.io/job-name notin ({','.join(sorted(self._kept))})"
+        self._call("delete the run's pods", lambda: self.api.delete_pods(selector))

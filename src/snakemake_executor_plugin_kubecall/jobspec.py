@@ -21,7 +21,7 @@ from kubecall.cluster.contract import (
     Obj,
 )
 
-COMPONENT = "snakemake-job"
+COMPONENT = contract.JOB_COMPONENT
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,12 @@ class SpecSettings:
     read_only_root: bool = True
     cpu_scalar: float = 0.95
     memory_growth: float = 1.5
-    ttl_seconds: int = 300
+    # Added to mem_mb in the container's request and limit: the pod also runs snakemake's own
+    # job process (about 150 MB), which a rule's mem_mb does not count.
+    memory_headroom_mb: int = 256
+    # The namespace's LimitRange maximum per container (MB), if any: memory never grows past it.
+    memory_max_mb: int | None = None
+    ttl_seconds: int = 86400
     scratch_memory: bool = False
     secret_name: str | None = None
     # Environment variable -> key in `secret_name`; values reach pods only by secretKeyRef.
@@ -71,15 +76,55 @@ class JobRequest:
     image: str | None = None
     scratch_memory: bool | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Earlier attempts of this job that were OOMKilled: only those make memory grow.
+    oom_kills: int = 0
 
 
-def memory_for_attempt(mem_mb: int, attempt: int, growth: float) -> int:
-    """Memory (MB) for a retry: mem_mb * growth^(attempt - 1), rounded up.
+class MemoryTooLarge(ValueError):
+    """A job's first attempt needs more memory than the namespace's LimitRange allows."""
 
-    Attempt 1 gets what the rule asks for; each retry (an OOMKilled job is retried like any
-    failure) asks for `growth` times more than the one before.
-    """
-    return math.ceil(mem_mb * growth ** max(0, attempt - 1))
+
+def grown_memory(mem_mb: int, oom_kills: int, growth: float) -> int:
+    """mem_mb * growth^oom_kills, rounded up: memory grows only after an OOMKilled attempt
+    (a killed, evicted or failing job is retried with what it had)."""
+    return math.ceil(mem_mb * growth ** max(0, oom_kills))
+
+
+def container_memory_mb(mem_mb: int, oom_kills: int, settings: SpecSettings) -> int:
+    """The container's memory request and limit (MB): the grown mem_mb plus the headroom
+    for snakemake's job process, never past the LimitRange maximum. MemoryTooLarge when even
+    the first attempt does not fit (the pod would be refused)."""
+    wanted = grown_memory(mem_mb, oom_kills, settings.memory_growth) + settings.memory_headroom_mb
+    cap = settings.memory_max_mb
+    if cap is None or wanted <= cap:
+        return wanted
+    if oom_kills == 0:
+        raise MemoryTooLarge(
+            f"mem_mb={mem_mb} (+{settings.memory_headroom_mb} MB headroom for snakemake's job "
+            f"process) is more than the namespace's LimitRange allows per container "
+            f"({cap} MB): lower the rule's mem_mb or raise the LimitRange's max memory")
+    return cap
+
+
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+          "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+
+
+def memory_mb(quantity: str) -> int:
+    """A memory quantity ("64Gi", "500M", "1e9") in MB (10^6 bytes), rounded down."""
+    text = str(quantity).strip()
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * _UNITS[suffix] // 10**6)
+    return int(float(text) // 10**6)
+
+
+def limit_range_max_mb(limit_ranges: list[Obj]) -> int | None:
+    """The smallest per-container memory maximum of the namespace's LimitRanges (MB)."""
+    caps = [memory_mb(item["max"]["memory"]) for lr in limit_ranges
+            for item in (lr.get("spec") or {}).get("limits") or []
+            if item.get("type") == "Container" and (item.get("max") or {}).get("memory")]
+    return min(caps) if caps else None
 
 
 def cpu_quantity(cores: float) -> str:
@@ -128,13 +173,13 @@ def job_labels(request: JobRequest, settings: SpecSettings) -> dict[str, str]:
 
 
 def resources(request: JobRequest, settings: SpecSettings) -> Obj:
-    """Requests and limits: cpu from threads, memory from mem_mb (grown by attempt),
-    ephemeral storage from disk_mb."""
+    """Requests and limits: cpu from threads, memory from mem_mb (grown after OOMKilled
+    attempts, plus headroom), ephemeral storage from disk_mb."""
     threads = max(1, request.threads)
     requests = {"cpu": cpu_quantity(threads * settings.cpu_scalar)}
     limits = {"cpu": cpu_quantity(threads)}
-    if request.mem_mb:
-        memory = f"{memory_for_attempt(request.mem_mb, request.attempt, settings.memory_growth)}M"
+    if request.mem_mb is not None:
+        memory = f"{container_memory_mb(request.mem_mb, request.oom_kills, settings)}M"
         requests["memory"] = limits["memory"] = memory
     if request.disk_mb:
         requests["ephemeral-storage"] = limits["ephemeral-storage"] = f"{request.disk_mb}M"
@@ -170,12 +215,27 @@ def volumes(request: JobRequest, settings: SpecSettings) -> tuple[list[Obj], lis
     return vols, mounts
 
 
+class PlainEnvironment(ValueError):
+    """A job's environment variable (snakemake --envvars) would go into the Job spec."""
+
+
 def environment(request: JobRequest, settings: SpecSettings) -> list[Obj]:
-    """Plain variables, then secrets by secretKeyRef (never their values)."""
+    """Fixed variables, then secrets by secretKeyRef (never their values).
+
+    Variables from snakemake's `--envvars`/`envvars:` reach pods only by secretKeyRef
+    (`--kubecall-secret-name`/`--kubecall-secret-env`): their values in the spec would be
+    readable by whoever can read Jobs. One not mapped raises PlainEnvironment.
+    """
+    unmapped = sorted(set(request.env) - set(settings.secret_env))
+    if unmapped:
+        first = unmapped[0]
+        raise PlainEnvironment(
+            f"environment variable(s) {', '.join(unmapped)} (--envvars) would be plain text "
+            "in the Job spec, readable by anyone who can read Jobs: put them in a Secret and "
+            f"map them, e.g. --kubecall-secret-name NAME --kubecall-secret-env {first}=KEY")
     plain = {
         # The root filesystem is read-only: tools write caches and temporaries here.
         "HOME": TMP_PATH, "XDG_CACHE_HOME": f"{TMP_PATH}/.cache", "TMPDIR": SCRATCH_PATH,
-        **{k: v for k, v in request.env.items() if k not in settings.secret_env},
     }
     env: list[Obj] = [{"name": k, "value": v} for k, v in plain.items()]
     if settings.secret_name:
@@ -216,6 +276,10 @@ def build_job(request: JobRequest, settings: SpecSettings) -> Obj:
         "containers": [container],
         "volumes": vols,
     }
+    if request.runtime_minutes:
+        # On the pod, not the Job: the pod's deadline counts from its start on a node, so
+        # time spent queued (quota, no node free) does not use up the job's runtime.
+        pod_spec["activeDeadlineSeconds"] = int(request.runtime_minutes) * 60
     if settings.service_account:
         pod_spec["serviceAccountName"] = settings.service_account
     if settings.image_pull_secrets:
@@ -232,8 +296,6 @@ def build_job(request: JobRequest, settings: SpecSettings) -> Obj:
                                   "annotations": dict(settings.annotations)},
                      "spec": pod_spec},
     }
-    if request.runtime_minutes:
-        spec["activeDeadlineSeconds"] = int(request.runtime_minutes) * 60
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -2,7 +2,8 @@
 of kubecall.cluster.kube (the one client wrapper, which also connects).
 
 The driver Role (k8s/base/driver/kubecall-driver-role.yaml) grants exactly these calls:
-jobs create/get/delete/deletecollection, pods list/watch/deletecollection, pods/log get.
+jobs create/get/list/delete/deletecollection, pods list/watch/deletecollection, pods/log get,
+events list, limitranges list.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from kubecall.cluster.contract import Obj
 from kubecall.cluster.kube import RetryPolicy, with_retries
 
 T = TypeVar("T")
-
+# Every request has a client-side timeout (connect, read) so a half-open connection (a NAT
+# or load balancer that forgot it; kubernetes>=30.1 sets no TCP keepalive) fails and is
+# retried instead of stalling for ever. A watch may stay silent up to its timeoutSeconds,
+# plus this margin.
+REQUEST_TIMEOUT = (30.0, 60.0)
+WATCH_READ_MARGIN = 30.0
 
 
 class KubeApi:
@@ -45,7 +51,8 @@ class KubeApi:
             nonlocal tries
             tries += 1
             try:
-                self.batch.create_namespaced_job(self.namespace, body, _preload_content=False)
+                self.batch.create_namespaced_job(self.namespace, body, _preload_content=False,
+                                                 _request_timeout=REQUEST_TIMEOUT)
             except ApiException as exc:
                 if exc.status != 409 or tries == 1:
                     raise
@@ -55,7 +62,7 @@ class KubeApi:
         """A Job as a dict, or None when it does not exist."""
         try:
             response = self._retry(lambda: self.batch.read_namespaced_job(
-                name, self.namespace, _preload_content=False))
+                name, self.namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -67,7 +74,7 @@ class KubeApi:
         try:
             self._retry(lambda: self.batch.delete_namespaced_job(
                 name, self.namespace, propagation_policy="Background",
-                _preload_content=False))
+                _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
         except ApiException as exc:
             if exc.status != 404:
                 raise
@@ -76,15 +83,43 @@ class KubeApi:
         """Delete every Job and pod matching `selector` (two requests, whatever their number)."""
         self._retry(lambda: self.batch.delete_collection_namespaced_job(
             self.namespace, label_selector=selector, propagation_policy="Background",
-            _preload_content=False))
+            _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
         self._retry(lambda: self.core.delete_collection_namespaced_pod(
             self.namespace, label_selector=selector, grace_period_seconds=0,
-            _preload_content=False))
+            _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
+
+    def delete_pods(self, selector: str) -> None:
+        """Delete the pods matching `selector` now (one request), not waiting for garbage
+        collection of their deleted Jobs."""
+        self._retry(lambda: self.core.delete_collection_namespaced_pod(
+            self.namespace, label_selector=selector, grace_period_seconds=0,
+            _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
+
+    def list_jobs(self, selector: str) -> list[Obj]:
+        """Jobs matching `selector` (one request for all of a run's Jobs)."""
+        data = _json(self._retry(lambda: self.batch.list_namespaced_job(
+            self.namespace, label_selector=selector, _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT)))
+        return data.get("items") or []
+
+    def list_events(self, field_selector: str) -> list[Obj]:
+        """The namespace's events matching `field_selector` (e.g. reason=FailedCreate)."""
+        data = _json(self._retry(lambda: self.core.list_namespaced_event(
+            self.namespace, field_selector=field_selector, _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT)))
+        return data.get("items") or []
+
+    def list_limit_ranges(self) -> list[Obj]:
+        """The namespace's LimitRanges (the memory maximum a job may grow to)."""
+        data = _json(self._retry(lambda: self.core.list_namespaced_limit_range(
+            self.namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)))
+        return data.get("items") or []
 
     def list_pods(self, selector: str) -> tuple[list[Obj], str]:
         """Pods matching `selector` and the list's resourceVersion (to watch from)."""
         data = _json(self._retry(lambda: self.core.list_namespaced_pod(
-            self.namespace, label_selector=selector, _preload_content=False)))
+            self.namespace, label_selector=selector, _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT)))
         return data.get("items") or [], data["metadata"].get("resourceVersion", "")
 
     def watch_pods(self, selector: str, resource_version: str,
@@ -99,7 +134,8 @@ class KubeApi:
         stream = watch.Watch().stream(
             self.core.list_namespaced_pod, self.namespace, label_selector=selector,
             resource_version=resource_version, timeout_seconds=timeout_seconds,
-            allow_watch_bookmarks=True)
+            allow_watch_bookmarks=True,
+            _request_timeout=(REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_MARGIN))
         for event in stream:
             yield {"type": event["type"],
                    "object": self.api_client.sanitize_for_serialization(event["object"])}
@@ -109,7 +145,7 @@ class KubeApi:
         try:
             response = self._retry(lambda: self.core.read_namespaced_pod_log(
                 pod, self.namespace, container=container, limit_bytes=limit_bytes,
-                _preload_content=False))
+                _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
         except ApiException as exc:
             if exc.status in (400, 404):
                 return ""

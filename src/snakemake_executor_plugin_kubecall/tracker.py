@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubernetes.client.rest import ApiException
@@ -35,11 +36,14 @@ class PodTracker:
     api: KubeApi
     selector: str
     watch_timeout: int = 240
-    max_failures: int = 10
+    # Seconds of continuous failure (API outage, throttling) ridden out before giving up.
+    patience: float = 900.0
     pods: dict[str, PodRecord] = field(default_factory=dict)
     error: BaseException | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
+    # Told of each failure the watch rides out (the executor logs it).
+    on_retry: Callable[[BaseException, float], None] | None = None
     _thread: threading.Thread | None = None
 
     @property
@@ -89,31 +93,36 @@ class PodTracker:
     def _run(self) -> None:
         version: str | None = None
         failures = 0
+        failing_since: float | None = None
         while not self._stop.is_set():
             try:
                 if version is None:
                     version = self._relist()
+                    failures, failing_since = 0, None
                 for event in self.api.watch_pods(self.selector, version, self.watch_timeout):
                     obj = event.get("object") or {}
                     new_version = (obj.get("metadata") or {}).get("resourceVersion")
                     if event.get("type") != "BOOKMARK":
                         self._apply(event.get("type", ""), obj)
                     version = new_version or version
-                    failures = 0
+                    failures, failing_since = 0, None
                     if self._stop.is_set():
                         return
-            except ApiException as exc:
-                if exc.status == 410:
+            except Exception as exc:  # API errors, dropped or timed-out connections
+                if isinstance(exc, ApiException) and exc.status == 410:
                     version = None  # history compacted: start over from a fresh list
                     continue
                 failures += 1
-                if not is_transient(exc) or failures > self.max_failures:
+                now = time.monotonic()
+                failing_since = now if failing_since is None else failing_since
+                # An API error that is not transient (403…) ends the watch at once; other
+                # errors are given a few tries, transient ones `patience` seconds.
+                permanent = not is_transient(exc) and (
+                    isinstance(exc, ApiException) or failures > 3)
+                if permanent or now - failing_since > self.patience:
                     self.error = exc
                     return
-                time.sleep(min(10.0, 0.2 * 2 ** failures))
-            except Exception as exc:  # dropped connections, truncated chunks
-                failures += 1
-                if (not is_transient(exc) and failures > 3) or failures > self.max_failures:
-                    self.error = exc
-                    return
-                time.sleep(min(10.0, 0.2 * 2 ** failures))
+                delay = min(10.0, 0.2 * 2 ** min(failures, 6))
+                if self.on_retry:
+                    self.on_retry(exc, delay)
+                time.sleep(delay)

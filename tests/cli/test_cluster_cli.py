@@ -79,9 +79,13 @@ def setup(world_readable_dir: Path, job_image_archive: Path) -> Iterator[Setup]:
     (datasource / "1000g" / "README").write_text("1000 Genomes stand-in\n")
     for path in (datasource, datasource / "1000g"):
         path.chmod(0o755)
+    # The default class ("standard", which minio-data uses) binds only for a scheduled pod,
+    # like GKE's standard-rwo and EKS's gp2/gp3: bootstrap must not wait for minio-data to
+    # be Bound before it creates the Deployment that binds it (finding 8).
     cluster = Cluster(state_dir=world_readable_dir / "state", storage_classes=STORAGE_CLASSES,
                       nfs_exports={DATASOURCE_EXPORT: datasource},
-                      images={REFERENCE: job_image_archive}, host_images={MINIO_IMAGE}).start()
+                      images={REFERENCE: job_image_archive}, host_images={MINIO_IMAGE},
+                      wait_for_first_consumer=("standard",)).start()
     try:
         cluster.pod_env.update(pod_runtime(world_readable_dir / "runtime"))
         port = free_port()
@@ -119,6 +123,9 @@ def test_bootstrap_brings_up_every_object(setup: Setup) -> None:
         assert live["status"]["phase"] == "Bound", claim
         assert live["status"]["accessModes"] == modes, claim
     assert cluster.get("persistentvolumeclaims", "pv1000g", NS)["spec"]["volumeName"] == "pv1000g"
+    # Bound through its first consumer, MinIO's pod (the class is WaitForFirstConsumer).
+    assert cluster.get("persistentvolumeclaims", "minio-data", NS)["metadata"]["annotations"][
+        "volume.kubernetes.io/selected-node"] == "node-1"
     for job in ("workspace-init", "minio-bucket"):
         assert condition_true(cluster.get("jobs", job, NS, "batch"), "Complete"), job
     minio = cluster.get("deployments", "minio", NS, "apps")
@@ -198,9 +205,14 @@ def test_the_driver_service_account_gets_exactly_its_role(setup: Setup) -> None:
         # what the executor calls (k8s/base/driver/kubecall-driver-role.yaml) ...
         assert kube.get("batch/v1", "Job", "no-such-job", NS) is None  # allowed: a 404
         assert isinstance(kube.list("v1", "Pod", NS), list)
+        assert isinstance(kube.list("batch/v1", "Job", NS), list)
+        assert isinstance(kube.list("v1", "Event", NS), list)
+        assert isinstance(kube.list("v1", "LimitRange", NS), list)
         # ... and nothing more
         with pytest.raises(KubecallError, match="403"):
-            kube.list("batch/v1", "Job", NS)
+            kube.list("v1", "ConfigMap", NS)
+        with pytest.raises(KubecallError, match="403"):
+            kube.get("v1", "LimitRange", "kubecall-defaults", NS)
         with pytest.raises(KubecallError, match="403"):
             kube.list("v1", "Secret", NS)
         with pytest.raises(KubecallError, match="403"):

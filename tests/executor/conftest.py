@@ -78,20 +78,23 @@ class KubeEnv:
             "--kubecall-python", POD_IMAGE_PYTHON, *extra,
         ]
 
-    def start(self, *extra: str, profile: Path | None = None) -> subprocess.Popen[str]:
-        """Start a driver in its own process group; `stop_drivers` ends it if still running."""
+    def start(self, *extra: str, profile: Path | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start a driver in its own process group; `stop_drivers` ends it if still running.
+        `env` adds to its environment."""
         driver = subprocess.Popen(self.command(*extra, profile=profile), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, cwd=self.rundir,
-                                  env=driver_env(), start_new_session=True)
+                                  env={**driver_env(), **(env or {})}, start_new_session=True)
         self.drivers.append(driver)
         return driver
 
-    def run(self, *extra: str, timeout: float = 600, profile: Path | None = None) -> DriverRun:
+    def run(self, *extra: str, timeout: float = 600, profile: Path | None = None,
+            env: dict[str, str] | None = None) -> DriverRun:
         """Run a driver to its end; a hang fails the test with the driver's output so far.
 
         The timeout only stops a hang: it is far above any run's time on a loaded machine.
         """
-        driver = self.start(*extra, profile=profile)
+        driver = self.start(*extra, profile=profile, env=env)
         try:
             stdout, stderr = driver.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -114,6 +117,18 @@ class KubeEnv:
         """The executor's saved container logs, for assertion messages."""
         return "\n".join(p.read_text() for p in (self.rundir / "logs" / "kubernetes").rglob(
             "*.log")) if (self.rundir / "logs" / "kubernetes").exists() else ""
+
+    def running(self) -> list[str]:
+        """Jobs not finished and pods not terminated (failed Jobs are kept, finished)."""
+        def done(obj: dict) -> bool:
+            conditions = (obj.get("status") or {}).get("conditions") or []
+            return any(c["type"] in ("Complete", "Failed") and c["status"] == "True"
+                       for c in conditions) or \
+                (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        return [f"{kind}/{o['metadata']['name']}" for kind, group in
+                (("jobs", "batch"), ("pods", "")) for o in
+                self.cluster.list(kind, NAMESPACE, group)  # type: ignore[attr-defined]
+                if not done(o)]
 
     def leftovers(self) -> list[str]:
         """Jobs and pods still in the namespace (read from the store, no request logged)."""
@@ -186,6 +201,14 @@ def kube_env(k8s_cluster_factory, job_image_archive: Path  # type: ignore[no-unt
         shutil.rmtree(base, ignore_errors=True)
 
 
+def shipped(name: str) -> dict:
+    """k8s/base/<component>/<name>.yaml, in the test namespace."""
+    (path,) = (REPO / "k8s" / "base").glob(f"*/{name}.yaml")
+    obj = yaml.safe_load(path.read_text())
+    obj["metadata"]["namespace"] = NAMESPACE
+    return obj
+
+
 def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-def]
     """Start a cluster (`start_cluster(**options)`) with state under `base`, seed it as
     the bootstrap would (namespace, claims, driver Role, Secret) and copy the workflow."""
@@ -201,11 +224,13 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
     cluster = start_cluster(state_dir=base / "state",
                             nfs_exports={f"{NFS_SERVER}:{NFS_PATH}": datasource})
     admin = client.ApiClient(_admin_configuration(cluster.kubeconfig))
-    role = yaml.safe_load(
-        (REPO / "k8s" / "base" / "driver" / "kubecall-driver-role.yaml").read_text())
-    role["metadata"]["namespace"] = NAMESPACE
-    _apply(admin, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}])
-    _apply(admin, [
+    role, limits, quota = (shipped(name) for name in (
+        "kubecall-driver-role", "kubecall-defaults-limitrange", "kubecall-quota-resourcequota"))
+    # The shipped namespace: Pod Security enforces "restricted" there; its LimitRange and
+    # ResourceQuota apply to every job, as in a bootstrapped cluster.
+    _apply(admin, [yaml.safe_load((REPO / "k8s" / "base" / "namespace" / "kubecall-namespace.yaml")
+                                  .read_text())])
+    _apply(admin, [limits, quota,
         {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv1000g"},
          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadOnlyMany"],
                   "storageClassName": "", "persistentVolumeReclaimPolicy": "Retain",

@@ -36,7 +36,7 @@ def batch_of(pod: dict) -> str:
 
 def test_killed_pod_is_retried_and_reported(kube_env: KubeEnv) -> None:
     kube_env.cluster.hold_pods(lambda pod: bool(call_pods_of([pod])))  # type: ignore[attr-defined]
-    driver = kube_env.start(ONE_BATCH)
+    driver = kube_env.start(ONE_BATCH, "--kubecall-keep-jobs")
     wait_for(lambda: alive(driver) and call_pods(kube_env), what="the calling pod")
     kube_env.cluster.release_pods()  # type: ignore[attr-defined]
     wait_for(lambda: call_pods(kube_env, "Running"), timeout=300, what="the pod to run")
@@ -48,7 +48,10 @@ def test_killed_pod_is_retried_and_reported(kube_env: KubeEnv) -> None:
     assert "exit 137" in log.read_text() or "code 137" in log.read_text()
     assert str(log.relative_to(kube_env.rundir)) in stderr
     assert (kube_env.rundir / ONE_BATCH).is_dir()
-    assert kube_env.leftovers() == []
+    # A killed (not OOMKilled) job is retried with the memory it had (finding 3).
+    memory = {job["metadata"]["labels"]["kubecall.io/attempt"]: job["spec"]["template"][
+        "spec"]["containers"][0]["resources"]["limits"]["memory"] for job in kept_calls(kube_env)}
+    assert len(memory) == 2 and memory["1"] == memory["2"], memory
 
 
 def test_evicted_pod_fails_its_job_and_is_retried(kube_env: KubeEnv) -> None:
@@ -65,6 +68,12 @@ def test_evicted_pod_fails_its_job_and_is_retried(kube_env: KubeEnv) -> None:
     assert driver.returncode == 0, stderr[-3000:] + kube_env.failure_logs()
     assert (kube_env.rundir / ONE_BATCH).is_dir()
     assert kube_env.leftovers() == []
+
+
+def kept_calls(env: KubeEnv) -> list[dict]:
+    """The call_batch Jobs kept by --kubecall-keep-jobs."""
+    return [j for j in env.cluster.list("jobs", NAMESPACE, "batch")  # type: ignore[attr-defined]
+            if j["metadata"]["labels"].get("kubecall.io/rule") == "call_batch"]
 
 
 def call_pods_of(pods: list[dict]) -> list[dict]:
@@ -87,9 +96,10 @@ def test_a_slow_api_at_start_up_does_not_hang_the_driver(kube_env: KubeEnv) -> N
 
 def test_oomkilled_job_is_retried_with_more_memory(kube_env: KubeEnv) -> None:
     assert kube_env.cluster.memory_limits_enforced  # type: ignore[attr-defined]
-    # 25 MB cannot hold a python process; the retry gets 25 * 20 = 500 MB.
+    # 25 MB (no headroom) cannot hold a python process; the retry gets 25 * 20 = 500 MB.
     run = kube_env.run(ONE_BATCH, "--set-resources", "call_batch:mem_mb=25",
-                       "--kubecall-memory-growth", "20", "--kubecall-keep-jobs")
+                       "--kubecall-memory-growth", "20", "--kubecall-memory-headroom", "0",
+                       "--kubecall-keep-jobs")
     assert run.returncode == 0, run.stderr[-3000:] + kube_env.failure_logs()
     assert "OOMKilled" in run.stderr
     log = next((kube_env.rundir / "logs" / "kubernetes" / "call_batch").glob("*.log"))
@@ -181,9 +191,13 @@ def test_interrupt_deletes_every_job_and_pod(kube_env: KubeEnv, stop: signal.Sig
 
 
 def test_failed_run_reports_the_reason_and_leaves_nothing(kube_env: KubeEnv) -> None:
-    run = kube_env.run(ONE_BATCH, "--set-resources", "call_batch:mem_mb=25", "--retries", "0")
+    run = kube_env.run(ONE_BATCH, "--set-resources", "call_batch:mem_mb=25", "--retries", "0",
+                       "--kubecall-memory-headroom", "0")
     assert run.returncode != 0
     log = kube_env.rundir / "logs" / "kubernetes" / "call_batch"
     assert "OOMKilled" in run.stderr and str(log.relative_to(kube_env.rundir)) in run.stderr
     assert "OOMKilled" in next(log.glob("*.log")).read_text()
-    assert kube_env.leftovers() == []
+    # Nothing runs; the failed Job is kept (with its pod) for kubecall status/logs (finding 11).
+    assert kube_env.running() == []
+    assert [o for o in kube_env.leftovers() if o.startswith("jobs/")] and all(
+        "-call-batch" in o for o in kube_env.leftovers())

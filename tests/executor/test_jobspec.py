@@ -7,10 +7,14 @@ import pytest
 from kubecall.cluster.state import FAILED, PENDING, SUCCEEDED, pod_outcome
 from snakemake_executor_plugin_kubecall.jobspec import (
     JobRequest,
+    MemoryTooLarge,
+    PlainEnvironment,
     SpecSettings,
     build_job,
+    container_memory_mb,
+    grown_memory,
     job_name,
-    memory_for_attempt,
+    limit_range_max_mb,
     parse_pairs,
     parse_tolerations,
 )
@@ -56,21 +60,50 @@ def test_memory_backed_scratch_when_asked() -> None:
 def test_resources_from_threads_memory_disk_and_runtime() -> None:
     job = build_job(REQUEST, SpecSettings(cpu_scalar=0.95))
     resources = pod_of(job)["containers"][0]["resources"]
-    assert resources["requests"] == {"cpu": "1900m", "memory": "4000M",
+    # Memory: mem_mb plus 256 MB headroom for snakemake's own job process (finding 4).
+    assert resources["requests"] == {"cpu": "1900m", "memory": "4256M",
                                      "ephemeral-storage": "1000M"}
-    assert resources["limits"] == {"cpu": "2000m", "memory": "4000M",
+    assert resources["limits"] == {"cpu": "2000m", "memory": "4256M",
                                    "ephemeral-storage": "1000M"}
-    assert job["spec"]["activeDeadlineSeconds"] == 1800
+    # The runtime counts from the pod's start on a node, not from the Job's creation: time
+    # queued for quota or a node is not running time (finding 2).
+    assert pod_of(job)["activeDeadlineSeconds"] == 1800
+    assert "activeDeadlineSeconds" not in job["spec"]
     assert job["spec"]["backoffLimit"] == 0
-    assert job["spec"]["ttlSecondsAfterFinished"] == 300
+    assert job["spec"]["ttlSecondsAfterFinished"] == 86400
 
 
-def test_memory_grows_with_the_attempt() -> None:
-    assert [memory_for_attempt(2000, a, 1.5) for a in (1, 2, 3)] == [2000, 3000, 4500]
-    retry = JobRequest(**{**REQUEST.__dict__, "attempt": 3})
-    limits = pod_of(build_job(retry, SpecSettings(memory_growth=2)))["containers"][0][
-        "resources"]["limits"]
-    assert limits["memory"] == "16000M"
+def test_memory_grows_only_after_oom_kills() -> None:
+    """A third attempt after one OOMKilled attempt (the other failed otherwise) grows once
+    (finding 3)."""
+    assert [grown_memory(2000, k, 1.5) for k in (0, 1, 2)] == [2000, 3000, 4500]
+    retry = JobRequest(**{**REQUEST.__dict__, "attempt": 3, "oom_kills": 1})
+    limits = pod_of(build_job(retry, SpecSettings(memory_growth=2, memory_headroom_mb=0)))[
+        "containers"][0]["resources"]["limits"]
+    assert limits["memory"] == "8000M"
+    killed = JobRequest(**{**REQUEST.__dict__, "attempt": 2, "oom_kills": 0})
+    assert pod_of(build_job(killed, SpecSettings()))["containers"][0]["resources"][
+        "limits"]["memory"] == "4256M"
+
+
+def test_memory_never_grows_past_the_limit_range_max() -> None:
+    """32000 MB grown twice by 1.5 would be 72000 MB, over a 64Gi LimitRange max: the
+    retry gets the max; a first attempt over it is a clear error (finding 3)."""
+    cap = limit_range_max_mb([{"spec": {"limits": [
+        {"type": "Container", "max": {"cpu": "16", "memory": "64Gi"}}]}}])
+    assert cap == 68719
+    settings = SpecSettings(memory_max_mb=cap)
+    assert container_memory_mb(32000, 2, settings) == cap
+    assert container_memory_mb(32000, 0, settings) == 32256
+    with pytest.raises(MemoryTooLarge, match="LimitRange allows per container"):
+        container_memory_mb(70000, 0, settings)
+
+
+def test_a_tiny_mem_mb_still_leaves_room_for_snakemake() -> None:
+    """mem="5MB" (snakemake's own test workflows) becomes 261M, not 5M (finding 4)."""
+    tiny = JobRequest(**{**REQUEST.__dict__, "mem_mb": 5})
+    assert pod_of(build_job(tiny, SpecSettings()))["containers"][0]["resources"][
+        "limits"]["memory"] == "261M"
 
 
 def test_security_context_meets_restricted_standard() -> None:
@@ -136,13 +169,24 @@ def test_bad_settings_are_explained() -> None:
 def test_secrets_only_by_reference() -> None:
     settings = SpecSettings(secret_name="minio",
                             secret_env={"AWS_SECRET_ACCESS_KEY": "rootPassword"})
-    leaky = JobRequest(**{**REQUEST.__dict__,
-                          "env": {"AWS_SECRET_ACCESS_KEY": "literal", "PLAIN": "1"}})
+    leaky = JobRequest(**{**REQUEST.__dict__, "env": {"AWS_SECRET_ACCESS_KEY": "literal"}})
     env = {e["name"]: e for e in pod_of(build_job(leaky, settings))["containers"][0]["env"]}
     assert env["AWS_SECRET_ACCESS_KEY"] == {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {
         "secretKeyRef": {"name": "minio", "key": "rootPassword"}}}
-    assert env["PLAIN"]["value"] == "1"
     assert "literal" not in repr(build_job(leaky, settings))
+
+
+def test_envvars_never_go_into_the_spec_as_values() -> None:
+    """An --envvars variable not mapped to a Secret key is refused, naming the fix; its value
+    never appears (finding 17)."""
+    settings = SpecSettings(secret_name="minio",
+                            secret_env={"AWS_SECRET_ACCESS_KEY": "rootPassword"})
+    leaky = JobRequest(**{**REQUEST.__dict__, "env": {"API_TOKEN": "s3cr3t-value"}})
+    with pytest.raises(PlainEnvironment) as raised:
+        build_job(leaky, settings)
+    assert "API_TOKEN" in str(raised.value) and "--kubecall-secret-env API_TOKEN=KEY" in \
+        str(raised.value)
+    assert "s3cr3t-value" not in str(raised.value)
 
 
 def _pod(phase: str, terminated: dict | None = None, waiting: dict | None = None,

@@ -48,3 +48,14 @@ def test_retry_after_is_honoured_within_the_cap() -> None:
     assert RetryPolicy(cap=10).delay(0, "3") == 3
     assert RetryPolicy(cap=10).delay(0, "60") == 10
     assert RetryPolicy(base=1, cap=4).delay(5) <= 4
+
+
+def test_patience_outlasts_the_attempt_count() -> None:
+    """With `patience`, an outage is ridden out however many tries it takes (finding 7)."""
+    call, calls = flaky([503] * 20)
+    assert with_retries(call, RetryPolicy(attempts=2, base=0.001, cap=0.001,
+                                          patience=300)) == "ok"
+    assert len(calls) == 21
+    assert not RetryPolicy(attempts=2).may_retry(1, 0.0)
+    assert RetryPolicy(attempts=2, patience=900).may_retry(50, 899.0)
+    assert not RetryPolicy(patience=900).may_retry(50, 901.0)

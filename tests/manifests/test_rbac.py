@@ -9,9 +9,11 @@ from tests.manifests.conftest import OVERLAYS
 # What src/snakemake_executor_plugin_kubecall/k8s_api.py calls; tests/executor runs the whole
 # workflow with this Role's token, so a call outside it fails there.
 DRIVER_RULES = {
-    ("batch", "jobs"): {"create", "get", "delete", "deletecollection"},
+    ("batch", "jobs"): {"create", "get", "list", "delete", "deletecollection"},
     ("", "pods"): {"list", "watch", "deletecollection"},
     ("", "pods/log"): {"get"},
+    ("", "events"): {"list"},
+    ("", "limitranges"): {"list"},
 }
 
 

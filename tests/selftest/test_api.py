@@ -443,3 +443,27 @@ def test_stored_kinds_and_status_subresources(api: client.ApiClient, ns: str) ->
     assert patched.status.succeeded == 7 and patched.spec.suspend is True
     status_only = batch.patch_namespaced_job_status("st", ns, {"spec": {"parallelism": 9}})
     assert status_only.spec.parallelism == 1  # the status subresource ignores spec changes
+
+
+def test_outage_refuses_every_request_then_ends(k8s_cluster: Cluster) -> None:
+    core = client.CoreV1Api(api_client(k8s_cluster))
+    k8s_cluster.faults.outage(3)
+    with pytest.raises(ApiException) as err:
+        core.list_namespaced_config_map("default")
+    assert err.value.status == 503
+    wait_for(lambda: k8s_cluster.faults.in_outage() is None, what="the outage to end")
+    assert core.list_namespaced_config_map("default").items == []
+
+
+def test_stalled_watch_sends_nothing_and_outlives_its_timeout(k8s_cluster: Cluster) -> None:
+    """A half-open watch: no events and no end, even past timeoutSeconds; only a client-side
+    read timeout gets the client out."""
+    core = client.CoreV1Api(api_client(k8s_cluster))
+    response = core.list_namespaced_config_map("default", watch=True, timeout_seconds=1,
+                                               _preload_content=False, _request_timeout=(5, 4))
+    k8s_cluster.faults.stall_watches()
+    core.create_namespaced_config_map("default", cm("after-stall"))
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        for _ in response.stream():
+            pass
+    response.release_conn()

@@ -312,3 +312,33 @@ def test_scheduler_keeps_pods_that_do_not_fit_pending(
     core.delete_namespaced_pod("fits", "default", grace_period_seconds=0)
     wait_for(lambda: core.read_namespaced_pod("too-big", "default").status.phase == "Running",
              what="the waiting pod to be scheduled once room is freed")
+
+
+def test_wait_for_first_consumer_binds_when_a_pod_is_scheduled(
+        k8s_cluster_factory: ClusterFactory) -> None:
+    """A WaitForFirstConsumer claim stays Pending until a pod using it is scheduled; then it
+    is provisioned and bound, and the pod runs (GKE standard-rwo, EKS gp2/gp3)."""
+    cluster = k8s_cluster_factory(wait_for_first_consumer=("standard",))
+    core = client.CoreV1Api(api_client(cluster))
+    storage = client.StorageV1Api(api_client(cluster))
+    assert storage.read_storage_class("standard").volume_binding_mode == "WaitForFirstConsumer"
+    core.create_namespaced_persistent_volume_claim("default", {
+        "metadata": {"name": "late"}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                               "resources": {"requests": {"storage": "1Gi"}}}})
+
+    def waiting_event() -> bool:
+        return any(e.reason == "WaitForFirstConsumer" and e.involved_object.name == "late"
+                   for e in core.list_namespaced_event("default").items)
+    wait_for(waiting_event, what="the WaitForFirstConsumer event")
+    assert core.read_namespaced_persistent_volume_claim("late", "default").status.phase \
+        == "Pending"
+    core.create_namespaced_pod("default", {"metadata": {"name": "user"}, "spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "x",
+                                                  "command": ["sleep", "300"]}],
+        "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "late"}}]}})
+    wait_for(lambda: core.read_namespaced_pod("user", "default").status.phase == "Running",
+             what="the consumer pod to run")
+    claim = core.read_namespaced_persistent_volume_claim("late", "default")
+    assert claim.status.phase == "Bound"
+    assert claim.metadata.annotations["volume.kubernetes.io/selected-node"] == "node-1"
+    core.delete_namespaced_pod("user", "default", grace_period_seconds=0)

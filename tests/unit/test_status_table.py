@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubecall.cluster.status import classify, pod_phases_by_job, state_table
+from kubecall.cluster.status import classify, pod_phases_by_job, state_table, waiting_lines
 
 
 def job(name: str, run: str, *, condition: str = "", attempt: int = 1,
@@ -40,3 +40,19 @@ def test_jobs_are_counted_by_state_with_retries() -> None:
     assert header.split() == ["run", "driver", "pending", "running", "succeeded", "failed",
                               "retried"]
     assert row.split() == ["demo", "running", "2", "2", "1", "1", "1"]
+
+
+def test_a_waiting_job_says_why() -> None:
+    """A Job whose pod is refused shows the FailedCreate message; one whose pod cannot be
+    scheduled shows the scheduler's; running and finished Jobs show nothing (finding 2)."""
+    jobs = [job("quota", "r"), job("nodes", "r"), job("ok", "r", condition="Complete")]
+    unscheduled = pod("nodes", "Pending", "2026-11-28T10:01:00Z")
+    unscheduled["status"]["conditions"] = [{"type": "PodScheduled", "status": "False",
+                                            "reason": "Unschedulable",
+                                            "message": "0/1 nodes: Insufficient memory"}]
+    events = [{"reason": "FailedCreate", "involvedObject": {"kind": "Job", "name": "quota"},
+               "lastTimestamp": "2026-11-28T10:00:00Z",
+               "message": 'Error creating: pods "quota-x" is forbidden: exceeded quota: q'}]
+    assert waiting_lines(jobs, [unscheduled], events) == [
+        "    waiting: nodes: Unschedulable: 0/1 nodes: Insufficient memory",
+        '    waiting: quota: Error creating: pods "quota-x" is forbidden: exceeded quota: q']

@@ -34,11 +34,16 @@ JOBID_LABEL = "kubecall.io/jobid"
 ATTEMPT_LABEL = "kubecall.io/attempt"
 # Which working directory a Job belongs to: a rerun there deletes the Jobs a killed driver left.
 WORKDIR_LABEL = "kubecall.io/workdir"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+JOB_COMPONENT = "snakemake-job"  # the executor's Jobs (the driver Job's component is "driver")
+# Set by the driver Job (`kubecall launch`): the executor labels its Jobs with this run id, so
+# `kubecall status RUN` and `kubecall logs --failed RUN` find them.
+RUN_ID_ENV = "KUBECALL_RUN_ID"
 
 
-def run_selector(run_id: str) -> str:
-    """Label selector for every Job and pod of one run."""
-    return f"{RUN_LABEL}={run_id}"
+def jobs_selector(run_id: str) -> str:
+    """Label selector for the executor's Jobs and pods of one run (never its driver)."""
+    return f"{RUN_LABEL}={run_id},{COMPONENT_LABEL}={JOB_COMPONENT}"
 
 
 def pod_security_context(uid: int = UID, gid: int = GID, fs_group: int = GID) -> Obj:

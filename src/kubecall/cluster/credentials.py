@@ -13,6 +13,7 @@ from typing import Any
 
 from kubecall.cluster.contract import NAMESPACE
 from kubecall.cluster.kube import Kube, add_connection_arguments
+from kubecall.errors import KubecallError
 
 SECRET_NAME = "minio"
 USER_KEY, PASSWORD_KEY = "rootUser", "rootPassword"
@@ -33,8 +34,21 @@ def minio_secret(namespace: str) -> dict[str, Any]:
 
 
 def ensure_minio_secret(kube: Kube, namespace: str, dry_run: bool) -> str:
-    """Create the MinIO Secret unless it exists; returns what was (or would be) done."""
-    if kube.get("v1", "Secret", SECRET_NAME, namespace) is not None:
+    """Create the MinIO Secret unless it exists; returns what was (or would be) done.
+    An existing Secret without the keys MinIO reads is a KubecallError saying how to fix it
+    (MinIO would fail with `couldn't find key rootUser` and never become available)."""
+    existing = kube.get("v1", "Secret", SECRET_NAME, namespace)
+    if existing is not None:
+        keys = set(existing.get("data") or {}) | set(existing.get("stringData") or {})
+        if not {USER_KEY, PASSWORD_KEY} <= keys:
+            raise KubecallError(
+                f"Secret {SECRET_NAME} in {namespace} has the keys "
+                f"{', '.join(sorted(keys)) or '(none)'}, but MinIO reads {USER_KEY} and "
+                f"{PASSWORD_KEY} (accesskey/secretkey is an older convention). Recreate it: "
+                f"kubectl -n {namespace} delete secret {SECRET_NAME} && kubectl -n {namespace} "
+                f"create secret generic {SECRET_NAME} --from-literal={USER_KEY}=... "
+                f"--from-literal={PASSWORD_KEY}=... (or only delete it: `kubecall bootstrap` "
+                "then generates random credentials)")
         return f"unchanged Secret {SECRET_NAME} in {namespace} (existing credentials kept)"
     if dry_run:
         return f"would create Secret {SECRET_NAME} in {namespace} (random credentials)"

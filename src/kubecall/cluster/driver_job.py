@@ -21,6 +21,7 @@ from kubecall.cluster.contract import (
     DRIVER_SERVICE_ACCOUNT,
     IMAGE,
     PART_OF,
+    RUN_ID_ENV,
     RUN_LABEL,
     SCRATCH_PATH,
     TMP_PATH,
@@ -118,7 +119,7 @@ def driver_job(spec: DriverSpec) -> Obj:
                         "command": spec.command(),
                         "workingDir": spec.workdir,
                         "env": [
-                            {"name": "KUBECALL_RUN_ID", "value": spec.run_id},
+                            {"name": RUN_ID_ENV, "value": spec.run_id},
                             {"name": "KUBECALL_NAMESPACE", "value": spec.namespace},
                             # snakemake writes caches under $HOME; the root filesystem is
                             # read-only, /tmp is an emptyDir.

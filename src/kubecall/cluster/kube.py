@@ -36,11 +36,20 @@ TRANSIENT_ERRORS = (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter: `attempts` tries, `base` s doubling up to `cap` s."""
+    """Exponential backoff with jitter, `base` s doubling up to `cap` s: `attempts` tries,
+    or, when `patience` is set, as many as fit in `patience` seconds from the first failure
+    (an API outage of that long is ridden out)."""
 
     attempts: int = 8
     base: float = 0.2
     cap: float = 10.0
+    patience: float = 0.0
+
+    def may_retry(self, attempt: int, failing_for: float) -> bool:
+        """Whether to try again after `attempt` (0-based) failed, failing for that long."""
+        if self.patience:
+            return failing_for < self.patience
+        return attempt < self.attempts - 1
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         if retry_after and retry_after.isdigit():
@@ -58,19 +67,23 @@ def is_transient(exc: BaseException) -> bool:
 def with_retries(call: Callable[[], T], policy: RetryPolicy,
                  on_retry: Callable[[BaseException, float], None] | None = None,
                  retryable: Callable[[BaseException], bool] = is_transient) -> T:
-    """Run `call`, repeating it after transient failures at most `policy.attempts` times."""
-    for attempt in range(policy.attempts):
+    """Run `call`, repeating it after transient failures as `policy` allows."""
+    first_failure: float | None = None
+    attempt = 0
+    while True:
         try:
             return call()
         except Exception as exc:
-            if not retryable(exc) or attempt == policy.attempts - 1:
+            now = time.monotonic()
+            first_failure = now if first_failure is None else first_failure
+            if not retryable(exc) or not policy.may_retry(attempt, now - first_failure):
                 raise
             headers = getattr(exc, "headers", None) or {}
             delay = policy.delay(attempt, headers.get("Retry-After"))
             if on_retry:
                 on_retry(exc, delay)
             time.sleep(delay)
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def api_client(kubeconfig: Path | None = None, context: str | None = None,

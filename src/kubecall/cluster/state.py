@@ -62,7 +62,10 @@ def pod_outcome(pod: Obj) -> Outcome:
     if phase == "Failed":
         return Outcome(FAILED, status.get("reason") or "Failed",
                        status.get("message") or "pod failed")
-    return Outcome(RUNNING if phase == "Running" else PENDING)
+    if phase == "Running":
+        return Outcome(RUNNING)
+    reason = waiting_reason(pod)
+    return Outcome(PENDING, "Waiting" if reason else "", reason)
 
 
 def job_outcome(job: Obj) -> Outcome:
@@ -82,3 +85,47 @@ def job_outcome(job: Obj) -> Outcome:
 
 LOST = Outcome(FAILED, "PodLost", "pod disappeared before it finished (evicted, preempted or "
                                   "its node was lost)")
+
+# Refusals of a Job's pod that no retry of the Job controller can overcome: the pod spec
+# itself breaks a namespace policy (Pod Security, LimitRange bounds). A quota refusal is not
+# here: it passes once other pods finish.
+PERMANENT_REFUSALS = ("violates PodSecurity", "usage per Container is", "usage per Pod is",
+                      "must specify")
+FAILED_CREATE = "FailedCreate"
+
+
+def refusals(events: list[Obj]) -> dict[str, str]:
+    """Job name -> the newest FailedCreate message (its pod refused by admission or quota)."""
+    newest: dict[str, tuple[str, str]] = {}
+    for event in events:
+        involved = event.get("involvedObject") or {}
+        if event.get("reason") != FAILED_CREATE or involved.get("kind") != "Job":
+            continue
+        stamp = event.get("lastTimestamp") or event.get("eventTime") or ""
+        name = involved.get("name", "")
+        if stamp >= newest.get(name, ("", ""))[0]:
+            newest[name] = (stamp, event.get("message") or "")
+    return {name: message for name, (_, message) in newest.items()}
+
+
+def refusal_outcome(message: str) -> Outcome:
+    """What a FailedCreate message means for the job: failed when the pod spec can never be
+    admitted, else still pending (waiting for quota), with the reason for users."""
+    if any(marker in message for marker in PERMANENT_REFUSALS):
+        return Outcome(FAILED, "AdmissionRefused", f"the namespace refuses the job's pod: "
+                                                   f"{message}")
+    return Outcome(PENDING, FAILED_CREATE, f"no pod yet: {message}")
+
+
+def waiting_reason(pod: Obj | None) -> str:
+    """Why a pending pod does not run yet (unschedulable, image pull…), '' when unknown."""
+    if pod is None:
+        return ""
+    scheduled = condition(pod, "PodScheduled")
+    if scheduled and scheduled.get("status") == "False":
+        return f"{scheduled.get('reason', 'Unschedulable')}: {scheduled.get('message', '')}"
+    for container in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") and waiting["reason"] != "ContainerCreating":
+            return f"{waiting['reason']}: {waiting.get('message', '')}"
+    return ""

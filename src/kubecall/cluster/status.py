@@ -13,7 +13,15 @@ from typing import Any
 
 from kubecall.cluster.contract import ATTEMPT_LABEL, NAMESPACE, RUN_LABEL, Obj, condition
 from kubecall.cluster.kube import Kube, add_connection_arguments
-from kubecall.cluster.state import FAILED, PENDING, RUNNING, SUCCEEDED, job_outcome
+from kubecall.cluster.state import (
+    FAILED,
+    PENDING,
+    RUNNING,
+    SUCCEEDED,
+    job_outcome,
+    refusals,
+    waiting_reason,
+)
 
 # A run's jobs by state, in the order a person reads progress.
 STATES = (PENDING, RUNNING, SUCCEEDED, FAILED)
@@ -30,16 +38,41 @@ def job_state(job: Obj, pod_phases: dict[str, str] | None = None) -> str:
     return RUNNING if phase in ("Running", "Succeeded", "Failed") else PENDING
 
 
-def pod_phases_by_job(pods: list[Obj]) -> dict[str, str]:
-    """Job name -> the phase of its newest pod (pods name their Job in ownerReferences)."""
-    newest: dict[str, tuple[str, str]] = {}
+def newest_pods(pods: list[Obj]) -> dict[str, Obj]:
+    """Job name -> its newest pod (pods name their Job in ownerReferences)."""
+    newest: dict[str, Obj] = {}
     for pod in pods:
         meta = pod["metadata"]
         created = meta.get("creationTimestamp") or ""
         for owner in meta.get("ownerReferences") or []:
-            if owner.get("kind") == "Job" and created >= newest.get(owner["name"], ("", ""))[0]:
-                newest[owner["name"]] = (created, (pod.get("status") or {}).get("phase", ""))
-    return {job: phase for job, (_, phase) in newest.items()}
+            name = owner.get("name", "")
+            if owner.get("kind") == "Job" and created >= (
+                    newest.get(name, {}).get("metadata", {}).get("creationTimestamp") or ""):
+                newest[name] = pod
+    return newest
+
+
+def pod_phases_by_job(pods: list[Obj]) -> dict[str, str]:
+    """Job name -> the phase of its newest pod."""
+    return {job: (pod.get("status") or {}).get("phase", "")
+            for job, pod in newest_pods(pods).items()}
+
+
+def waiting_lines(jobs: list[Obj], pods: list[Obj], events: list[Obj]) -> list[str]:
+    """For each pending Job whose reason is known, why it waits: its pod refused (quota,
+    Pod Security, LimitRange; a FailedCreate event) or its pod not scheduled or pulled."""
+    refused = refusals(events)
+    newest = newest_pods(pods)
+    phases = pod_phases_by_job(pods)
+    lines = []
+    for job in sorted(jobs, key=lambda j: j["metadata"]["name"]):
+        name = job["metadata"]["name"]
+        if job_state(job, phases) != PENDING:
+            continue
+        reason = waiting_reason(newest.get(name)) or refused.get(name, "")
+        if reason:
+            lines.append(f"    waiting: {name}: {reason}")
+    return lines
 
 
 @dataclass
@@ -105,7 +138,9 @@ def run_lines(kube: Kube, namespace: str) -> list[str]:
         runs[job["metadata"]["labels"][RUN_LABEL]].append(job)
     if not runs:
         return ["  (no runs)"]
-    phases = pod_phases_by_job(kube.list("v1", "Pod", namespace, RUN_LABEL))
+    pods = kube.list("v1", "Pod", namespace, RUN_LABEL)
+    phases = pod_phases_by_job(pods)
+    events = kube.list("v1", "Event", namespace)
     classified = {run_id: classify(jobs, phases) for run_id, jobs in runs.items()}
     lines = state_table(classified)
     for run_id in sorted(classified):
@@ -115,6 +150,7 @@ def run_lines(kube: Kube, namespace: str) -> list[str]:
                      f"{counts['succeeded']} succeeded, {counts['failed']} failed")
         lines += [f"    failed: {name}" for name in sorted(run.by_state["failed"])]
         lines += [f"    running: {name}" for name in sorted(run.by_state["running"])]
+        lines += waiting_lines(runs[run_id], pods, events)
     return lines
 
 

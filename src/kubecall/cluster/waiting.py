@@ -10,6 +10,7 @@ from kubecall.cluster.kube import Kube
 from kubecall.errors import KubecallError
 
 POLL_SECONDS = 0.5
+WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
 
 
 def _last_event(kube: Kube, namespace: str, kind: str, name: str) -> str:
@@ -22,7 +23,8 @@ def _last_event(kube: Kube, namespace: str, kind: str, name: str) -> str:
 
 # ---- claims -------------------------------------------------------------------------------
 def claim_problem(kube: Kube, claim: Obj) -> str | None:
-    """None when the claim is Bound with the modes it asked for, else why not."""
+    """None when the claim is Bound with the modes it asked for, or Pending in a
+    WaitForFirstConsumer class (it binds with its first pod), else why not."""
     meta, spec = claim["metadata"], claim.get("spec") or {}
     name, namespace = meta["name"], meta["namespace"]
     live = kube.get("v1", "PersistentVolumeClaim", name, namespace)
@@ -39,8 +41,14 @@ def claim_problem(kube: Kube, claim: Obj) -> str | None:
     storage_class = (live.get("spec") or {}).get("storageClassName")
     if volume and kube.get("v1", "PersistentVolume", volume) is None:
         return f"PVC {name} {phase}: PersistentVolume {volume} does not exist"
-    if storage_class and kube.get("storage.k8s.io/v1", "StorageClass", storage_class) is None:
-        return f"PVC {name} {phase}: no storage class {storage_class}"
+    if storage_class:
+        found = kube.get("storage.k8s.io/v1", "StorageClass", storage_class)
+        if found is None:
+            return f"PVC {name} {phase}: no storage class {storage_class}"
+        if found.get("volumeBindingMode") == WAIT_FOR_FIRST_CONSUMER and not volume:
+            # It binds when the first pod using it is scheduled (GKE standard-rwo, EKS gp2):
+            # waiting for it here would wait for ever; the Deployment or Job using it binds it.
+            return None
     why = _last_event(kube, namespace, "PersistentVolumeClaim", name)
     return f"PVC {name} {phase}" + (f": {why}" if why else ": waiting for a volume")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import admission, fieldschema, patching
+from . import admission, fieldschema, namespacepolicy, patching
 from .errors import ApiError
 from .resources import RESOURCE_TYPES, ResourceType, for_api_version, lookup
 from .store import Obj, Store, now_iso
@@ -92,6 +92,8 @@ class Api:
                                              meta["namespace"])
         uid = str(uuid.uuid4())
         obj = admission.prepare_create(rt, obj, self.default_storage_class(), uid)
+        if rt.kind == "Pod":
+            namespacepolicy.admit_pod(self.store, obj)
         if dry_run:
             return obj
         return self.store.create(rt, obj, uid)

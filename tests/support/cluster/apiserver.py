@@ -142,6 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             user = self._authenticate()
             record.user = user.name
+            refused = srv.faults.in_outage()
+            if refused:
+                raise ApiError(refused, "the server is currently unable to handle the request")
             if srv.faults.latency:
                 time.sleep(srv.faults.latency)
             self._route(method, split.path, query, body, user, record)
@@ -429,11 +432,15 @@ class _Handler(BaseHTTPRequestHandler):
                                       _one(query, "includeObject") or "Metadata")
             return json.dumps({"type": kind, "object": obj}).encode() + b"\n"
 
+        generation = srv.faults.stall_generation
         try:
             self._start_stream("application/json")
             for obj in initial:
                 self._chunk(render("ADDED", obj))
             while not srv.stopping.is_set():
+                if srv.faults.stall_generation != generation:
+                    time.sleep(0.2)  # half-open: nothing more, not even the end
+                    continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

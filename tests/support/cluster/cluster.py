@@ -38,6 +38,8 @@ class Cluster:
 
     Options: `nfs_exports` maps "server:/path" of NFS-backed PVs to local directories;
     `storage_classes` maps class name -> (provisioner, access modes it can provision);
+    `wait_for_first_consumer` names the classes whose claims bind only when a pod using them
+    is scheduled;
     `image_entrypoints` stands in for images' ENTRYPOINTs (no image is pulled: containers run
     host tools); `images` maps image references (exact, or by repository) to OCI archives:
     then containers run inside their image (tests/support/cluster/images.py), except those of images
@@ -58,7 +60,8 @@ class Cluster:
                  image_entrypoints: dict[str, Entrypoint] | None = None,
                  node_resources: dict[str, str] | None = None,
                  images: dict[str, str | Path] | None = None,
-                 host_images: set[str] | None = None) -> None:
+                 host_images: set[str] | None = None,
+                 wait_for_first_consumer: tuple[str, ...] = ()) -> None:
         self._own_tmp = None
         if state_dir is None:
             self._own_tmp = tempfile.TemporaryDirectory(prefix=temp_prefix("cluster"))
@@ -77,6 +80,9 @@ class Cluster:
         self.storage_classes = dict(DEFAULT_STORAGE_CLASSES if storage_classes is None
                                     else storage_classes)
         self.default_storage_class = default_storage_class
+        # Classes whose claims bind only once a pod using them is scheduled (GKE standard-rwo,
+        # EKS gp2/gp3); the others bind at once.
+        self.wait_for_first_consumer = set(wait_for_first_consumer)
         # What the scheduler may hand out; generous so real resource requests still schedule.
         self.node_resources = {"cpu": "64", "memory": "256Gi", "pods": "110",
                                **(node_resources or {})}
@@ -155,7 +161,8 @@ class Cluster:
                 "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
                 "metadata": {"name": name, "annotations": annotations},
                 "provisioner": provisioner, "reclaimPolicy": "Delete",
-                "volumeBindingMode": "Immediate"})
+                "volumeBindingMode": "WaitForFirstConsumer"
+                if name in self.wait_for_first_consumer else "Immediate"})
         self.api.create(RT["clusterroles"], "", {
             "metadata": {"name": "cluster-admin"},
             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,8 +39,13 @@ class Faults:
     """What tests may break: failing requests, added latency, dropped watches."""
 
     latency: float = 0.0
+    # time.monotonic() until which every API request is refused (an API server outage).
+    outage_until: float = 0.0
     watch_dropper: Callable[[int | None, bool], int] | None = None
     history_compactor: Callable[[], None] | None = None
+    outage_code: int = 503
+    # Watches opened before the last stall_watches() call send nothing any more.
+    stall_generation: int = 0
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,6 +65,23 @@ class Faults:
         """Delay every API request by `seconds` (0 to stop)."""
         self.latency = seconds
 
+    def outage(self, seconds: float, code: int = 503) -> None:
+        """Refuse every API request with `code` for `seconds` from now, and cut the open
+        watch streams, as a control plane that is down (upgrade, etcd trouble) does."""
+        self.outage_code = code
+        self.outage_until = time.monotonic() + seconds
+        self.drop_watches(abrupt=True)
+
+    def stall_watches(self) -> None:
+        """Make every open watch stream half-open: it stays connected but sends nothing
+        more, whatever its timeoutSeconds (a NAT or load balancer that forgot the
+        connection). Watches opened afterwards work."""
+        self.stall_generation += 1
+
+    def in_outage(self) -> int | None:
+        """The status code to refuse a request with while an outage lasts, else None."""
+        return self.outage_code if time.monotonic() < self.outage_until else None
+
     def drop_watches(self, count: int | None = None, abrupt: bool = False) -> int:
         """End open watch streams now (all, or the `count` oldest); returns how many.
 
@@ -77,6 +100,7 @@ class Faults:
         with self._lock:
             self._failures.clear()
         self.latency = 0.0
+        self.outage_until = 0.0
 
     def take(self, method: str, path: str, verb: str = "", resource: str = "") -> int | None:
         """The injected status code for this request, if a failure rule matches."""

@@ -28,6 +28,9 @@ class JobController:
         self.store = store
         self.api = api
         self._counted: dict[str, set[str]] = {}  # job uid -> pod uids already counted
+        # job uid -> the last refusal recorded (one FailedCreate event per distinct refusal,
+        # as the real recorder aggregates repeats into one event's count).
+        self._refused: dict[str, str] = {}
 
     def reconcile(self) -> None:
         jobs, _ = self.store.list(JOBS)
@@ -125,9 +128,12 @@ class JobController:
         else:
             wanted = min(int(spec.get("parallelism") or 1),
                          completions - status.get("succeeded", 0))
+            created = 0
             for _ in range(wanted - len(active)):
-                self._create_job_pod(job)
-            status["active"] = max(wanted, len(active))
+                if not self._create_job_pod(job):
+                    break
+                created += 1
+            status["active"] = len(active) + created
         status["ready"] = sum(1 for p in active if pod_ready(p))
         status["terminating"] = sum(1 for p in pods if p["metadata"].get("deletionTimestamp")
                                     and (p.get("status") or {}).get("phase")
@@ -158,7 +164,10 @@ class JobController:
                         f for f in o["metadata"].get("finalizers") or [] if f != JOB_TRACKING]
                 self.store.mutate(PODS, meta["namespace"], meta["name"], drop)
 
-    def _create_job_pod(self, job: Obj) -> None:
+    def _create_job_pod(self, job: Obj) -> bool:
+        """Create one pod; a refusal (admission, quota) is a FailedCreate event on the Job
+        and is tried again at the next sync, as kube-controller-manager does. The real Job
+        controller sets no condition for it: the event is the only trace."""
         meta = job["metadata"]
         template = copy.deepcopy(job["spec"]["template"])
         pod_meta = template.setdefault("metadata", {})
@@ -171,9 +180,18 @@ class JobController:
         pod_meta.pop("name", None)
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta,
                "spec": template.get("spec") or {}}
-        created = self.api.create(PODS, meta["namespace"], pod)
+        try:
+            created = self.api.create(PODS, meta["namespace"], pod)
+        except ApiError as exc:
+            message = f"Error creating: {exc.message}"
+            if self._refused.get(meta["uid"]) != message:
+                self._refused[meta["uid"]] = message
+                self.api.record_event(job, "FailedCreate", message, "Warning")
+            return False
+        self._refused.pop(meta["uid"], None)
         self.api.record_event(job, "SuccessfulCreate",
                               f"Created pod: {created['metadata']['name']}")
+        return True
 
 
 def _finished_condition(status: Obj) -> Obj | None:

@@ -6,13 +6,15 @@ from typing import Any
 
 from .api import Api
 from .resources import lookup
+from .storage import SELECTED_NODE
 from .store import Obj, Store, now_iso
 from .volumes import quantity_bytes
 
 PODS = lookup("", "pods")
 NODES = lookup("", "nodes")
 PVCS = lookup("", "persistentvolumeclaims")
-assert PODS and NODES and PVCS
+SCS = lookup("storage.k8s.io", "storageclasses")
+assert PODS and NODES and PVCS and SCS
 
 
 def cpu_cores(text: Any) -> float:
@@ -62,6 +64,8 @@ class Scheduler:
         used_memory = sum(pod_requests(p["spec"])[1] for p in bound)
         free_pods = int(allocatable.get("pods", 110)) - len(bound)
         for pod in sorted(pending, key=lambda p: p["metadata"]["creationTimestamp"]):
+            if self._waits_for_volumes(pod, node["metadata"]["name"]):
+                continue
             cpu, memory = pod_requests(pod["spec"])
             reason = self._unschedulable(pod, node, cpu, memory,
                                          cpu_cores(allocatable.get("cpu")) - used_cpu,
@@ -72,6 +76,28 @@ class Scheduler:
                 continue
             used_cpu, used_memory, free_pods = used_cpu + cpu, used_memory + memory, free_pods - 1
             self._bind(pod, node["metadata"]["name"])
+
+    def _waits_for_volumes(self, pod: Obj, node_name: str) -> bool:
+        """Claims of WaitForFirstConsumer classes bind once a pod using them has a node:
+        name the node on each unbound one (the provisioner then binds it) and keep the pod
+        until they are Bound. False when the pod uses no such claim."""
+        namespace = pod["metadata"]["namespace"]
+        waiting = False
+        for volume in pod["spec"].get("volumes") or []:
+            claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            claim = self.store.find(PVCS, namespace, claim_name) if claim_name else None
+            if claim is None or (claim.get("status") or {}).get("phase") == "Bound":
+                continue
+            class_name = (claim.get("spec") or {}).get("storageClassName") or ""
+            storage_class = self.store.find(SCS, "", class_name) if class_name else None
+            if (storage_class or {}).get("volumeBindingMode") != "WaitForFirstConsumer":
+                continue
+            waiting = True
+            if (claim["metadata"].get("annotations") or {}).get(SELECTED_NODE) != node_name:
+                def select(c: Obj) -> None:
+                    c["metadata"].setdefault("annotations", {})[SELECTED_NODE] = node_name
+                self.store.mutate(PVCS, namespace, claim_name, select)
+        return waiting
 
     def _unschedulable(self, pod: Obj, node: Obj, cpu: float, memory: int, free_cpu: float,
                        free_memory: int, free_pods: int) -> str | None:

@@ -18,6 +18,10 @@ PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
 
 
+# Set on a WaitForFirstConsumer claim by the scheduler when a pod using it has a node.
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+
+
 class VolumeController:
     """Binds claims to volumes, provisions for storage classes, reclaims."""
 
@@ -135,10 +139,9 @@ class VolumeController:
         self._bind(self._provision(claim, storage_class), claim)
 
     def _claim_in_use(self, claim: Obj) -> bool:
-        pods, _ = self.store.list(PODS, claim["metadata"]["namespace"])
-        return any((v.get("persistentVolumeClaim") or {}).get("claimName")
-                   == claim["metadata"]["name"]
-                   for p in pods for v in p["spec"].get("volumes") or [])
+        """A pod using the claim has been scheduled: the scheduler names its node on the
+        claim (as kube-scheduler's VolumeBinding plugin does); a pod merely created is not."""
+        return bool((claim["metadata"].get("annotations") or {}).get(SELECTED_NODE))
 
     def _provision(self, claim: Obj, storage_class: Obj) -> Obj:
         name = f"pvc-{claim['metadata']['uid']}"

@@ -1,0 +1,27 @@
+"""Finding 9 (issue 15): `kubecall launch` runs `snakemake --profile profiles/kubernetes`
+without `--workflow-profile none`, so snakemake also applies profiles/default (the workflow
+profile, found next to the Snakefile) on top; it must not change any kubernetes setting."""
+
+from __future__ import annotations
+
+import yaml
+
+from kubecall.cluster.driver_job import DriverSpec
+from tests.conftest import REPO
+
+
+def profile(name: str) -> dict:
+    return yaml.safe_load((REPO / "profiles" / name / "config.yaml").read_text())
+
+
+def test_the_workflow_profile_agrees_with_the_kubernetes_profile() -> None:
+    command = DriverSpec("r1", "kubecall", "config/config.yaml",
+                         "profiles/kubernetes").command()
+    assert "--workflow-profile" not in command  # so profiles/default applies too
+    default, kubernetes = profile("default"), profile("kubernetes")
+    assert default, "profiles/default is empty"
+    conflicts = {key: (value, kubernetes[key]) for key, value in default.items()
+                 if key in kubernetes and kubernetes[key] != value}
+    assert conflicts == {}
+    # What the NFS workspace and the cluster need stays the kubernetes profile's.
+    assert not {"latency-wait", "cores", "jobs", "executor"} & set(default)
