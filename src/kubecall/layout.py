@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 RESULTS = "results"
-LOGS = "logs"
 BENCHMARKS = "benchmarks"  # snakemake's per-job timings, benchmarks/<rule>[/<wildcards>].tsv
 # Written by the publish stage: each object uploaded or skipped, verified.
 RECEIPT = f"{RESULTS}/publish/receipt.json"
