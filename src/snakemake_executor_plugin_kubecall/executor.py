@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -89,21 +90,46 @@ def spec_settings(settings: Any) -> SpecSettings:
         raise WorkflowError(f"kubecall executor settings: {exc}") from None
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class Interrupts:
+    """Ctrl-C and SIGTERM cancel the run, even when snakemake loses the KeyboardInterrupt.
 
+    snakemake's log handler ignores a KeyboardInterrupt raised while it writes a line
+    (ColorizingTextHandler.emit): a Ctrl-C that lands during a log write would vanish and the
+    driver would wait for ever on running Jobs. So each interrupt is noted, and the status
+    thread raises it again in the main thread if the run has not begun cancelling within
+    `grace` seconds (far longer than snakemake takes from the KeyboardInterrupt to
+    cancel_jobs).
 
-def cancel_on_sigterm() -> None:
-    """SIGTERM (a deleted driver pod, `kill`) cancels the run like Ctrl-C.
-
-    snakemake's own SIGTERM handler waits for running jobs to finish, which on a cluster can
-    take hours and outlive the driver's grace period; jobs would be left behind. Installed
-    after snakemake's scheduler set its handler (at the first submission).
+    SIGTERM (a deleted driver pod, `kill`) is made a Ctrl-C: snakemake's own handler waits
+    for running jobs to finish, which on a cluster can take hours and outlive the driver's
+    grace period; jobs would be left behind.
     """
-    try:
-        signal.signal(signal.SIGTERM, _interrupt)
-    except ValueError:  # not the main thread: keep snakemake's handler
-        pass
+
+    def __init__(self, grace: float = 10.0) -> None:
+        self.grace = grace
+        self.raised_at: float | None = None
+        self.cancelling = False
+
+    def install(self, signum: signal.Signals) -> None:
+        """Handle `signum` from now on (SIGTERM only once snakemake's scheduler has set its
+        own handler, at the first submission)."""
+        try:
+            signal.signal(signum, self._raise)
+        except ValueError:  # not the main thread: keep snakemake's handler
+            pass
+
+    def _raise(self, signum: int, frame: object) -> None:
+        self.raised_at = time.monotonic()
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """From the status thread: deliver a lost interrupt to the main thread again (a real
+        signal, which also wakes it from the scheduler's wait)."""
+        if self.raised_at is None or self.cancelling or \
+                time.monotonic() - self.raised_at < self.grace:
+            return
+        self.raised_at = time.monotonic()
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
 
 
 def _number(value: Any) -> int | None:
@@ -146,6 +172,8 @@ class Executor(RemoteExecutor):
         # Failed Jobs whose pod (and log) still exists: kept for `kubecall status` and
         # `kubecall logs --failed` until their ttlSecondsAfterFinished.
         self._kept: set[str] = set()
+        self.interrupts = Interrupts()
+        self.interrupts.install(signal.SIGINT)
         # Imported here, not at module level: snakemake imports every installed executor
         # plugin on each start, and the kubernetes client costs ~0.3 s that a local run
         # should not pay.
@@ -214,7 +242,7 @@ class Executor(RemoteExecutor):
         if not self.tracker.started:
             # Started with the first job: a run with nothing to do opens no watch.
             self.tracker.start()
-            cancel_on_sigterm()
+            self.interrupts.install(signal.SIGTERM)
             limits = self._call("list the namespace's LimitRanges", self.api.list_limit_ranges)
             self.spec = replace(self.spec, memory_max_mb=limit_range_max_mb(limits))
         try:
@@ -237,6 +265,7 @@ class Executor(RemoteExecutor):
             for job_info in active_jobs:
                 yield job_info
             return
+        self.interrupts.check()
         if self.tracker.error is not None:
             raise WorkflowError(f"kubecall: the status watch failed: {self.tracker.error}")
         self._look_up_podless([str(j.external_jobid) for j in active_jobs
@@ -323,6 +352,7 @@ class Executor(RemoteExecutor):
             f"Container log: {path}. "))
 
     def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
+        self.interrupts.cancelling = True
         self.logger.info(f"kubecall: cancelling run {self.run_id}: deleting its Jobs and pods")
         self._cleanup(force=True)
 
