@@ -201,8 +201,10 @@ def _pod(phase: str, terminated: dict | None = None, waiting: dict | None = None
     (_pod("Succeeded", {"exitCode": 0, "reason": "Completed"}), SUCCEEDED, ""),
     (_pod("Failed", {"exitCode": 137, "reason": "OOMKilled"}), FAILED, "OOMKilled"),
     (_pod("Failed", {"exitCode": 137, "reason": "Error"}), FAILED, "Error"),
-    (_pod("Pending", waiting={"reason": "ImagePullBackOff", "message": "not found"}),
-     FAILED, "ImagePullBackOff"),
+    (_pod("Pending", waiting={"reason": "ErrImagePull", "message": "x: not found"}),
+     FAILED, "ErrImagePull"),
+    (_pod("Pending", waiting={"reason": "ErrImagePull", "message": "429 Too Many Requests"}),
+     PENDING, "ErrImagePull"),
     (_pod("Running", waiting={}, conditions=[{"type": "DisruptionTarget", "status": "True",
                                               "reason": "EvictionByEvictionAPI"}]),
      FAILED, "Evicted"),
@@ -212,3 +214,4 @@ def _pod(phase: str, terminated: dict | None = None, waiting: dict | None = None
 def test_pod_outcomes(pod: dict, state: str, reason: str) -> None:
     outcome = pod_outcome(pod)
     assert (outcome.state, outcome.reason) == (state, reason)
+
