@@ -17,7 +17,15 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
-from kubecall.cluster.contract import CONTAINER, RUN_ID_ENV, WORKDIR_LABEL, jobs_selector
+from kubecall.cluster.contract import (
+    CONTAINER,
+    DRIVER_POD_ENV,
+    DRIVER_POD_UID_ENV,
+    RUN_ID_ENV,
+    WORKDIR_LABEL,
+    driver_owner_reference,
+    jobs_selector,
+)
 from kubecall.cluster.state import (
     FAILED,
     FAILED_CREATE,
@@ -133,6 +141,11 @@ class Executor(RemoteExecutor):
         if label_value(self.run_id) != self.run_id or len(self.run_id) > 30:
             raise WorkflowError(f"kubecall executor: {RUN_ID_ENV}={self.run_id!r} is not a "
                                 "usable run id (at most 30 of [A-Za-z0-9._-])")
+        # A driver in a pod that says who it is (the driver Job, by the downward API) owns
+        # its Jobs: whatever deletes that pod deletes them, even after a SIGKILL.
+        pod, pod_uid = os.environ.get(DRIVER_POD_ENV), os.environ.get(DRIVER_POD_UID_ENV)
+        if pod and pod_uid:
+            self.spec = replace(self.spec, owner=driver_owner_reference(pod, pod_uid))
         # The driver's working directory: jobs run in the same path on the workspace claim.
         self.workdir = os.getcwd()
         self._cleaned = False
