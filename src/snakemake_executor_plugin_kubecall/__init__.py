@@ -89,6 +89,10 @@ class ExecutorSettings(ExecutorSettingsBase):
     watch_timeout: int = _setting(
         "Seconds a status watch stays open before it is renewed (a silent watch is given "
         "up 30 s after that: a half-open connection cannot stall the run).", 240)
+    image_pull_timeout: int = _setting(
+        "Seconds a job's pod may keep failing to pull its image (a registry's 429s, "
+        "timeouts: the kubelet retries, up to 5 min apart) before the job fails; an image "
+        "or tag that does not exist, or a refused pull (credentials), fails at once.", 600)
     api_patience: int = _setting(
         "Seconds of Kubernetes API trouble (an outage, throttling) the run rides out: calls "
         "and the status watch retry that long before the run fails; running Jobs are kept.",

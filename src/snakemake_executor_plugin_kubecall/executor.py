@@ -18,10 +18,19 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
-from kubecall.cluster.contract import CONTAINER, RUN_ID_ENV, WORKDIR_LABEL, jobs_selector
+from kubecall.cluster.contract import (
+    CONTAINER,
+    DRIVER_POD_ENV,
+    DRIVER_POD_UID_ENV,
+    RUN_ID_ENV,
+    WORKDIR_LABEL,
+    driver_owner_reference,
+    jobs_selector,
+)
 from kubecall.cluster.state import (
     FAILED,
     FAILED_CREATE,
+    IMAGE_PULL_REASONS,
     PENDING,
     SUCCEEDED,
     Outcome,
@@ -158,6 +167,11 @@ class Executor(RemoteExecutor):
         if label_value(self.run_id) != self.run_id or len(self.run_id) > 30:
             raise WorkflowError(f"kubecall executor: {RUN_ID_ENV}={self.run_id!r} is not a "
                                 "usable run id (at most 30 of [A-Za-z0-9._-])")
+        # A driver in a pod that says who it is (the driver Job, by the downward API) owns
+        # its Jobs: whatever deletes that pod deletes them, even after a SIGKILL.
+        pod, pod_uid = os.environ.get(DRIVER_POD_ENV), os.environ.get(DRIVER_POD_UID_ENV)
+        if pod and pod_uid:
+            self.spec = replace(self.spec, owner=driver_owner_reference(pod, pod_uid))
         # The driver's working directory: jobs run in the same path on the workspace claim.
         self.workdir = os.getcwd()
         self._cleaned = False
@@ -274,6 +288,7 @@ class Executor(RemoteExecutor):
             name = str(job_info.external_jobid)
             record = self.tracker.get(name)
             outcome = record.outcome if record else self._podless.get(name, Outcome(PENDING))
+            outcome = self._pull_deadline(record, outcome)
             self._say_why_waiting(name, outcome)
             if outcome.state == SUCCEEDED:
                 self._finish(name)
@@ -306,13 +321,29 @@ class Executor(RemoteExecutor):
                 outcome = refusal_outcome(refused[name])
             self._podless[name] = outcome
 
+    def _pull_deadline(self, record: PodRecord | None, outcome: Outcome) -> Outcome:
+        """A pod whose image pull has kept failing for --kubecall-image-pull-timeout fails
+        its job: the kubelet would retry for ever (a registry's 429s and timeouts usually
+        pass within minutes; errors that never pass fail at once, kubecall.cluster.state)."""
+        timeout = float(self.settings.image_pull_timeout)
+        if record is None or record.pulling_since is None or outcome.state != PENDING or \
+                time.monotonic() - record.pulling_since < timeout:
+            return outcome
+        return Outcome(FAILED, "ImagePullTimeout",
+                       f"the image could not be pulled for {timeout:.0f} s while the kubelet "
+                       f"retried (--kubecall-image-pull-timeout): {outcome.message}")
+
     def _say_why_waiting(self, name: str, outcome: Outcome) -> None:
-        """Log once why a job waits (quota, unschedulable, image pull), when that is known."""
-        if outcome.state != PENDING or not outcome.message or \
-                self._said.get(name) == outcome.message:
+        """Log once why a job waits (quota, unschedulable, image pull), when that is known.
+        A failing pull is said once: the kubelet alternates ErrImagePull and back-off."""
+        if outcome.state != PENDING or not outcome.message:
             return
-        self._said[name] = outcome.message
-        self.logger.warning(f"kubecall: Job {name} is waiting: {outcome.message}")
+        key = "image pull" if outcome.reason in IMAGE_PULL_REASONS else outcome.message
+        if self._said.get(name) == key:
+            return
+        self._said[name] = key
+        what = "the image pull fails, the kubelet retries: " if key == "image pull" else ""
+        self.logger.warning(f"kubecall: Job {name} is waiting: {what}{outcome.message}")
 
     def _finish(self, name: str, keep: bool = False) -> None:
         """Forget a finished job; delete its Job unless it is kept (a failure with a log)."""
@@ -344,8 +375,10 @@ class Executor(RemoteExecutor):
         path.write_text(f"# Kubernetes Job {name}, pod {record.name if record else '-'}\n"
                         f"# {outcome.reason}: {outcome.message}\n"
                         + (log or "# (no container log: the pod is gone or never ran)\n"))
-        # Kept when its pod (with the log) stays: not after an eviction or a lost pod.
-        self._finish(name, keep=record is not None and not record.deleted
+        # Kept when its pod (with the log) stays and has ended: not after an eviction or a
+        # lost pod, nor while the pod would go on (a regular sidecar still running, an
+        # image still being pulled), holding quota and never reaching its TTL.
+        self._finish(name, keep=record is not None and not record.deleted and record.finished
                      and outcome.reason not in ("Evicted", "PodLost"))
         self.report_job_error(job_info, msg=(
             f"Kubernetes Job {name} failed: {outcome.reason}: {outcome.message}. "

@@ -57,6 +57,9 @@ class SpecSettings:
     secret_name: str | None = None
     # Environment variable -> key in `secret_name`; values reach pods only by secretKeyRef.
     secret_env: dict[str, str] = field(default_factory=dict)
+    # The driver pod's ownerReference (contract.driver_owner_reference) when the driver runs
+    # in a pod that says who it is: its Jobs are garbage-collected with it.
+    owner: Obj | None = None
 
 
 @dataclass(frozen=True)
@@ -296,15 +299,13 @@ def build_job(request: JobRequest, settings: SpecSettings) -> Obj:
                                   "annotations": dict(settings.annotations)},
                      "spec": pod_spec},
     }
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": job_name(request.run_id, request.rule, request.jobid,
-                                              request.attempt),
+    metadata: Obj = {"name": job_name(request.run_id, request.rule, request.jobid,
+                                      request.attempt),
                      "namespace": settings.namespace, "labels": labels,
-                     "annotations": dict(settings.annotations)},
-        "spec": spec,
-    }
+                     "annotations": dict(settings.annotations)}
+    if settings.owner:
+        metadata["ownerReferences"] = [dict(settings.owner)]
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
 
 
 # ---- parsing of the executor's string settings -----------------------------------------

@@ -9,13 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kubernetes.client.rest import ApiException
 
 from kubecall.cluster.contract import Obj
 from kubecall.cluster.kube import is_transient
-from kubecall.cluster.state import LOST, Outcome, pod_outcome
+from kubecall.cluster.state import IMAGE_PULL_REASONS, LOST, PENDING, Outcome, pod_outcome
 
 from .k8s_api import KubeApi
 
@@ -27,6 +27,12 @@ class PodRecord:
     name: str
     outcome: Outcome
     deleted: bool = False
+    # The pod itself ended (Succeeded/Failed): a regular sidecar can keep it Running after
+    # the snakemake container ended, and a pod that cannot pull its image stays Pending.
+    finished: bool = False
+    # time.monotonic() since which its image pull keeps failing (ErrImagePull and
+    # ImagePullBackOff in turn), None while it does not.
+    pulling_since: float | None = None
 
 
 @dataclass
@@ -69,14 +75,29 @@ class PodTracker:
             return
         name = pod["metadata"]["name"]
         outcome = pod_outcome(pod)
+        finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
         with self._lock:
             previous = self.pods.get(job)
-            if previous and previous.outcome.finished and previous.name == name:
-                # The first final state wins: later events are the pod's deletion.
+            if previous and previous.name != name:
+                previous = None
+            if previous and previous.outcome.finished:
+                # The first final state wins: later events are the pod's deletion (or
+                # the end of a sidecar); only whether the pod itself ended is updated.
+                previous.finished = previous.finished or finished
+                previous.deleted = previous.deleted or kind == "DELETED"
                 return
+            pulling_since = None
+            if outcome.state == PENDING and outcome.reason in IMAGE_PULL_REASONS:
+                pulling_since = previous.pulling_since if previous and \
+                    previous.pulling_since is not None else time.monotonic()
+                if previous and previous.pulling_since is not None and \
+                        outcome.message.startswith("Back-off pulling image"):
+                    # An older kubelet's back-off names no error: keep the last one seen.
+                    outcome = replace(outcome, message=previous.outcome.message)
             if kind == "DELETED" and not outcome.finished:
                 outcome = LOST
-            self.pods[job] = PodRecord(name, outcome, kind == "DELETED")
+            self.pods[job] = PodRecord(name, outcome, kind == "DELETED", finished,
+                                       pulling_since)
 
     def _relist(self) -> str:
         items, version = self.api.list_pods(self.selector)

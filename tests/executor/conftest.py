@@ -4,6 +4,7 @@ The jobs' pods run in the job image built from this checkout (tests/support/imag
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -22,6 +23,7 @@ from kubernetes import client
 
 from tests.conftest import REPO
 from tests.support.cluster.hostpaths import POD_PYTHON, POD_UID, pod_pythonpath
+from tests.support.cluster.mesh import INJECT_LABEL
 from tests.support.image import REFERENCE
 from tests.support.leftovers import temp_prefix
 
@@ -181,17 +183,16 @@ def _apply(admin: client.ApiClient, objects: list[dict]) -> None:
         utils.create_from_dict(admin, obj, namespace=obj["metadata"].get("namespace"))
 
 
-@pytest.fixture
-def kube_env(k8s_cluster_factory, job_image_archive: Path  # type: ignore[no-untyped-def]
-             ) -> Iterator[KubeEnv]:
-    """A cluster with the demo data on the data-source volume and a run directory holding
-    this checkout's workflow on the workspace claim, owned by uid 10001; its node runs the
-    job image (and fails to pull any other)."""
+@contextlib.contextmanager
+def _kube_env(k8s_cluster_factory, job_image_archive: Path,  # type: ignore[no-untyped-def]
+              **options: object) -> Iterator[KubeEnv]:
+    """A prepared cluster (see `kube_env`), its drivers stopped and its state removed at
+    the end, pass or fail; `options` go to the Cluster."""
     # Outside /tmp: pods mount an emptyDir over /tmp, which would hide claim directories.
     base = Path(tempfile.mkdtemp(prefix=temp_prefix("k8s"), dir="/var/tmp"))
     try:
-        env = prepare(lambda **options: k8s_cluster_factory(
-            images={REFERENCE: job_image_archive}, **options), base)
+        env = prepare(lambda **more: k8s_cluster_factory(
+            images={REFERENCE: job_image_archive}, **options, **more), base)
         try:
             yield env
         finally:
@@ -199,6 +200,28 @@ def kube_env(k8s_cluster_factory, job_image_archive: Path  # type: ignore[no-unt
             env.admin.close()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def kube_env(k8s_cluster_factory, job_image_archive: Path  # type: ignore[no-untyped-def]
+             ) -> Iterator[KubeEnv]:
+    """A cluster with the demo data on the data-source volume and a run directory holding
+    this checkout's workflow on the workspace claim, owned by uid 10001; its node runs the
+    job image (and fails to pull any other)."""
+    with _kube_env(k8s_cluster_factory, job_image_archive) as env:
+        yield env
+
+
+@pytest.fixture(params=["regular", "native"])
+def meshed_env(request, k8s_cluster_factory,  # type: ignore[no-untyped-def]
+               job_image_archive: Path) -> Iterator[KubeEnv]:
+    """`kube_env` in a service mesh: its namespace labelled for injection, every pod gets
+    an istio-proxy sidecar, as a regular container or as a native sidecar."""
+    with _kube_env(k8s_cluster_factory, job_image_archive,
+                   sidecar_injection=request.param) as env:
+        client.CoreV1Api(env.admin).patch_namespace(
+            NAMESPACE, {"metadata": {"labels": {INJECT_LABEL: "enabled"}}})
+        yield env
 
 
 def shipped(name: str) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kubecall.cluster.contract import DRIVER_POD_ENV, DRIVER_POD_UID_ENV, driver_owner_reference
+from kubecall.cluster.driver_job import DriverSpec, driver_job
 from kubecall.cluster.state import FAILED, PENDING, SUCCEEDED, pod_outcome
 from snakemake_executor_plugin_kubecall.jobspec import (
     JobRequest,
@@ -201,8 +203,10 @@ def _pod(phase: str, terminated: dict | None = None, waiting: dict | None = None
     (_pod("Succeeded", {"exitCode": 0, "reason": "Completed"}), SUCCEEDED, ""),
     (_pod("Failed", {"exitCode": 137, "reason": "OOMKilled"}), FAILED, "OOMKilled"),
     (_pod("Failed", {"exitCode": 137, "reason": "Error"}), FAILED, "Error"),
-    (_pod("Pending", waiting={"reason": "ImagePullBackOff", "message": "not found"}),
-     FAILED, "ImagePullBackOff"),
+    (_pod("Pending", waiting={"reason": "ErrImagePull", "message": "x: not found"}),
+     FAILED, "ErrImagePull"),
+    (_pod("Pending", waiting={"reason": "ErrImagePull", "message": "429 Too Many Requests"}),
+     PENDING, "ErrImagePull"),
     (_pod("Running", waiting={}, conditions=[{"type": "DisruptionTarget", "status": "True",
                                               "reason": "EvictionByEvictionAPI"}]),
      FAILED, "Evicted"),
@@ -212,3 +216,18 @@ def _pod(phase: str, terminated: dict | None = None, waiting: dict | None = None
 def test_pod_outcomes(pod: dict, state: str, reason: str) -> None:
     outcome = pod_outcome(pod)
     assert (outcome.state, outcome.reason) == (state, reason)
+
+
+def test_jobs_are_owned_by_the_driver_pod_when_it_says_who_it_is() -> None:
+    owner = driver_owner_reference("kubecall-run-x-abcde", "1234-uid")
+    job = build_job(REQUEST, SpecSettings(owner=owner))
+    assert job["metadata"]["ownerReferences"] == [
+        {"apiVersion": "v1", "kind": "Pod", "name": "kubecall-run-x-abcde", "uid": "1234-uid"}]
+    assert "ownerReferences" not in build_job(REQUEST, SpecSettings())["metadata"]
+
+
+def test_the_driver_job_tells_its_pod_name_and_uid_by_the_downward_api() -> None:
+    job = driver_job(DriverSpec("r1", "kubecall", "c.yaml", "profiles/kubernetes"))
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env[DRIVER_POD_ENV]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env[DRIVER_POD_UID_ENV]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.uid"}}

@@ -13,6 +13,7 @@ from tests.support.cluster.helpers import (
     wait_for,
     wait_pod_phase,
 )
+from tests.support.cluster.images import UNAUTHORIZED
 from tests.support.cluster.plugin import ClusterFactory
 from tests.support.image import REFERENCE
 
@@ -73,7 +74,42 @@ def test_a_pod_of_an_unknown_image_fails_to_pull_by_name(
     pulled = wait_for(lambda: waiting("ErrImagePull"), what="ErrImagePull")
     assert f'Failed to pull image "{image}"' in pulled.message
     backoff = wait_for(lambda: waiting("ImagePullBackOff"), what="ImagePullBackOff")
-    assert backoff.message == f'Back-off pulling image "{image}"'
+    # Kubernetes 1.32+: the back-off message carries the last pull error.
+    assert backoff.message == f'Back-off pulling image "{image}": ErrImagePull: ' \
+        f"{pulled.message}"
     assert core.read_namespaced_pod("nopull", "default").status.phase == "Pending"
     events = core.list_namespaced_event("default").items
     assert any(e.reason == "Failed" and image in e.message for e in events)
+
+
+def test_injected_pull_failures_pass_once_the_kubelet_retries(
+        k8s_cluster_factory: ClusterFactory, job_image_archive: Path) -> None:
+    cluster = k8s_cluster_factory(images={REFERENCE: job_image_archive})
+    core = client.CoreV1Api(api_client(cluster))
+    cluster.fail_pulls(2)  # a registry's 429, twice
+    image = f"{REFERENCE}:0.1.0"
+    core.create_namespaced_pod("default", pod_manifest("busy", ["true"], container={
+        "image": image, "securityContext": {"runAsNonRoot": True}}))
+    assert wait_pod_phase(core, "default", "busy", timeout=300).status.phase == "Succeeded"
+    events = core.list_namespaced_event("default").items
+    pulls = [e.message for e in events if e.reason == "Failed"]
+    assert len(pulls) == 2 and all("429 Too Many Requests" in m for m in pulls), pulls
+    backoffs = [e.message for e in events if e.reason == "BackOff"]
+    assert backoffs and all(f'Back-off pulling image "{image}": ErrImagePull: Failed to pull '
+                            "image" in m and "429" in m for m in backoffs), backoffs
+
+def test_pull_failures_for_ever_and_for_one_image(
+        k8s_cluster_factory: ClusterFactory, job_image_archive: Path) -> None:
+    cluster = k8s_cluster_factory(images={REFERENCE: job_image_archive})
+    core = client.CoreV1Api(api_client(cluster))
+    cluster.fail_pulls(-1, UNAUTHORIZED, image=REFERENCE)
+    core.create_namespaced_pod("default", pod_manifest("denied", ["true"], container={
+        "image": f"{REFERENCE}:0.1.0", "securityContext": {"runAsNonRoot": True}}))
+
+    def denied() -> str | None:
+        statuses = core.read_namespaced_pod("denied", "default").status.container_statuses
+        waiting = statuses[0].state.waiting if statuses else None
+        return waiting.message if waiting and waiting.reason == "ErrImagePull" else None
+    assert "pull access denied" in wait_for(denied, what="ErrImagePull")
+    cluster.clear_pull_failures()
+    assert wait_pod_phase(core, "default", "denied", timeout=300).status.phase == "Succeeded"

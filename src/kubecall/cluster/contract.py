@@ -39,6 +39,18 @@ JOB_COMPONENT = "snakemake-job"  # the executor's Jobs (the driver Job's compone
 # Set by the driver Job (`kubecall launch`): the executor labels its Jobs with this run id, so
 # `kubecall status RUN` and `kubecall logs --failed RUN` find them.
 RUN_ID_ENV = "KUBECALL_RUN_ID"
+# Set by the driver Job from the downward API (its pod's name and uid): the executor makes
+# that pod the owner of every Job it creates, so Kubernetes' garbage collector deletes them
+# whenever the driver pod goes (its Job deleted by hand or TTL, eviction, a lost node).
+DRIVER_POD_ENV = "KUBECALL_DRIVER_POD"
+DRIVER_POD_UID_ENV = "KUBECALL_DRIVER_POD_UID"
+
+
+def driver_owner_reference(pod_name: str, pod_uid: str) -> Obj:
+    """The ownerReference of an executor Job to its driver pod. No blockOwnerDeletion: that
+    would need `update` on pods/finalizers where OwnerReferencesPermissionEnforcement is
+    on, and nothing needs the driver pod to wait for its Jobs' deletion."""
+    return {"apiVersion": "v1", "kind": "Pod", "name": pod_name, "uid": pod_uid}
 
 
 def jobs_selector(run_id: str) -> str:

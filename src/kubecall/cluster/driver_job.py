@@ -18,6 +18,8 @@ from kubecall.cluster.contract import (
     CONTAINER,
     DATASOURCE_CLAIM,
     DATASOURCE_PATH,
+    DRIVER_POD_ENV,
+    DRIVER_POD_UID_ENV,
     DRIVER_SERVICE_ACCOUNT,
     IMAGE,
     PART_OF,
@@ -120,6 +122,12 @@ def driver_job(spec: DriverSpec) -> Obj:
                         "workingDir": spec.workdir,
                         "env": [
                             {"name": RUN_ID_ENV, "value": spec.run_id},
+                            # The executor's Jobs are owned by this pod (garbage-collected
+                            # with it), by the downward API.
+                            {"name": DRIVER_POD_ENV, "valueFrom": {
+                                "fieldRef": {"fieldPath": "metadata.name"}}},
+                            {"name": DRIVER_POD_UID_ENV, "valueFrom": {
+                                "fieldRef": {"fieldPath": "metadata.uid"}}},
                             {"name": "KUBECALL_NAMESPACE", "value": spec.namespace},
                             # snakemake writes caches under $HOME; the root filesystem is
                             # read-only, /tmp is an emptyDir.

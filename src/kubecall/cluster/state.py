@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubecall.cluster.contract import Obj, condition
+from kubecall.cluster.contract import CONTAINER, Obj, condition
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
 # Waiting reasons that never resolve on their own: the job fails now instead of hanging.
-STUCK_WAITING = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
-                 "CreateContainerConfigError", "CreateContainerError"}
-IMAGE_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
+STUCK_WAITING = {"InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
+# The kubelet retries these with back-off: a registry's 429 or a timeout passes, a missing
+# image or a refused pull does not (image_pull_is_permanent); the executor bounds the wait.
+IMAGE_PULL_REASONS = {"ErrImagePull", "ImagePullBackOff"}
+IMAGE_REASONS = IMAGE_PULL_REASONS | {"InvalidImageName"}
+# What containerd and the registries say when an image can never be pulled as asked:
+# no such repository, tag or digest, no access (credentials), no image for this platform.
+PERMANENT_PULL_MARKERS = ("code = notfound", ": not found", "manifest unknown",
+                          "pull access denied", "unauthorized", "authorization failed",
+                          "insufficient_scope", "403 forbidden", "invalid reference format",
+                          "no match for platform")
+# Since Kubernetes 1.32 a back-off message carries the last pull error after this.
+_BACKOFF_DETAIL = ": ErrImagePull: "
 
 
 @dataclass(frozen=True)
@@ -27,8 +37,63 @@ class Outcome:
         return self.state in (SUCCEEDED, FAILED)
 
 
+def image_pull_is_permanent(message: str) -> bool:
+    """Whether an image pull error can never pass by retrying (not found, no access)."""
+    text = message.lower()
+    return any(marker in text for marker in PERMANENT_PULL_MARKERS)
+
+
+def pull_error(waiting: Obj) -> str:
+    """The pull error of an ErrImagePull or ImagePullBackOff state, without the back-off
+    prefix ('' when a back-off message does not carry it: Kubernetes before 1.32)."""
+    message = str(waiting.get("message") or "")
+    if waiting.get("reason") == "ImagePullBackOff":
+        _, found, detail = message.partition(_BACKOFF_DETAIL)
+        return detail if found else ""
+    return message
+
+
+def container_statuses(pod: Obj) -> list[Obj]:
+    """Every container's status: init containers (native sidecars among them) first."""
+    status = pod.get("status") or {}
+    return (status.get("initContainerStatuses") or []) + \
+        (status.get("containerStatuses") or [])
+
+
+def main_status(pod: Obj) -> Obj | None:
+    """The status of the container that decides the outcome (CONTAINER), not of a sidecar
+    a mesh injected beside it."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    named = [c for c in statuses if c.get("name") == CONTAINER]
+    if named:
+        return named[0]
+    return statuses[0] if len(statuses) == 1 else None
+
+
+def _waiting_outcome(pod: Obj) -> Outcome | None:
+    """A container that waits on something that blocks the job (its own image, a sidecar's
+    image, a configuration error): failed when it never resolves, pending while the kubelet
+    retries a pull that may pass."""
+    for container in container_statuses(pod):
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        reason = waiting.get("reason") or ""
+        detail = waiting.get("message", "") or container.get("image", "")
+        if reason in STUCK_WAITING:
+            kind = "image pull error" if reason in IMAGE_REASONS \
+                else "container configuration error"
+            return Outcome(FAILED, reason, f"{kind}: {detail}")
+        if reason in IMAGE_PULL_REASONS:
+            error = pull_error(waiting)
+            if error and image_pull_is_permanent(error):
+                return Outcome(FAILED, reason, f"image pull error (the image, its tag or the "
+                                               f"pull credentials are wrong): {error}")
+            return Outcome(PENDING, reason, error or detail)
+    return None
+
+
 def pod_outcome(pod: Obj) -> Outcome:
-    """The outcome a pod's status shows (one container, restartPolicy Never)."""
+    """The outcome a pod's status shows: the snakemake container's (restartPolicy Never),
+    whatever sidecars run beside it."""
     status = pod.get("status") or {}
     phase = status.get("phase") or "Pending"
     disruption = condition(pod, "DisruptionTarget")
@@ -40,29 +105,30 @@ def pod_outcome(pod: Obj) -> Outcome:
     if status.get("reason") == "DeadlineExceeded":
         return Outcome(FAILED, "DeadlineExceeded",
                        "job ran longer than its runtime resource (activeDeadlineSeconds)")
-    for container in status.get("containerStatuses") or []:
-        state = container.get("state") or {}
-        waiting = state.get("waiting") or {}
-        if waiting.get("reason") in STUCK_WAITING:
-            kind = "image pull error" if waiting["reason"] in IMAGE_REASONS \
-                else "container configuration error"
-            return Outcome(FAILED, waiting["reason"],
-                           f"{kind}: {waiting.get('message', '') or container.get('image', '')}")
-        terminated = state.get("terminated")
-        if terminated and (phase == "Failed" or terminated.get("exitCode")):
-            reason = terminated.get("reason") or "Error"
-            code = terminated.get("exitCode")
-            if reason == "OOMKilled":
-                return Outcome(FAILED, "OOMKilled",
-                               f"container was OOMKilled (exit {code}): it used more memory "
-                               "than its mem_mb limit; a retry asks for more")
-            return Outcome(FAILED, reason, f"container exited with code {code} ({reason})")
+    main = main_status(pod)
+    state = (main or {}).get("state") or {}
+    terminated = state.get("terminated")
+    if terminated:
+        # Final: the container does not restart. A regular sidecar (Istio, Linkerd) may
+        # keep the pod Running for ever; its exit code does not count either.
+        reason = terminated.get("reason") or "Error"
+        code = terminated.get("exitCode")
+        if code == 0:
+            return Outcome(SUCCEEDED)
+        if reason == "OOMKilled":
+            return Outcome(FAILED, "OOMKilled",
+                           f"container was OOMKilled (exit {code}): it used more memory "
+                           "than its mem_mb limit; a retry asks for more")
+        return Outcome(FAILED, reason, f"container exited with code {code} ({reason})")
+    waiting = _waiting_outcome(pod)
+    if waiting is not None:
+        return waiting
     if phase == "Succeeded":
         return Outcome(SUCCEEDED)
     if phase == "Failed":
         return Outcome(FAILED, status.get("reason") or "Failed",
                        status.get("message") or "pod failed")
-    if phase == "Running":
+    if phase == "Running" and (main is None or "running" in state):
         return Outcome(RUNNING)
     reason = waiting_reason(pod)
     return Outcome(PENDING, "Waiting" if reason else "", reason)
@@ -124,8 +190,9 @@ def waiting_reason(pod: Obj | None) -> str:
     scheduled = condition(pod, "PodScheduled")
     if scheduled and scheduled.get("status") == "False":
         return f"{scheduled.get('reason', 'Unschedulable')}: {scheduled.get('message', '')}"
-    for container in (pod.get("status") or {}).get("containerStatuses") or []:
+    for container in container_statuses(pod):
         waiting = (container.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") and waiting["reason"] != "ContainerCreating":
+        if waiting.get("reason") and waiting["reason"] not in ("ContainerCreating",
+                                                               "PodInitializing"):
             return f"{waiting['reason']}: {waiting.get('message', '')}"
     return ""

@@ -126,6 +126,15 @@ def _validate_pod_spec(kind: str, name: str, spec: Obj, prefix: str,
             seen.add(c.get("name", ""))
             if not c.get("image"):
                 causes.append((f"{where}.image", "Required value"))
+            # A container's own restartPolicy: only "Always", only on init containers
+            # (native sidecars).
+            if "restartPolicy" in c and group == "containers":
+                causes.append((f"{where}.restartPolicy",
+                               "Forbidden: may not be set for non-init containers"))
+            elif "restartPolicy" in c and c["restartPolicy"] != "Always":
+                causes.append((f"{where}.restartPolicy", f'Unsupported value: '
+                                                         f'"{c["restartPolicy"]}": supported '
+                                                         'values: "Always"'))
             for e, var in enumerate(c.get("env") or []):
                 if not _ENV_NAME.match(str(var.get("name", ""))):
                     causes.append((f"{where}.env[{e}].name",

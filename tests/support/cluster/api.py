@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import admission, fieldschema, namespacepolicy, patching
+from . import admission, fieldschema, mesh, namespacepolicy, patching
 from .errors import ApiError
 from .resources import RESOURCE_TYPES, ResourceType, for_api_version, lookup
 from .store import Obj, Store, now_iso
@@ -42,6 +42,8 @@ class Api:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._request = threading.local()
+        # A mesh's sidecar injector, if installed (mesh.MODES): "regular" or "native".
+        self.sidecar_injection: str | None = None
 
     @contextlib.contextmanager
     def client_request(self, field_validation: str) -> Iterator[list[str]]:
@@ -93,6 +95,10 @@ class Api:
         uid = str(uuid.uuid4())
         obj = admission.prepare_create(rt, obj, self.default_storage_class(), uid)
         if rt.kind == "Pod":
+            # Mutating webhooks (the mesh's injector) run before validating admission.
+            if self.sidecar_injection and mesh.wants_injection(
+                    self.store.find(NS, "", obj["metadata"]["namespace"]), obj):
+                mesh.inject(obj, self.sidecar_injection)
             namespacepolicy.admit_pod(self.store, obj)
         if dry_run:
             return obj

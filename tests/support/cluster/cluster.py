@@ -10,10 +10,12 @@ from typing import Any
 
 from tests.support.leftovers import temp_prefix
 
+from . import mesh
 from .api import Api
 from .apiserver import ApiServer
 from .controllers import ControllerManager
 from .faults import Faults, RequestLog
+from .images import TOO_MANY_REQUESTS
 from .node import Entrypoint, NodeAgent
 from .rbac import Tokens
 from .resources import lookup
@@ -46,7 +48,9 @@ class Cluster:
     in `image_entrypoints` or `host_images`, which still run host tools, and any other image
     fails to pull (ErrImagePull, ImagePullBackOff); `node_resources` sets the node's
     allocatable cpu/memory/pods (pods whose requests do not fit stay Pending, Unschedulable);
-    `tls=False` serves plain HTTP (kubectl then sends no token and gets 401).
+    `tls=False` serves plain HTTP (kubectl then sends no token and gets 401);
+    `sidecar_injection` ("regular" or "native") installs a mesh's sidecar injector for
+    namespaces labelled `istio-injection: enabled` (tests/support/cluster/mesh.py).
 
     Use `start()`/`stop()` (or a `with` block). `kubeconfig` is written into the state dir with
     an admin token; `kubeconfig_for(namespace, service_account)` writes one whose token is
@@ -61,7 +65,8 @@ class Cluster:
                  node_resources: dict[str, str] | None = None,
                  images: dict[str, str | Path] | None = None,
                  host_images: set[str] | None = None,
-                 wait_for_first_consumer: tuple[str, ...] = ()) -> None:
+                 wait_for_first_consumer: tuple[str, ...] = (),
+                 sidecar_injection: str | None = None) -> None:
         self._own_tmp = None
         if state_dir is None:
             self._own_tmp = tempfile.TemporaryDirectory(prefix=temp_prefix("cluster"))
@@ -70,6 +75,12 @@ class Cluster:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store()
         self.api = Api(self.store)
+        if sidecar_injection is not None:
+            if sidecar_injection not in mesh.MODES:
+                raise ValueError(f"sidecar_injection: one of {mesh.MODES}")
+            # The mesh's proxy runs on host tools, whatever images the node has.
+            host_images = {*(host_images or ()), mesh.PROXY_IMAGE}
+        self.api.sidecar_injection = sidecar_injection
         self.tokens = Tokens()
         self.tls = tls
         context = None
@@ -246,6 +257,19 @@ class Cluster:
     def kill_pod(self, namespace: str, name: str, container: str | None = None) -> None:
         """SIGKILL a pod's running containers (exit code 137, as after a crash)."""
         self.node.kill_pod(namespace, name, container)
+
+    def fail_pulls(self, count: int, message: str | None = None,
+                   image: str | None = None) -> None:
+        """The node's next `count` image pulls (of `image`, or any; -1: all until
+        `clear_pull_failures`) fail with `message` (default: a registry's 429), as
+        ErrImagePull then ImagePullBackOff; the kubelet's retries then pull normally."""
+        if self.node.images is None:
+            raise ValueError("fail_pulls needs a cluster with images (no pull happens else)")
+        self.node.images.fail_pulls(count, message or TOO_MANY_REQUESTS, image)
+
+    def clear_pull_failures(self) -> None:
+        if self.node.images is not None:
+            self.node.images.clear_pull_failures()
 
     def evict_pod(self, namespace: str, name: str) -> None:
         """Evict a pod: DisruptionTarget condition, containers stopped, pod deleted."""

@@ -9,12 +9,12 @@ import threading
 import traceback
 from pathlib import Path
 
-from .api import FOREGROUND, Api
+from .api import FOREGROUND, ORPHAN, Api
 from .errors import ApiError
 from .jobs import JobController
-from .objects import EVENTS, NS, SAS, SECRETS
+from .objects import EVENTS, NS, SAS, SECRETS, drop_finalizer
 from .rbac import Tokens
-from .resources import RESOURCE_TYPES, ResourceType
+from .resources import RESOURCE_TYPES, ResourceType, for_api_version
 from .scheduler import Scheduler
 from .storage import VolumeController
 from .store import Event, Obj, Store
@@ -137,38 +137,85 @@ class ControllerManager:
             raise
 
     def _collect(self) -> None:
-        live_uids: set[str] = set()
+        """One pass of the garbage collector, with its rules (attemptToDeleteItem and
+        processDeletingDependentsItem in kube-controller-manager):
+
+        - each owner reference is *dangling* (no object of that kind, name and namespace
+          with that uid), *waiting* (the owner is being deleted in the foreground) or
+          *solid*;
+        - a dependent with a solid owner stays; its dangling and waiting references are
+          removed;
+        - any other dependent is deleted: in the foreground when an owner waits and it has
+          dependents itself, else by its own finalizers (orphan, foreground) or in the
+          background;
+        - an owner deleted in the foreground goes once no dependent with
+          `blockOwnerDeletion: true` remains (the others do not hold it).
+        """
         everything: list[tuple[ResourceType, Obj]] = []
         for rt in RESOURCE_TYPES:
             if rt.kind in ("Event", "SelfSubjectAccessReview"):
                 continue
             items, _ = self.store.list(rt)
-            for item in items:
-                everything.append((rt, item))
-                live_uids.add(item["metadata"]["uid"])
-        foreground = {item["metadata"]["uid"] for _, item in everything
-                      if FOREGROUND in (item["metadata"].get("finalizers") or [])
-                      and item["metadata"].get("deletionTimestamp")}
-        dependents_of: dict[str, int] = {}
+            everything += [(rt, item) for item in items]
+        by_uid = {item["metadata"]["uid"]: (rt, item) for rt, item in everything}
+        dependents: dict[str, list[tuple[Obj, Obj]]] = {}  # owner uid -> (dependent, ref)
+        for _, item in everything:
+            for ref in item["metadata"].get("ownerReferences") or []:
+                dependents.setdefault(ref.get("uid", ""), []).append((item, ref))
         for rt, item in everything:
             meta = item["metadata"]
             refs = meta.get("ownerReferences") or []
-            if not refs:
+            if not refs or meta.get("deletionTimestamp"):
                 continue
+            kinds = {"solid": [], "dangling": [], "waiting": []}
             for ref in refs:
-                dependents_of[ref.get("uid", "")] = dependents_of.get(ref.get("uid", ""), 0) + 1
-            owners_gone = all(ref.get("uid") not in live_uids for ref in refs)
-            owner_foreground = any(ref.get("uid") in foreground for ref in refs)
-            if (owners_gone or owner_foreground) and not meta.get("deletionTimestamp"):
-                policy = "Foreground" if owner_foreground else "Background"
-                with contextlib.suppress(ApiError):
-                    self.api.delete(rt, meta.get("namespace", ""), meta["name"],
-                                    {"propagationPolicy": policy})
+                kinds[self._owner_state(ref, meta.get("namespace", ""), by_uid)].append(ref)
+            namespace = meta.get("namespace", "")
+            if kinds["solid"]:
+                gone = {r.get("uid") for r in kinds["dangling"] + kinds["waiting"]}
+                if gone:
+                    def keep_solid(o: Obj, g: set = gone) -> None:
+                        o["metadata"]["ownerReferences"] = [
+                            r for r in o["metadata"].get("ownerReferences") or []
+                            if r.get("uid") not in g]
+                    self.store.mutate(rt, namespace, meta["name"], keep_solid)
+                continue
+            finalizers = meta.get("finalizers") or []
+            if kinds["waiting"] and dependents.get(meta["uid"]):
+                policy = "Foreground"
+            elif ORPHAN in finalizers:
+                policy = "Orphan"
+            elif FOREGROUND in finalizers:
+                policy = "Foreground"
+            else:
+                policy = "Background"
+            with contextlib.suppress(ApiError):
+                self.api.delete(rt, namespace, meta["name"], {"propagationPolicy": policy})
         for rt, item in everything:
             meta = item["metadata"]
-            if meta["uid"] in foreground and not dependents_of.get(meta["uid"]):
-                def drop(o: Obj) -> None:
-                    o["metadata"]["finalizers"] = [f for f in o["metadata"].get("finalizers", [])
-                                                   if f != FOREGROUND]
-                self.store.mutate(rt, meta.get("namespace", ""), meta["name"], drop)
+            if FOREGROUND not in (meta.get("finalizers") or []) or \
+                    not meta.get("deletionTimestamp"):
+                continue
+            blocking = [d for d, ref in dependents.get(meta["uid"], [])
+                        if ref.get("blockOwnerDeletion")]
+            if not blocking:
+                drop_finalizer(self.store, rt, meta.get("namespace", ""), meta["name"],
+                               FOREGROUND)
 
+    @staticmethod
+    def _owner_state(ref: Obj, namespace: str,
+                     by_uid: dict[str, tuple[ResourceType, Obj]]) -> str:
+        """solid, dangling or waiting (see _collect) for one owner reference of an object
+        in `namespace`: a namespaced owner is looked for in the dependent's namespace."""
+        rt = for_api_version(str(ref.get("apiVersion", "")), str(ref.get("kind", "")))
+        if rt is None:
+            return "solid"  # a kind the collector cannot resolve: it leaves the object alone
+        found = by_uid.get(ref.get("uid", ""))
+        if found is None or found[0] is not rt or \
+                found[1]["metadata"]["name"] != ref.get("name") or \
+                (rt.namespaced and found[1]["metadata"].get("namespace") != namespace):
+            return "dangling"
+        owner = found[1]["metadata"]
+        if owner.get("deletionTimestamp") and FOREGROUND in (owner.get("finalizers") or []):
+            return "waiting"
+        return "solid"

@@ -134,13 +134,60 @@ def unpack(archive: Path) -> Image:
         return image
 
 
+# What a registry answers under load, as containerd reports it (the kubelet retries).
+TOO_MANY_REQUESTS = (
+    'rpc error: code = Unknown desc = failed to pull and unpack image "{reference}": failed to '
+    "copy: httpReadSeeker: failed open: unexpected status code "
+    "https://registry.test/v2/blobs/sha256:0: 429 Too Many Requests - Server message: "
+    "toomanyrequests: retry-after: 707.013µs")
+PULL_TIMEOUT = (
+    'rpc error: code = DeadlineExceeded desc = failed to pull and unpack image "{reference}": '
+    'failed to resolve reference "{reference}": failed to do request: Head '
+    '"https://registry.test/v2/manifests/latest": dial tcp 192.0.2.1:443: i/o timeout')
+UNAUTHORIZED = (
+    'rpc error: code = Unknown desc = failed to pull and unpack image "{reference}": failed to '
+    'resolve reference "{reference}": pull access denied, repository does not exist or may '
+    "require authorization: server message: insufficient_scope: authorization failed")
+
+
 class Registry:
-    """What the node can pull: image references (exact, or by repository) -> OCI archives."""
+    """What the node can pull: image references (exact, or by repository) -> OCI archives;
+    tests make pulls fail for a while (`fail_pulls`)."""
 
     def __init__(self, archives: dict[str, Path]) -> None:
         self.archives = {name: Path(path) for name, path in archives.items()}
+        # [remaining, message template, image or None for any]; -1 remaining: for ever.
+        self._failures: list[list] = []
+        self._lock = threading.Lock()
+
+    def fail_pulls(self, count: int, message: str = TOO_MANY_REQUESTS,
+                   image: str | None = None) -> None:
+        """Fail the next `count` pulls (of `image`, by reference or repository, or of any)
+        with `message` ({reference} filled in); count -1 fails every pull until cleared."""
+        with self._lock:
+            self._failures.append([count, message, image])
+
+    def clear_pull_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    def _injected(self, reference: str) -> str | None:
+        with self._lock:
+            for failure in self._failures:
+                remaining, message, image = failure
+                if image is not None and image not in (reference, repository(reference)):
+                    continue
+                if remaining > 0:
+                    failure[0] -= 1
+                    if failure[0] == 0:
+                        self._failures.remove(failure)
+                return str(message).replace("{reference}", reference)
+        return None
 
     def pull(self, reference: str) -> Image:
+        injected = self._injected(reference)
+        if injected is not None:
+            raise PullError(injected)
         archive = self.archives.get(reference, self.archives.get(repository(reference)))
         if archive is None:
             raise PullError(f"rpc error: code = NotFound desc = failed to pull and unpack image "

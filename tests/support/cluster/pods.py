@@ -141,6 +141,12 @@ class PodWorker(threading.Thread):
             return
         self._start_pause(volumes)
         for c in inits:
+            if is_sidecar(c):
+                # A native sidecar: started in init order, the next init container starts
+                # once it runs; it runs beside the main containers (restarted if it exits).
+                if not self._start(c, volumes):
+                    return
+                continue
             if not self._run_init(c, volumes):
                 return
         self.init_done = True
@@ -196,6 +202,7 @@ class PodWorker(threading.Thread):
 
     def _run_main(self, mains: list[Obj], volumes: dict[str, Volume]) -> None:
         policy = self.pod["spec"].get("restartPolicy", "Always")
+        sidecars = [c for c in self.pod["spec"].get("initContainers") or [] if is_sidecar(c)]
         for c in mains:
             if not self._start(c, volumes):
                 return
@@ -212,13 +219,14 @@ class PodWorker(threading.Thread):
                                                        "the specified deadline")
                 self._publish()
                 return
-            for c in mains:
+            for c in mains + sidecars:
                 name = c["name"]
                 run = self.runs.get(name)
                 if run and run.proc and run.proc.poll() is not None and \
                         "running" in self.statuses[name]["state"]:
                     code = self._finish(name)
-                    if policy == "Always" or (policy == "OnFailure" and code != 0):
+                    if is_sidecar(c) or policy == "Always" or \
+                            (policy == "OnFailure" and code != 0):
                         attempts = self.statuses[name]["restartCount"] + 1
                         restart_at[name] = time.monotonic() + min(
                             self.agent.restart_backoff * 2 ** attempts, 2)
@@ -229,8 +237,15 @@ class PodWorker(threading.Thread):
                     self.statuses[name]["restartCount"] += 1
                     if not self._start(c, volumes):
                         return
-            if not restart_at and all("terminated" in self.statuses[c["name"]]["state"]
-                                      for c in mains):
+            if not any(n in restart_at for n in (c["name"] for c in mains)) and \
+                    all("terminated" in self.statuses[c["name"]]["state"] for c in mains):
+                # The main containers are done: sidecars are stopped now (SIGTERM, then
+                # SIGKILL after the grace period), in reverse order, as the kubelet does;
+                # their exit codes do not decide the phase.
+                for c in reversed(sidecars):
+                    restart_at.pop(c["name"], None)
+                    self._terminate(c["name"], int(self.pod["spec"].get(
+                        "terminationGracePeriodSeconds", 30)))
                 codes = [self.statuses[c["name"]]["state"]["terminated"]["exitCode"]
                          for c in mains]
                 self.phase = "Succeeded" if all(code == 0 for code in codes) else "Failed"
@@ -311,14 +326,16 @@ class PodWorker(threading.Thread):
                     self._set_state(c["name"], {"waiting": {"reason": "ContainerCreating"}})
                 return image
             except PullError as exc:
-                message = f'Failed to pull image "{reference}": {exc}'
-                self.agent.api.record_event(self.pod, "Failed", message, "Warning")
+                error = f'Failed to pull image "{reference}": {exc}'
+                self.agent.api.record_event(self.pod, "Failed", error, "Warning")
                 self._set_state(c["name"], {"waiting": {"reason": "ErrImagePull",
-                                                        "message": message}})
+                                                        "message": error}})
             attempts += 1
             if self.stop_event.wait(min(self.agent.restart_backoff * 2 ** attempts, 2)):
                 break
-            message = f'Back-off pulling image "{reference}"'
+            # Since Kubernetes 1.32 the back-off message carries the last pull error
+            # (kubernetes/kubernetes#127918).
+            message = f'Back-off pulling image "{reference}": ErrImagePull: {error}'
             self.agent.api.record_event(self.pod, "BackOff", message, "Normal")
             self._set_state(c["name"], {"waiting": {"reason": "ImagePullBackOff",
                                                     "message": message}})
@@ -355,6 +372,21 @@ class PodWorker(threading.Thread):
             terminated["message"] = message
         self._set_state(name, {"terminated": terminated})
         return code
+
+    def _terminate(self, name: str, grace: int) -> None:
+        """Stop one running container: SIGTERM, SIGKILL after `grace` seconds."""
+        run = self.runs.get(name)
+        if run is None or run.proc is None or run.proc.poll() is not None:
+            return
+        self.agent.api.record_event(self.pod, "Killing", f"Stopping container {name}")
+        _signal_group(run.proc, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            run.proc.wait(timeout=max(grace, 0.01))
+        _signal_group(run.proc, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            run.proc.wait(timeout=5)
+        if "running" in self.statuses[name]["state"]:
+            self._finish(name)
 
     def _terminate_all(self, grace: int) -> None:
         running = [(n, r) for n, r in self.runs.items() if r.proc and r.proc.poll() is None]
@@ -598,6 +630,11 @@ class PodWorker(threading.Thread):
             status["containerStatuses"] = [dict(s) for s in mains]
 
         self.agent.store.mutate(PODS, self.namespace, self.name, update, subresource="status")
+
+
+def is_sidecar(container: Obj) -> bool:
+    """A native sidecar: an init container with restartPolicy Always."""
+    return container.get("restartPolicy") == "Always"
 
 
 def image_user(image: Image | None) -> tuple[int | None, int | None]:
