@@ -40,6 +40,9 @@ JOBID_LABEL = "kubecall.io/jobid"
 ATTEMPT_LABEL = "kubecall.io/attempt"
 # Which working directory a Job belongs to: a rerun there deletes the Jobs a killed driver left.
 WORKDIR_LABEL = "kubecall.io/workdir"
+# On every object `kubecall bootstrap` applies, valued with its namespace: a later bootstrap
+# deletes (prunes) the objects so labelled that the manifests no longer hold.
+BOOTSTRAP_LABEL = "kubecall.io/bootstrap"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 JOB_COMPONENT = "snakemake-job"  # the executor's Jobs (the driver Job's component is "driver")
 # Set by the driver Job (`kubecall launch`): the executor labels its Jobs with this run id, so
