@@ -17,11 +17,13 @@ from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
+from snakemake_interface_executor_plugins.utils import format_cli_arg
 
 from kubecall.cluster.contract import (
     CONTAINER,
     DRIVER_POD_ENV,
     DRIVER_POD_UID_ENV,
+    JOB_SOURCE_CACHE_PATH,
     RUN_ID_ENV,
     WORKDIR_LABEL,
     driver_owner_reference,
@@ -236,6 +238,14 @@ class Executor(RemoteExecutor):
     def get_python_executable(self) -> str:
         # The job image's python, not the driver's interpreter path.
         return str(self.settings.python)
+
+    def additional_general_args(self) -> str:
+        # snakemake passes each job the driver's --runtime-source-cache-path (under the
+        # driver's ~/.cache, e.g. on a VM): a pod cannot create that path on its read-only
+        # root. The runtime cache is private to each process (filled from the shared
+        # workflow sources), so every job gets one in its /tmp; given later, it wins. (A
+        # string: snakemake joins it into the command line, whatever its docstring says.)
+        return format_cli_arg("--runtime-source-cache-path", JOB_SOURCE_CACHE_PATH)
 
     def job_request(self, job: JobExecutorInterface) -> JobRequest:
         resources = job.resources

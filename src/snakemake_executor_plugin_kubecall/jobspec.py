@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from kubecall.cluster import contract
 from kubecall.cluster.contract import (
     ATTEMPT_LABEL,
+    CACHE_PATH,
     CONTAINER,
     JOBID_LABEL,
     PART_OF,
@@ -238,7 +239,7 @@ def environment(request: JobRequest, settings: SpecSettings) -> list[Obj]:
             f"map them, e.g. --kubecall-secret-name NAME --kubecall-secret-env {first}=KEY")
     plain = {
         # The root filesystem is read-only: tools write caches and temporaries here.
-        "HOME": TMP_PATH, "XDG_CACHE_HOME": f"{TMP_PATH}/.cache", "TMPDIR": SCRATCH_PATH,
+        "HOME": TMP_PATH, "XDG_CACHE_HOME": CACHE_PATH, "TMPDIR": SCRATCH_PATH,
     }
     env: list[Obj] = [{"name": k, "value": v} for k, v in plain.items()]
     if settings.secret_name:

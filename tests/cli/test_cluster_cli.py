@@ -170,7 +170,7 @@ def test_a_second_bootstrap_changes_nothing(setup: Setup) -> None:
     writes = [(r.verb, r.resource, r.name) for r in setup.cluster.requests.snapshot()[mark:]
               if r.verb in WRITE_VERBS]
     assert writes == []
-    assert "bootstrap done: 0 object(s) created or updated" in again.stdout
+    assert "bootstrap done: 0 object(s) created, updated or pruned" in again.stdout
     assert secret_values(setup.cluster) == secret_before
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from kubecall.cluster import contract
+from kubecall.cluster.workspace_layout import UNWRITABLE
 from tests.manifests.conftest import K8S, OVERLAYS, render
 
 IMMUTABLE_SELECTOR_KEYS = {"app.kubernetes.io/name"}
@@ -166,7 +167,11 @@ def test_no_credential_is_committed(rendered: dict) -> None:
 def test_workspace_init_job_creates_the_run_layout(rendered: dict) -> None:
     job = find(rendered["ehk"], "Job", "workspace-init")["spec"]["template"]["spec"]
     (init,) = job["initContainers"]
-    assert "mkdir -p /workspace/result" in " ".join(init["command"])
+    # kubecall.cluster.workspace_layout makes LAYOUT (result/ first) or says why it cannot.
+    assert init["command"] == ["python", "-m", "kubecall.cluster.workspace_layout"]
+    (rule,) = find(rendered["ehk"], "Job", "workspace-init")["spec"]["podFailurePolicy"]["rules"]
+    assert rule["action"] == "FailJob" and rule["onExitCodes"] == {
+        "containerName": init["name"], "operator": "In", "values": [UNWRITABLE]}
     assert init["volumeMounts"] == [{"name": "workspace", "mountPath": "/workspace"}]
 
 

@@ -1,18 +1,20 @@
 """Applying rendered objects in dependency order, changing only what differs.
 
 Each object is compared with its live copy first: when every field kubecall sets already has
-that value, nothing is sent, so a second ``bootstrap`` makes no write request at all. Otherwise
-the object is server-side applied (field manager ``kubecall``).
+that value and kubecall's apply owns no field the manifests dropped, nothing is sent, so a
+second ``bootstrap`` makes no write request at all. Otherwise the object is server-side
+applied (field manager ``kubecall``), which also removes the fields it dropped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubecall.cluster.contract import Obj
 from kubecall.cluster.kube import Kube, kind_of
+from kubecall.cluster.managed import applied_fields, dropped_fields
 from kubecall.errors import KubecallError
 
 # Lower ranks first: what others refer to (namespace, classes, volumes, identities, policies),
@@ -67,9 +69,14 @@ class Step:
 
     obj: Obj
     action: str  # "create" | "update" | "unchanged"
+    dropped: list[str] = field(default_factory=list)  # fields the update removes
+
+    def what(self) -> str:
+        drops = f" (drops {', '.join(self.dropped)})" if self.dropped else ""
+        return f"{describe(self.obj)}{drops}"
 
     def __str__(self) -> str:
-        return f"{self.action:9} {describe(self.obj)}"
+        return f"{self.action:9} {self.what()}"
 
 
 def plan(kube: Kube, objects: Iterable[Obj]) -> list[Step]:
@@ -80,10 +87,13 @@ def plan(kube: Kube, objects: Iterable[Obj]) -> list[Step]:
         live = kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         if live is None:
             steps.append(Step(obj, "create"))
-        elif contains(live, {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}):
+            continue
+        dropped = sorted(dropped_fields(applied_fields(live), obj))
+        if not dropped and contains(live, {k: v for k, v in obj.items()
+                                           if k not in ("apiVersion", "kind")}):
             steps.append(Step(obj, "unchanged"))
         else:
-            steps.append(Step(obj, "update"))
+            steps.append(Step(obj, "update", dropped))
     return steps
 
 
@@ -93,7 +103,7 @@ def apply_steps(kube: Kube, steps: Iterable[Step], dry_run: bool,
     changed = 0
     for step in steps:
         if dry_run and step.action != "unchanged":
-            report(f"would {step.action} {describe(step.obj)}")
+            report(f"would {step.action} {step.what()}")
         else:
             report(str(step))
         if step.action == "unchanged" or dry_run:

@@ -20,6 +20,12 @@ WORKSPACE_PATH = "/workspace"  # the same path in the driver and every job
 DATASOURCE_PATH = "/datasource"
 SCRATCH_PATH = "/scratch"
 TMP_PATH = "/tmp"
+# HOME and XDG_CACHE_HOME of every kubecall pod: the root filesystem is read-only, /tmp an
+# emptyDir, so tools (snakemake's source cache among them) write their caches there.
+CACHE_PATH = f"{TMP_PATH}/.cache"
+# Where a job's snakemake keeps its runtime source cache (its private copy of the workflow's
+# scripts); never the driver's own path, which a pod may not be able to create.
+JOB_SOURCE_CACHE_PATH = f"{CACHE_PATH}/snakemake/kubecall-runtime-source-cache"
 IMAGE = "ghcr.io/kubecall/kubecall:0.1.0"  # pin by digest in profiles and overlays
 # The image's user: every kubecall pod runs as it.
 UID = 10001
@@ -34,6 +40,9 @@ JOBID_LABEL = "kubecall.io/jobid"
 ATTEMPT_LABEL = "kubecall.io/attempt"
 # Which working directory a Job belongs to: a rerun there deletes the Jobs a killed driver left.
 WORKDIR_LABEL = "kubecall.io/workdir"
+# On every object `kubecall bootstrap` applies, valued with its namespace: a later bootstrap
+# deletes (prunes) the objects so labelled that the manifests no longer hold.
+BOOTSTRAP_LABEL = "kubecall.io/bootstrap"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 JOB_COMPONENT = "snakemake-job"  # the executor's Jobs (the driver Job's component is "driver")
 # Set by the driver Job (`kubecall launch`): the executor labels its Jobs with this run id, so

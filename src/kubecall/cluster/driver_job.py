@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from kubecall.cluster.contract import (
+    CACHE_PATH,
     CONTAINER,
     DATASOURCE_CLAIM,
     DATASOURCE_PATH,
@@ -132,7 +133,7 @@ def driver_job(spec: DriverSpec) -> Obj:
                             # snakemake writes caches under $HOME; the root filesystem is
                             # read-only, /tmp is an emptyDir.
                             {"name": "HOME", "value": TMP_PATH},
-                            {"name": "XDG_CACHE_HOME", "value": f"{TMP_PATH}/.cache"},
+                            {"name": "XDG_CACHE_HOME", "value": CACHE_PATH},
                             # uid 10001 has no passwd entry in the image; snakemake asks
                             # getpass.getuser(), which reads these first.
                             {"name": "USER", "value": "kubecall"},

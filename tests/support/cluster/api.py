@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import admission, fieldschema, mesh, namespacepolicy, patching
+from . import admission, fieldmanager, fieldschema, mesh, namespacepolicy, patching
 from .errors import ApiError
 from .resources import RESOURCE_TYPES, ResourceType, for_api_version, lookup
 from .store import Obj, Store, now_iso
@@ -46,17 +46,35 @@ class Api:
         self.sidecar_injection: str | None = None
 
     @contextlib.contextmanager
-    def client_request(self, field_validation: str) -> Iterator[list[str]]:
+    def client_request(self, field_validation: str, field_manager: str = "",
+                       user_agent: str = "", force: bool = False) -> Iterator[list[str]]:
         """Writes in this block come from an API client: unknown fields are pruned with a
-        warning (Warn, the default), silently (Ignore) or rejected with 400 (Strict).
+        warning (Warn, the default), silently (Ignore) or rejected with 400 (Strict), and
+        field management records them under ``field_manager`` (else the User-Agent's name).
         Yields the list that collects the warnings."""
         warnings: list[str] = []
         self._request.validation = field_validation or "Warn"
         self._request.warnings = warnings
+        self._request.field_manager = field_manager
+        self._request.manager = field_manager or fieldmanager.manager_from_user_agent(user_agent)
+        self._request.force = force
         try:
             yield warnings
         finally:
             self._request.validation = None
+            self._request.manager = None
+
+    def _record_managers(self, rt: ResourceType, old: Obj | None, new: Obj,
+                         managed: list[Obj] | None) -> None:
+        """Set ``new``'s managedFields: those an apply computed (``managed``), else the
+        client's Update entry. Writes that are not a client's (controllers, the node agent)
+        keep what they carry: their field management is not modelled."""
+        manager = getattr(self._request, "manager", None)
+        if managed is not None:
+            new["metadata"]["managedFields"] = managed
+        elif manager is not None:
+            new["metadata"]["managedFields"] = fieldmanager.update(old, new, manager,
+                                                                   rt.group_version)
 
     def _check_fields(self, rt: ResourceType, obj: Obj) -> None:
         mode = getattr(self._request, "validation", None)
@@ -79,7 +97,10 @@ class Api:
                 return sc["metadata"]["name"]
         return None
 
-    def create(self, rt: ResourceType, namespace: str, obj: Obj, dry_run: bool = False) -> Obj:
+    def create(self, rt: ResourceType, namespace: str, obj: Obj, dry_run: bool = False,
+               managed: list[Obj] | None = None) -> Obj:
+        """Create; ``managed`` is the managedFields an apply computed, else the writer's
+        Update entry is recorded."""
         if not isinstance(obj, dict):
             raise ApiError(400, "the request body must be an object")
         self._check_kind(rt, obj)
@@ -100,12 +121,14 @@ class Api:
                     self.store.find(NS, "", obj["metadata"]["namespace"]), obj):
                 mesh.inject(obj, self.sidecar_injection)
             namespacepolicy.admit_pod(self.store, obj)
+        self._record_managers(rt, None, obj, managed)
         if dry_run:
             return obj
         return self.store.create(rt, obj, uid)
 
     def update(self, rt: ResourceType, namespace: str, name: str, obj: Obj,
-               subresource: str = "", dry_run: bool = False) -> Obj:
+               subresource: str = "", dry_run: bool = False,
+               managed: list[Obj] | None = None) -> Obj:
         if not isinstance(obj, dict):
             raise ApiError(400, "the request body must be an object")
         self._check_kind(rt, obj)
@@ -120,6 +143,7 @@ class Api:
         old = self.store.get(rt, namespace, name)
         if subresource != "status":
             obj = admission.prepare_update(rt, old, obj)
+            self._record_managers(rt, old, obj, managed)
         if dry_run:
             return obj
         return self.store.update(rt, obj, subresource=subresource)
@@ -160,7 +184,8 @@ class Api:
 
     def apply(self, rt: ResourceType, namespace: str, name: str, patch: Any,
               subresource: str = "", dry_run: bool = False) -> Obj:
-        """Server-side apply, approximated as create-or-(strategic)merge."""
+        """Server-side apply with field management (``fieldmanager``); to a subresource,
+        create-or-(strategic)merge without it."""
         if not isinstance(patch, dict):
             raise ApiError(400, "apply patch must be an object")
         if not patch.get("apiVersion") or not patch.get("kind"):
@@ -170,10 +195,21 @@ class Api:
             raise ApiError(400, "the name of the object does not match the name on the URL")
         meta["name"] = name
         current = self.store.find(rt, namespace, name)
-        if current is None:
-            if subresource:
-                raise ApiError(404, f'{rt.plural} "{name}" not found')
-            return self.create(rt, namespace, patch, dry_run)
+        if current is None and subresource:
+            raise ApiError(404, f'{rt.plural} "{name}" not found')
+        if not subresource:
+            if rt.namespaced:
+                meta.setdefault("namespace", namespace)
+            result = fieldmanager.apply(current, patch,
+                                        getattr(self._request, "field_manager", ""),
+                                        bool(getattr(self._request, "force", False)),
+                                        rt.group_version)
+            managed = result["metadata"]["managedFields"]
+            if current is None:
+                return self.create(rt, namespace, result, dry_run, managed=managed)
+            result["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return self.update(rt, namespace, name, result, "", dry_run, managed=managed)
+        assert current is not None
         patched = patching.strategic_merge(current, patch)
         patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         return self.update(rt, namespace, name, patched, subresource, dry_run)

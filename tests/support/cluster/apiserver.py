@@ -252,7 +252,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(403, f'{subject} is forbidden: User "{user.name}" cannot {verb} '
                                 f'{target} in API group "{rt.group}"{where}', "Forbidden",
                            details={"name": name, "group": rt.group, "kind": rt.plural})
-        with srv.api.client_request(_one(query, "fieldValidation")) as warnings:
+        with srv.api.client_request(_one(query, "fieldValidation"), _one(query, "fieldManager"),
+                                    self.headers.get("User-Agent", ""),
+                                    _flag(query, "force")) as warnings:
             code, result = self._dispatch(method, rt, namespace, name, sub, query, body, user)
         record.code = code
         if result is not None:

@@ -41,7 +41,8 @@ class Cluster:
     Options: `nfs_exports` maps "server:/path" of NFS-backed PVs to local directories;
     `storage_classes` maps class name -> (provisioner, access modes it can provision);
     `wait_for_first_consumer` names the classes whose claims bind only when a pod using them
-    is scheduled;
+    is scheduled; `root_owned_classes` names NFS-style classes, whose volumes are root:root
+    0755 and ignore the pod's fsGroup (the others are 0777);
     `image_entrypoints` stands in for images' ENTRYPOINTs (no image is pulled: containers run
     host tools); `images` maps image references (exact, or by repository) to OCI archives:
     then containers run inside their image (tests/support/cluster/images.py), except those of images
@@ -66,7 +67,8 @@ class Cluster:
                  images: dict[str, str | Path] | None = None,
                  host_images: set[str] | None = None,
                  wait_for_first_consumer: tuple[str, ...] = (),
-                 sidecar_injection: str | None = None) -> None:
+                 sidecar_injection: str | None = None,
+                 root_owned_classes: tuple[str, ...] = ()) -> None:
         self._own_tmp = None
         if state_dir is None:
             self._own_tmp = tempfile.TemporaryDirectory(prefix=temp_prefix("cluster"))
@@ -99,7 +101,7 @@ class Cluster:
                                **(node_resources or {})}
         class_modes = {name: modes for name, (_, modes) in self.storage_classes.items()}
         self.controllers = ControllerManager(self.store, self.api, self.tokens, self.state_dir,
-                                             class_modes)
+                                             class_modes, frozenset(root_owned_classes))
         exports = {key: Path(value) for key, value in (nfs_exports or {}).items()}
         self.node = NodeAgent(self.store, self.api, self.tokens, self.server.url,
                               self.state_dir, exports, self.cert if tls else None,

@@ -25,7 +25,8 @@ class ControllerManager:
     """Runs every reconciler in one thread, woken by store changes (and a short tick for time)."""
 
     def __init__(self, store: Store, api: Api, tokens: Tokens, state_dir: Path,
-                 class_modes: dict[str, list[str]]) -> None:
+                 class_modes: dict[str, list[str]],
+                 root_owned_classes: frozenset[str] = frozenset()) -> None:
         self.store = store
         self.api = api
         self.tokens = tokens
@@ -34,7 +35,7 @@ class ControllerManager:
         self._stopping = threading.Event()
         self.jobs = JobController(store, api)
         self.workloads = WorkloadController(store, api)
-        self.volumes = VolumeController(store, api, state_dir, class_modes)
+        self.volumes = VolumeController(store, api, state_dir, class_modes, root_owned_classes)
         self.scheduler = Scheduler(store, api)
         self._thread = threading.Thread(target=self._loop, name="controllers", daemon=True)
         store.add_listener(self._on_event)

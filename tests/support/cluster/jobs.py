@@ -202,8 +202,10 @@ def _finished_condition(status: Obj) -> Obj | None:
 
 
 def _exit_codes(pod: Obj) -> list[tuple[str, int]]:
+    # Init containers count too: a rule's containerName may name one (Kubernetes 1.27+).
+    status = pod.get("status") or {}
     codes = []
-    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
         term = (cs.get("state") or {}).get("terminated")
         if term:
             codes.append((cs["name"], int(term.get("exitCode", 0))))

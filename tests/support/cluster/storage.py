@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,15 @@ class VolumeController:
     """Binds claims to volumes, provisions for storage classes, reclaims."""
 
     def __init__(self, store: Store, api: Api, state_dir: Path,
-                 class_modes: dict[str, list[str]]) -> None:
+                 class_modes: dict[str, list[str]],
+                 root_owned: frozenset[str] = frozenset()) -> None:
         self.store = store
         self.api = api
         self.state_dir = state_dir
         self.class_modes = class_modes
+        # NFS-style classes: their volumes are root:root 0755 (the export's root as the NFS
+        # server has it) and fsGroup never applies to them, as for real NFS.
+        self.root_owned = root_owned
         self._reported: set[tuple[str, str]] = set()
 
     def reconcile(self) -> None:
@@ -147,7 +152,11 @@ class VolumeController:
         name = f"pvc-{claim['metadata']['uid']}"
         path = self.state_dir / "volumes" / name
         path.mkdir(parents=True, exist_ok=True)
-        path.chmod(0o777)
+        if storage_class["metadata"]["name"] in self.root_owned:
+            os.chown(path, 0, 0)
+            path.chmod(0o755)
+        else:
+            path.chmod(0o777)
         pv = {"apiVersion": "v1", "kind": "PersistentVolume",
               "metadata": {"name": name,
                            "annotations": {PROVISIONED_BY: storage_class.get("provisioner", "")}},
