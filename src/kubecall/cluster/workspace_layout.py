@@ -1,7 +1,7 @@
 """What workspace-init's first container runs (k8s/base/storage/workspace-init-job.yaml): lay out
 the shared workspace, or stop with what to do when its volume is not writable by the pods'
 uid. NFS ignores a pod's fsGroup, and the restricted Pod Security Standard allows no root
-container to chown it, so the export itself must let uid 10001 write."""
+container to chown it, so the export itself must let the pods' uid write."""
 
 from __future__ import annotations
 
