@@ -83,9 +83,11 @@ def test_driver_job_defaults_to_the_images_snakemake() -> None:
     assert mounts["/datasource"]["readOnly"] is True
     assert set(mounts) == {"/workspace", "/datasource", "/tmp", "/scratch",
                            "/var/run/secrets/kubecall/minio"}
-    # The MinIO Secret as read-only files (publish.credentials_dir), never as values.
+    # The MinIO Secret as read-only files (publish.credentials_dir), never as values; the
+    # only references are the downward API's (the pod's own name and uid).
     assert mounts["/var/run/secrets/kubecall/minio"]["readOnly"] is True
-    assert "valueFrom" not in str(container["env"])
+    assert all("fieldRef" in variable["valueFrom"] for variable in container["env"]
+               if "valueFrom" in variable), container["env"]
 
 
 @pytest.mark.parametrize("live,desired,expected", [
