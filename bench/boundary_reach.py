@@ -17,6 +17,7 @@ The last line holds the figures as key=value pairs.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,7 @@ def main() -> int:
                     settings, out, work / f"{side}{edge}.log")
         calls = read_calls(out)
         out.unlink()
+        (work / f"{side}{edge}.log").unlink()
         near = range(edge, edge + COMPARED) if side == "start" else range(edge - COMPARED, edge)
         keys = {k for k in [*calls, *serial] if k[1] - 1 in near}
         bad = [abs(k[1] - 1 - edge) + (side == "start") for k in keys
@@ -80,6 +82,7 @@ def main() -> int:
                 edges_with_reach[side] += 1
                 print(f"{side} at {contig}:{edge} (0-based) reaches {distance} bases", flush=True)
             worst[side] = max(worst[side], (distance, edge))
+    shutil.rmtree(work)
     print(f"dataset={args.dataset} contig={contig} edges={len(jobs) // 2} step={args.step} "
           f"starts_with_reach={edges_with_reach['start']} max_start_reach={worst['start'][0]} "
           f"at={worst['start'][1]} ends_with_reach={edges_with_reach['end']} "
