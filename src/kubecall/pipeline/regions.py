@@ -163,7 +163,7 @@ def write_targets(intervals: Iterable[Interval], path: Path) -> None:
 
 # Padded windows end on multiples of this many bases (or at a contig end), so a region's
 # freebayes window depends on its cuts only through the grid points around them: over every
-# region count from 1 to 256 the demo's 32,896 regions share 295 windows, which is what lets
+# region count from 1 to 256 the demo's 32,896 regions share 277 windows, which is what lets
 # tests/workflow/test_region_sweep.py call each window once with real freebayes and check
 # every count against serial freebayes. It adds at most WINDOW_GRID - 1 bases per side.
 WINDOW_GRID = 1000
