@@ -4,7 +4,9 @@
 On one simulated cohort (``kubecall simulate``) and the same core count, runs
 1. serial freebayes over the whole reference;
 2. freebayes-parallel (freebayes' own script, regions from its fasta_generate_regions.py);
-3. this workflow with profiles/local, once per region strategy;
+3. this workflow with profiles/local, once per region strategy and padding (by default 0 and
+   the schema's default regions.padding, side by side: what padding costs in freebayes CPU
+   seconds, user + system summed over the regions, and in wall time);
 and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. Run by hand:
 
     python bench/scatter.py --samples 4 --length 3000000 --depth 20 --uneven
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from kubecall.devtools.concordance import compare_records
 from kubecall.devtools.simulate import SimulationParams, simulate_cohort
+from kubecall.pipeline.config import load_schema
 
 REPO = Path(__file__).resolve().parents[1]
 FREEBAYES_SCRIPTS = Path("/usr/share/freebayes/scripts")
@@ -64,16 +67,21 @@ def run_freebayes_parallel(cohort: Path, bams: list[str], cores: int, size: int,
     return timed(command, out, env=env, stderr=subprocess.DEVNULL)
 
 
-def run_kubecall(cohort: Path, strategy: str,
+def default_padding() -> int:
+    schema = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+    return schema["properties"]["regions"]["properties"]["padding"]["default"]
+
+
+def run_kubecall(cohort: Path, strategy: str, padding: int,
                  args: argparse.Namespace) -> tuple[float, float, Path]:
     """Wall seconds of the whole run, seconds until the indexed call set existed, workdir."""
-    workdir = cohort / f"kubecall-{strategy}"
+    workdir = cohort / f"kubecall-{strategy}-pad{padding}"
     workdir.mkdir()
     config = workdir / "config.yaml"
     config.write_text(
         f"reference: {cohort}/ref.fa\nsamples: {cohort}/samples.tsv\n"
         f"regions:\n  strategy: {strategy}\n  count: {args.regions}\n"
-        f"  padding: {args.padding}\n  batches: {args.batches}\n"
+        f"  padding: {padding}\n  batches: {args.batches}\n"
     )
     started = time.time()
     seconds = timed([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
@@ -84,9 +92,9 @@ def run_kubecall(cohort: Path, strategy: str,
     return seconds, calls_ready, workdir
 
 
-def region_seconds(workdir: Path) -> list[float]:
+def region_seconds(workdir: Path, column: str = "seconds") -> list[float]:
     with open(workdir / "results/qc/region_runtimes.tsv", newline="") as handle:
-        return [float(row["seconds"]) for row in csv.DictReader(handle, delimiter="\t")]
+        return [float(row[column]) for row in csv.DictReader(handle, delimiter="\t")]
 
 
 def main() -> int:
@@ -99,7 +107,8 @@ def main() -> int:
     parser.add_argument("--uneven", action="store_true", help="uneven coverage along contigs")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--regions", type=int, default=32, help="kubecall regions.count")
-    parser.add_argument("--padding", type=int, default=0, help="kubecall regions.padding")
+    parser.add_argument("--paddings", help="kubecall regions.padding values, comma-separated "
+                        "(default: 0 and the schema's default)")
     parser.add_argument("--batches", type=int, default=0, help="kubecall regions.batches")
     parser.add_argument("--strategies", default="equal,balanced")
     parser.add_argument("--fbparallel-region-size", type=int, default=100_000)
@@ -128,32 +137,42 @@ def main() -> int:
     print(f"freebayes-parallel ({args.cores} cores, {args.fbparallel_region_size} bp regions): "
           f"{fbp_s:.1f} s, speed-up {serial_s / fbp_s:.2f}x; vs serial: {fbp.summary_line()}")
 
-    best = None
+    paddings = [int(p) for p in args.paddings.split(",")] if args.paddings else \
+        sorted({0, default_padding()})
+    runs = {}
     for strategy in args.strategies.split(","):
-        seconds, calls_ready, workdir = run_kubecall(cohort, strategy, args)
-        compared = compare_records(cohort / "serial.vcf.gz",
-                                   workdir / "results/calls/cohort.vcf.gz")
-        times = region_seconds(workdir)
-        spread = max(times) / statistics.mean(times)
-        overhead = seconds - sum(times) / args.cores
-        print(f"kubecall {strategy} ({args.regions} regions, {args.cores} cores): {seconds:.1f} s "
-              f"(indexed call set after {calls_ready:.1f} s), "
-              f"speed-up {serial_s / seconds:.2f}x, slowest region {spread:.2f}x the mean, "
-              f"overhead {overhead:.1f} s ({100 * overhead / seconds:.0f}% of wall); "
-              f"vs serial: {compared.summary_line()}")
-        result = (strategy, seconds, calls_ready, compared, spread, overhead)
-        if best is None or (strategy == "balanced"):
-            best = result
+        for padding in paddings:
+            seconds, calls_ready, workdir = run_kubecall(cohort, strategy, padding, args)
+            compared = compare_records(cohort / "serial.vcf.gz",
+                                       workdir / "results/calls/cohort.vcf.gz")
+            times = region_seconds(workdir)
+            cpu = sum(region_seconds(workdir, "cpu_seconds"))
+            spread = max(times) / statistics.mean(times)
+            overhead = seconds - sum(times) / args.cores
+            print(f"kubecall {strategy} padding {padding} ({args.regions} regions, "
+                  f"{args.cores} cores): {seconds:.1f} s (indexed call set after "
+                  f"{calls_ready:.1f} s), freebayes CPU {cpu:.1f} s, "
+                  f"speed-up {serial_s / seconds:.2f}x, slowest region {spread:.2f}x the mean, "
+                  f"overhead {overhead:.1f} s ({100 * overhead / seconds:.0f}% of wall); "
+                  f"vs serial: {compared.summary_line()}")
+            runs[strategy, padding] = (seconds, calls_ready, cpu, compared, spread, overhead)
     if not args.keep:
         shutil.rmtree(tmp)
-    strategy, seconds, calls_ready, compared, spread, overhead = best
+    # the summary: balanced (else the last strategy) at the largest padding, vs padding 0
+    strategy = "balanced" if ("balanced", paddings[-1]) in runs else strategy
+    seconds, calls_ready, cpu, compared, spread, overhead = runs[strategy, paddings[-1]]
+    base_seconds, _, base_cpu, base_compared, _, _ = runs[strategy, paddings[0]]
     print(f"serial_s={serial_s:.1f} fbparallel_s={fbp_s:.1f} kubecall_s={seconds:.1f} "
           f"speedup={serial_s / seconds:.2f} fbparallel_speedup={serial_s / fbp_s:.2f} "
           f"discordant_sites={compared.discordant_sites} "
           f"fbparallel_discordant_sites={fbp.discordant_sites} "
           f"max_region_over_mean={spread:.2f} overhead_s={overhead:.1f} "
           f"overhead_pct={100 * overhead / seconds:.1f} strategy={strategy} "
-          f"kubecall_calls_s={calls_ready:.1f}")
+          f"kubecall_calls_s={calls_ready:.1f} padding={paddings[-1]} "
+          f"freebayes_cpu_s={cpu:.1f} padding{paddings[0]}_freebayes_cpu_s={base_cpu:.1f} "
+          f"padding_cpu_pct={100 * (cpu - base_cpu) / base_cpu:.1f} "
+          f"padding{paddings[0]}_kubecall_s={base_seconds:.1f} "
+          f"padding{paddings[0]}_discordant_sites={base_compared.discordant_sites}")
     return 0
 
 

@@ -24,7 +24,7 @@ def test_defaults_are_filled() -> None:
     config = minimal()
     validate_config(config, CONFIG_SCHEMA, "c.yaml")
     assert config["regions"] == {"strategy": "balanced", "count": 32, "targets": "",
-                                 "padding": 0, "batches": 0, "weight_samples": 32}
+                                 "padding": 50, "batches": 0, "weight_samples": 32}
     assert config["calling"]["extra"] == ""
     assert config["calling"]["region_time_budget"] == 0
     assert config["publish"]["enabled"] is False

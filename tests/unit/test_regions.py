@@ -9,9 +9,11 @@ import pytest
 
 from kubecall.errors import KubecallError
 from kubecall.pipeline.regions import (
+    WINDOW_GRID,
     Interval,
     Region,
     find_region,
+    padded_intervals,
     plan_equal,
     read_fai,
     read_plan,
@@ -63,6 +65,22 @@ def test_ownership_is_half_open() -> None:
     assert interval.owns(ODD, 10) and interval.owns(ODD, 19)
     assert not interval.owns(ODD, 20) and not interval.owns(ODD, 9)
     assert not interval.owns("chr1", 15)
+
+
+def test_padded_windows_reach_at_least_padding_out_to_the_grid() -> None:
+    lengths = {"chr1": 10 * WINDOW_GRID, ODD: 333}
+    region = Region("r", (Interval("chr1", 2 * WINDOW_GRID + 250, 9 * WINDOW_GRID + 500),
+                          Interval(ODD, 0, 100)))
+    assert padded_intervals(region, 300, lengths) == [
+        Interval("chr1", WINDOW_GRID, lengths["chr1"]), Interval(ODD, 0, 333)]
+    on_grid = Region("r", (Interval("chr1", 3 * WINDOW_GRID, 4 * WINDOW_GRID),))
+    assert padded_intervals(on_grid, 1, lengths) == [
+        Interval("chr1", 2 * WINDOW_GRID, 5 * WINDOW_GRID)]
+    # windows of nearby cuts coincide: what lets the region-count sweep call each once
+    near = [Region("r", (Interval("chr1", 3 * WINDOW_GRID + s, 3 * WINDOW_GRID + s + 100),))
+            for s in (400, 500)]
+    assert padded_intervals(near[0], 300, lengths) == padded_intervals(near[1], 300, lengths)
+    assert padded_intervals(region, 0, lengths) == list(region.intervals)
 
 
 def test_too_many_regions_is_a_clear_error() -> None:

@@ -15,6 +15,8 @@ import pysam
 from kubecall.errors import KubecallError
 
 SiteKey = tuple[str, int, str, tuple[str, ...]]
+# Each record's site key and its per-sample genotypes (samples in name order).
+Calls = dict[SiteKey, tuple[tuple[str, ...], ...]]
 
 
 @dataclass
@@ -50,12 +52,12 @@ class Concordance:
         )
 
 
-def read_calls(path: Path) -> dict[SiteKey, tuple[tuple[str, ...], ...]]:
+def read_calls(path: Path) -> Calls:
     """Map each record's site key to its per-sample genotypes (alleles as strings, sorted).
 
     Raises on a record seen twice, which would itself be a merge bug.
     """
-    calls: dict[SiteKey, tuple[tuple[str, ...], ...]] = {}
+    calls: Calls = {}
     for key, genotypes in _iterate(path):
         if key in calls:
             raise KubecallError(f"{path}: record {key[0]}:{key[1]} {key[2]}>{key[3]} appears twice")
@@ -82,7 +84,11 @@ def compare_records(a: Path, b: Path) -> Concordance:
     with pysam.VariantFile(str(a)) as va, pysam.VariantFile(str(b)) as vb:
         if sorted(va.header.samples) != sorted(vb.header.samples):
             raise KubecallError(f"{a} and {b} have different samples; compare like with like")
-    calls_a, calls_b = read_calls(a), read_calls(b)
+    return compare_calls(read_calls(a), read_calls(b))
+
+
+def compare_calls(calls_a: Calls, calls_b: Calls) -> Concordance:
+    """Compare two call sets already read (:func:`read_calls`) over the same samples."""
     result = Concordance(len(calls_a), len(calls_b))
     for key, genotypes in calls_a.items():
         if key not in calls_b:

@@ -49,17 +49,23 @@ class CallSettings:
 
 @dataclass(frozen=True)
 class RegionOutcome:
-    """What calling one region did; ``how`` is normal, split or fallback."""
+    """What calling one region did; ``how`` is normal, split or fallback; ``cpu_seconds`` is
+    freebayes' user + system time (what padding costs, apart from a loaded machine's wall)."""
 
     region: str
     how: str
     seconds: float
     records: int
     dropped: int
+    cpu_seconds: float
 
 
 class _OverBudget(Exception):
     """freebayes was stopped after using up the region's time budget."""
+
+    def __init__(self, region: str, cpu_seconds: float) -> None:
+        super().__init__(region)
+        self.cpu_seconds = cpu_seconds
 
 
 def parse_extra(extra: str, key: str = "calling.extra") -> list[str]:
@@ -106,27 +112,29 @@ def call_region(
     budget = settings.time_budget or None
     try:
         try:
-            kept, dropped = _call_into(region, lengths, settings, partial, stderr_log,
-                                       budget, header=True, fallback=False)
+            kept, dropped, cpu = _call_into(region, lengths, settings, partial, stderr_log,
+                                            budget, header=True, fallback=False)
             how = "normal"
-        except _OverBudget:
+        except _OverBudget as over:
             log.warning("region %s exceeded its %.1f s budget: splitting", region.name, budget)
-            kept, dropped, how = _call_split(region, lengths, settings, partial, stderr_log)
+            kept, dropped, cpu, how = _call_split(region, lengths, settings, partial,
+                                                  stderr_log)
+            cpu += over.cpu_seconds
     except BaseException:
         for leftover in (partial, *partial.parent.glob(f"{partial.name}.*")):
             leftover.unlink(missing_ok=True)
         raise
     os.replace(partial, output)
     seconds = time.monotonic() - started
-    log.info("region %s (%s): %d records kept, %d outside it dropped, %.2f s",
-             region.name, how, kept, dropped, seconds)
-    return RegionOutcome(region.name, how, seconds, kept, dropped)
+    log.info("region %s (%s): %d records kept, %d outside it dropped, %.2f s (%.2f s CPU)",
+             region.name, how, kept, dropped, seconds, cpu)
+    return RegionOutcome(region.name, how, seconds, kept, dropped, cpu)
 
 
 def _call_split(
     region: Region, lengths: dict[str, int], settings: CallSettings, output: Path,
     stderr_log: Path,
-) -> tuple[int, int, str]:
+) -> tuple[int, int, float, str]:
     """Call the two halves in order into one file; a half over budget gets the fallback.
 
     Each attempt writes a file of its own, joined to the output only once it succeeded, so
@@ -134,6 +142,7 @@ def _call_split(
     """
     how = "split"
     kept = dropped = 0
+    cpu = 0.0
     parts = []
     for index, half in enumerate(split_region(region)):
         part = output.with_name(f"{output.name}.{half.name}")
@@ -141,15 +150,16 @@ def _call_split(
         try:
             counts = _call_into(half, lengths, settings, part, stderr_log,
                                 settings.time_budget, header=index == 0, fallback=False)
-        except _OverBudget:
+        except _OverBudget as over:
             log.warning("region %s still over budget: calling with fallback options %r",
                         half.name, settings.fallback_extra)
+            cpu += over.cpu_seconds
             counts = _call_into(half, lengths, settings, part, stderr_log, None,
                                 header=index == 0, fallback=True)
             how = "fallback"
-        kept, dropped = kept + counts[0], dropped + counts[1]
+        kept, dropped, cpu = kept + counts[0], dropped + counts[1], cpu + counts[2]
     _join_bgzf(parts, output)
-    return kept, dropped, how
+    return kept, dropped, cpu, how
 
 
 def _join_bgzf(parts: Sequence[Path], output: Path) -> None:
@@ -194,8 +204,9 @@ def _call_into(
     *,
     header: bool,
     fallback: bool,
-) -> tuple[int, int]:
-    """One freebayes run over the region's padded window, owned records into ``output``."""
+) -> tuple[int, int, float]:
+    """One freebayes run over the region's padded window, owned records into ``output``;
+    returns records kept and dropped, and freebayes' CPU seconds."""
     targets = output.with_name(f"{output.name}.{region.name}.targets.bed")
     write_targets(padded_intervals(region, settings.padding, lengths), targets)
     extra = parse_extra(settings.extra)
@@ -221,14 +232,24 @@ def _call_into(
                 kept, dropped = write_owned_records(process.stdout, region, out, header)
         finally:
             process.stdout.close()
-            returncode = process.wait()
+            returncode, cpu = _reap(process)
             if timer:
                 timer.cancel()
             targets.unlink(missing_ok=True)
     if stopped.is_set():
-        raise _OverBudget(region.name)
+        raise _OverBudget(region.name, cpu)
     _raise_on_failure(returncode, stderr_log, log_start, region)
-    return kept, dropped
+    return kept, dropped, cpu
+
+
+def _reap(process: subprocess.Popen) -> tuple[int, float]:
+    """Wait for freebayes; its exit status and CPU seconds (user + system) from wait4."""
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    except ChildProcessError:  # reaped by Popen.poll() in the budget timer's kill
+        return process.wait(), 0.0
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def _stop(process: subprocess.Popen, stopped: threading.Event) -> None:
@@ -290,8 +311,8 @@ def call_batch(
     outcomes = [call_region(region, lengths, settings, out_dir / f"{region.name}.vcf.gz",
                             stderr_log) for region in regions]
     with open(out_dir / "regions.tsv", "w") as table:
-        table.write("region\thow\tseconds\trecords\tdropped\tallocator\n")
+        table.write("region\thow\tseconds\tcpu_seconds\trecords\tdropped\tallocator\n")
         for o in outcomes:
-            table.write(f"{o.region}\t{o.how}\t{o.seconds:.3f}\t{o.records}\t{o.dropped}"
-                        f"\t{allocator}\n")
+            table.write(f"{o.region}\t{o.how}\t{o.seconds:.3f}\t{o.cpu_seconds:.3f}"
+                        f"\t{o.records}\t{o.dropped}\t{allocator}\n")
     return outcomes
