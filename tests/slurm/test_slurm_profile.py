@@ -59,19 +59,25 @@ def test_demo_cohort_runs_through_slurm(cluster: Cluster, tmp_path: Path) -> Non
     local = subprocess.Popen(snakemake(local_dir, "--profile", str(REPO / "profiles/local"),
                                        "--cores", "1", "--quiet", "rules"),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    done = subprocess.run(
-        snakemake(
-            slurm_dir, "--profile", str(REPO / "profiles" / "slurm"),
-            # profiles/default sits next to the Snakefile and would be merged in on top
-            "--workflow-profile", "none",
-            # no slurmdbd here, so sacct cannot answer: squeue (MinJobAge=600) does
-            "--slurm-status-command", "squeue",
-            # a test cluster answers at once; real ones want the plugin's 40 s default
-            "--slurm-init-seconds-before-status-checks", "1",
-        ),
-        capture_output=True, text=True, env=cluster.env, check=False, timeout=600,
-    )
-    local_output, _ = local.communicate(timeout=600)
+    try:
+        # Hang guards, not speeds: a 2-core machine under load average 40 took over 600 s.
+        done = subprocess.run(
+            snakemake(
+                slurm_dir, "--profile", str(REPO / "profiles" / "slurm"),
+                # profiles/default sits next to the Snakefile and would be merged in on top
+                "--workflow-profile", "none",
+                # no slurmdbd here, so sacct cannot answer: squeue (MinJobAge=600) does
+                "--slurm-status-command", "squeue",
+                # a test cluster answers at once; real ones want the plugin's 40 s default
+                "--slurm-init-seconds-before-status-checks", "1",
+            ),
+            capture_output=True, text=True, env=cluster.env, check=False, timeout=1800,
+        )
+        local_output, _ = local.communicate(timeout=1800)
+    finally:
+        if local.poll() is None:
+            local.kill()
+            local.communicate()
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-4000:] + cluster.logs()
     assert local.returncode == 0, local_output[-3000:]
