@@ -51,8 +51,9 @@ class KubeApi:
             nonlocal tries
             tries += 1
             try:
-                self.batch.create_namespaced_job(self.namespace, body, _preload_content=False,
-                                                 _request_timeout=REQUEST_TIMEOUT)
+                _release(self.batch.create_namespaced_job(
+                    self.namespace, body, _preload_content=False,
+                    _request_timeout=REQUEST_TIMEOUT))
             except ApiException as exc:
                 if exc.status != 409 or tries == 1:
                     raise
@@ -72,28 +73,26 @@ class KubeApi:
     def delete_job(self, name: str) -> None:
         """Delete a Job and (through garbage collection) its pod; gone already is fine."""
         try:
-            self._retry(lambda: self.batch.delete_namespaced_job(
+            _release(self._retry(lambda: self.batch.delete_namespaced_job(
                 name, self.namespace, propagation_policy="Background",
-                _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
+                _preload_content=False, _request_timeout=REQUEST_TIMEOUT)))
         except ApiException as exc:
             if exc.status != 404:
                 raise
 
     def delete_all(self, selector: str) -> None:
         """Delete every Job and pod matching `selector` (two requests, whatever their number)."""
-        self._retry(lambda: self.batch.delete_collection_namespaced_job(
+        _release(self._retry(lambda: self.batch.delete_collection_namespaced_job(
             self.namespace, label_selector=selector, propagation_policy="Background",
-            _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
-        self._retry(lambda: self.core.delete_collection_namespaced_pod(
-            self.namespace, label_selector=selector, grace_period_seconds=0,
-            _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
+            _preload_content=False, _request_timeout=REQUEST_TIMEOUT)))
+        self.delete_pods(selector)
 
     def delete_pods(self, selector: str) -> None:
         """Delete the pods matching `selector` now (one request), not waiting for garbage
         collection of their deleted Jobs."""
-        self._retry(lambda: self.core.delete_collection_namespaced_pod(
+        _release(self._retry(lambda: self.core.delete_collection_namespaced_pod(
             self.namespace, label_selector=selector, grace_period_seconds=0,
-            _preload_content=False, _request_timeout=REQUEST_TIMEOUT))
+            _preload_content=False, _request_timeout=REQUEST_TIMEOUT)))
 
     def list_jobs(self, selector: str) -> list[Obj]:
         """Jobs matching `selector` (one request for all of a run's Jobs)."""
@@ -129,16 +128,13 @@ class KubeApi:
         Ends when the server closes the stream; an expired version raises ApiException 410.
         Not retried here: the caller resumes from the last version it saw.
         """
-        # Deserialized events: the client turns an expired-version ERROR event into
-        # ApiException(410) only then (with raw events it fails on a missing key).
-        stream = watch.Watch().stream(
+        stream = _DictWatch().stream(
             self.core.list_namespaced_pod, self.namespace, label_selector=selector,
             resource_version=resource_version, timeout_seconds=timeout_seconds,
             allow_watch_bookmarks=True,
             _request_timeout=(REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_MARGIN))
         for event in stream:
-            yield {"type": event["type"],
-                   "object": self.api_client.sanitize_for_serialization(event["object"])}
+            yield {"type": event["type"], "object": event["object"]}
 
     def pod_log(self, pod: str, container: str, limit_bytes: int = 1 << 20) -> str:
         """The last `limit_bytes` of a container's log ('' when it is gone)."""
@@ -155,3 +151,23 @@ class KubeApi:
 
 def _json(response: Any) -> Obj:
     return json.loads(response.data)
+
+
+def _release(response: Any) -> None:
+    """Read a response to its end and give its connection back to the pool. Left unread
+    (`_preload_content=False`), the connection stays taken: each create and delete would
+    open, and TLS-handshake, a new one."""
+    response.read()
+    response.release_conn()
+
+
+class _DictWatch(watch.Watch):
+    """Watch events whose object stays the JSON dict the server sent.
+
+    The client's default turns every event into a V1Pod model, which the tracker would turn
+    back into a dict: most of the driver's CPU per pod event. Without a return type the
+    client keeps the dict and still raises an expired version's ERROR event as
+    ApiException(410) (`deserialize=False` would fail on that event instead)."""
+
+    def get_return_type(self, func: Callable[..., Any]) -> None:
+        return None

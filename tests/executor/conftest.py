@@ -22,6 +22,7 @@ import yaml
 from kubernetes import client
 
 from tests.conftest import REPO
+from tests.support.cluster.faults import RequestRecord
 from tests.support.cluster.hostpaths import POD_PYTHON, POD_UID, pod_pythonpath
 from tests.support.cluster.mesh import INJECT_LABEL
 from tests.support.image import REFERENCE
@@ -322,19 +323,33 @@ rule touch_one:
 """.replace("SECRET_SHA", hashlib.sha256(SENTINEL.encode()).hexdigest())
 
 
-def requests_per_job(env: KubeEnv, jobs: int) -> tuple[DriverRun, dict[str, int]]:
-    """Run `jobs` trivial jobs through the executor; the driver's requests by verb/resource."""
+def write_many_jobs(env: KubeEnv) -> None:
+    """Make the run directory's workflow N trivial jobs (`--config jobs=N`)."""
     snakefile = env.rundir / "Snakefile"
     snakefile.write_text(MANY_JOBS_SNAKEFILE)
     os.chown(snakefile, UID, UID)
+
+
+def is_driver(record: RequestRecord) -> bool:
+    """Whether the driver (the kubecall-driver service account) made this request."""
+    return record.user.endswith(":kubecall-driver")
+
+
+def count_requests(records: list[RequestRecord]) -> dict[str, int]:
+    """The driver's requests among `records`, by "verb resource"."""
+    counts: dict[str, int] = {}
+    for record in filter(is_driver, records):
+        key = f"{record.verb} {record.resource}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def requests_per_job(env: KubeEnv, jobs: int) -> tuple[DriverRun, dict[str, int]]:
+    """Run `jobs` trivial jobs through the executor; the driver's requests by verb/resource."""
+    write_many_jobs(env)
     before = len(env.cluster.requests.snapshot())  # type: ignore[attr-defined]
     run = env.run("--config", f"jobs={jobs}", timeout=900)
-    counts: dict[str, int] = {}
-    for record in env.cluster.requests.snapshot()[before:]:  # type: ignore[attr-defined]
-        if record.user.endswith(":kubecall-driver"):
-            key = f"{record.verb} {record.resource}"
-            counts[key] = counts.get(key, 0) + 1
-    return run, counts
+    return run, count_requests(env.cluster.requests.snapshot()[before:])  # type: ignore[attr-defined]
 
 
 def _admin_configuration(kubeconfig: Path) -> client.Configuration:

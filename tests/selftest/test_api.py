@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -399,9 +400,12 @@ def test_request_log_counts_calls(k8s_cluster: Cluster) -> None:
     api = api_client(k8s_cluster)
     core = client.CoreV1Api(api)
     k8s_cluster.requests.clear()
+    began = time.time()
     for n in range(3):
         core.create_namespaced_config_map("default", cm(f"c{n}"))
     core.list_namespaced_config_map("default", label_selector="a=b")
+    received = [r.received for r in k8s_cluster.requests.snapshot()]
+    assert began <= received[0] and received == sorted(received) and received[-1] <= time.time()
     assert k8s_cluster.requests.count(verb="create", resource="configmaps") == 3
     assert k8s_cluster.requests.count(verb="create", name="",
                                       path=lambda p: p.endswith("/configmaps")) == 3

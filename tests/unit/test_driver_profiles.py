@@ -25,3 +25,13 @@ def test_the_workflow_profile_agrees_with_the_kubernetes_profile() -> None:
     assert conflicts == {}
     # What the NFS workspace and the cluster need stays the kubernetes profile's.
     assert not {"latency-wait", "cores", "jobs", "executor"} & set(default)
+
+
+def test_the_kubernetes_profile_selects_jobs_greedily() -> None:
+    # snakemake's default ILP selection solves a problem over every ready job each time a
+    # job ends: with thousands of ready jobs it was most of the driver's CPU (issue 18).
+    from snakemake.cli import parse_args
+
+    _, args = parse_args(["--profile", str(REPO / "profiles" / "kubernetes"),
+                          "--workflow-profile", "none"])
+    assert args.scheduler == "greedy"

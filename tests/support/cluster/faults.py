@@ -22,6 +22,8 @@ class RequestRecord:
     namespace: str = ""
     name: str = ""
     code: int = 0
+    # time.time() when the server received it (the log is in order of the requests' ends).
+    received: float = field(default_factory=time.time)
 
 
 @dataclass
