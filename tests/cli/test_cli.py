@@ -85,7 +85,7 @@ def test_driver_job_defaults_to_the_images_snakemake() -> None:
                            "/var/run/secrets/kubecall/minio"}
     # The MinIO Secret as read-only files (publish.credentials_dir), never as values.
     assert mounts["/var/run/secrets/kubecall/minio"]["readOnly"] is True
-    assert "valueFrom" not in str(container["env"])
+    assert "secretKeyRef" not in str(container["env"])
 
 
 @pytest.mark.parametrize("live,desired,expected", [
