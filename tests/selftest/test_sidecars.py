@@ -59,11 +59,17 @@ def test_a_sidecar_is_stopped_after_its_killed_main_container_and_may_clean_up(
     body = pod_manifest("crash", ["sleep", "600"], initContainers=[cleanup],
                         terminationGracePeriodSeconds=600)  # a hang guard, never reached
     core.create_namespaced_pod(ns, body)
-    wait_for(lambda: "up" in pod_log(core, ns, "crash", container="helper") and
+
+    def helper_log() -> str:
+        try:
+            return pod_log(core, ns, "crash", container="helper")
+        except client.ApiException:  # not started yet
+            return ""
+    wait_for(lambda: "up" in helper_log() and
              main_state(core.read_namespaced_pod("crash", ns)).running,
              timeout=300, what="both containers to run")
     k8s_cluster_module.kill_pod(ns, "crash", "main")
-    wait_for(lambda: "TERM" in pod_log(core, ns, "crash", container="helper"),
+    wait_for(lambda: "TERM" in helper_log(),
              timeout=300, what="the sidecar's SIGTERM")
     pod = core.read_namespaced_pod("crash", ns)
     assert main_state(pod).terminated.exit_code == 137
@@ -74,7 +80,7 @@ def test_a_sidecar_is_stopped_after_its_killed_main_container_and_may_clean_up(
     pod = wait_pod_phase(core, ns, "crash", timeout=300)
     assert pod.status.phase == "Failed"
     assert pod.status.init_container_statuses[0].state.terminated.exit_code == 0
-    assert "cleaned" in pod_log(core, ns, "crash", container="helper")
+    assert "cleaned" in helper_log()
 
 
 def test_a_container_restart_policy_is_only_for_init_containers(
