@@ -46,8 +46,26 @@ from tests.support.image import REFERENCE
 # The run directory as the driver pod sees it: the workspace claim is mounted at /workspace.
 WORKDIR = "/workspace/run"
 CONFIG = "config/in-pod.yaml"
-# A driver that only says it ran (the image's python; launch appends --profile/--configfile).
-SAYS_HELLO = "python -c \"print('driver ran')\""
+# A driver that says it ran once the reaper watches (a real driver takes seconds to start,
+# the reaper far less), by its pod's token; launch appends --profile/--configfile.
+WAITS_FOR_REAPER = """
+import os, sys, time
+from kubernetes import client, config
+config.load_incluster_config()
+core = client.CoreV1Api()
+pod, namespace = os.environ["KUBECALL_DRIVER_POD"], os.environ["KUBECALL_NAMESPACE"]
+while True:
+    try:
+        if "Jobs are deleted once" in core.read_namespaced_pod_log(pod, namespace,
+                                                                   container="reaper"):
+            break
+    except client.ApiException:
+        pass
+    time.sleep(0.2)
+print("driver ran")
+sys.exit(int(os.environ.get("EXIT", "0")))
+"""
+SAYS_HELLO = "python driver.py"
 
 
 def kubecall(env: KubeEnv, *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,6 +81,12 @@ def launch(env: KubeEnv, run_id: str, driver_command: str, *snakemake_args: str,
                     "--workdir", WORKDIR, "--run-id", run_id, "--driver-command",
                     driver_command, "--cpu", "500m", "--memory", "1Gi",
                     *(["--detach"] if detach else []), "--", *snakemake_args)
+
+
+def write_driver(env: KubeEnv, code: int = 0) -> None:
+    (env.rundir / "driver.py").write_text(WAITS_FOR_REAPER.replace(
+        '"EXIT", "0"', f'"EXIT", "{code}"'))
+    os.chown(env.rundir / "driver.py", UID, UID)
 
 
 def write_in_pod_config(env: KubeEnv) -> None:
@@ -208,6 +232,7 @@ def test_a_killed_driver_containers_unfinished_jobs_are_deleted(kube_env: KubeEn
 
 
 def test_a_driver_that_ends_cleanly_leaves_finished_jobs_alone(kube_env: KubeEnv) -> None:
+    write_driver(kube_env)
     hold_calls(kube_env)
     create_job(kube_env, executor_like_job("done-r3", "r3", ["true"], "merge_calls"), "Complete")
     create_job(kube_env, executor_like_job("other-r4", "r4", ["sleep", "3600"]))
@@ -226,13 +251,15 @@ def test_without_native_sidecars_the_reaper_steps_aside(kube_env: KubeEnv) -> No
     container's restartPolicy, and the driver would wait for the reaper for ever."""
     job = driver_job(DriverSpec("old1", NAMESPACE, CONFIG, "profiles/kubernetes",
                                 workdir=WORKDIR, image=f"{REFERENCE}:0.1.0",
-                                driver_command=SAYS_HELLO, cpu="500m", memory="1Gi"))
+                                driver_command="python -c \"print('driver ran')\"",
+                                cpu="500m", memory="1Gi"))
     for container in job["spec"]["template"]["spec"]["initContainers"]:
         del container["restartPolicy"]  # as such an API server stores the Job
     create_job(kube_env, job, "Complete")
     pod = driver_pod(kube_env, "old1")
     assert pod and container_state(pod, "reaper")["terminated"]["exitCode"] == 0
     assert "not a native sidecar" in reaper_log(kube_env, pod)
+    assert "driver ran" in reaper_log(kube_env, pod, "snakemake")
 
 
 @pytest.fixture
@@ -247,9 +274,10 @@ def meshed(k8s_cluster_factory, job_image_archive: Path  # type: ignore[no-untyp
 
 
 def test_in_a_mesh_launch_and_logs_follow_the_driver_container(meshed: KubeEnv) -> None:
+    write_driver(meshed, 3)
     hold_calls(meshed)
     create_job(meshed, executor_like_job("left-m1", "m1", ["sleep", "3600"]))
-    done = launch(meshed, "m1", "python -c \"print('driver ran'); raise SystemExit(3)\"")
+    done = launch(meshed, "m1", SAYS_HELLO)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "driver ran" in done.stdout
     assert "run m1 FAILED: the driver exited with code 3" in done.stderr

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from kubecall.cluster.contract import (
     DRIVER_POD_ENV,
@@ -29,9 +30,11 @@ from kubecall.cluster.contract import (
     Obj,
     jobs_selector,
 )
-from kubecall.cluster.kube import Kube, RetryPolicy, api_client
 from kubecall.cluster.state import job_outcome, main_status
 from kubecall.errors import KubecallError
+
+if TYPE_CHECKING:  # imported in main(), once the stop signals are blocked
+    from kubecall.cluster.kube import Kube
 
 # API retries once stopped: within the driver pod's grace period (driver_job.GRACE_SECONDS),
 # after which the kubelet kills the reaper.
@@ -63,6 +66,13 @@ def driver_ended(pod: Obj) -> bool:
     return bool(main and "terminated" in (main.get("state") or {}))
 
 
+def others_running(pod: Obj) -> bool:
+    """Whether a regular container besides the driver still runs (a mesh's proxy)."""
+    main = main_status(pod)
+    return any("running" in (c.get("state") or {}) for c in
+               (pod.get("status") or {}).get("containerStatuses") or [] if c is not main)
+
+
 def reap(kube: Kube, namespace: str, run_id: str) -> list[str]:
     """Delete the run's unfinished Jobs (never its driver's, never another run's); their
     pods follow by garbage collection. The names deleted (not those already gone)."""
@@ -90,7 +100,12 @@ def report(kube: Kube, namespace: str, run_id: str) -> None:
 
 def watch(kube: Kube, poll: Kube, namespace: str, pod_name: str, run_id: str) -> None:
     """Wait for the kubelet's SIGTERM, reaping earlier if the pod shows the driver ended."""
-    reaped = False
+    pod = own_pod(poll, namespace, pod_name)
+    reaped = pod is not None and driver_ended(pod)
+    if reaped:  # it ended while the reaper started: a SIGTERM then may have been lost
+        report(kube, namespace, run_id)
+        if not others_running(pod):  # the pod is ending: an exited sidecar is not restarted
+            return
     while True:
         if reaped:
             signal.sigwait(STOP_SIGNALS)
@@ -112,8 +127,11 @@ def watch(kube: Kube, poll: Kube, namespace: str, pod_name: str, run_id: str) ->
 
 def main() -> int:
     # Blocked, a stop signal waits in the queue until sigwait takes it, even one that comes
-    # while the reaper starts (as PID 1 it would otherwise be ignored: no default action).
+    # while the reaper starts (as PID 1 it would otherwise be ignored: no default action):
+    # blocked before the kubernetes client is imported, which takes seconds, because a
+    # driver that fails at once ends before that.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    from kubecall.cluster.kube import Kube, RetryPolicy, api_client
     try:
         run_id, pod_name, namespace = (os.environ[name] for name in
                                        (RUN_ID_ENV, DRIVER_POD_ENV, NAMESPACE_ENV))
