@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import yaml
 
+from kubecall.cluster.driver_job import DriverSpec, driver_job
 from snakemake_executor_plugin_kubecall.jobspec import (
     SpecSettings,
     container_memory_mb,
@@ -41,3 +42,28 @@ def test_the_profile_fits_the_quota_and_the_limit_range() -> None:
     retries = int(profile["retries"])
     assert container_memory_mb(mem, retries, SpecSettings(
         memory_growth=settings.memory_growth)) <= int(settings.memory_max_mb or 0)
+
+
+def cpus(quantity: str) -> float:
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def test_the_driver_pod_fits_beside_the_profiles_jobs() -> None:
+    """The driver Job's pod (snakemake and its reaper sidecar) and `jobs` pods of the largest
+    rule fit the quota together, and each container fits the LimitRange."""
+    profile = load("profiles/kubernetes/config.yaml")
+    hard = load("k8s/base/namespace/kubecall-quota-resourcequota.yaml")["spec"]["hard"]
+    limit_range = load("k8s/base/namespace/kubecall-defaults-limitrange.yaml")
+    maximum = limit_range["spec"]["limits"][0]["max"]
+    pod = driver_job(DriverSpec("r1", "kubecall", "c.yaml", "profiles/kubernetes"))[
+        "spec"]["template"]["spec"]
+    containers = pod["initContainers"] + pod["containers"]
+    for container in containers:
+        limits = container["resources"]["limits"]
+        assert memory_mb(limits["memory"]) <= memory_mb(maximum["memory"])
+        assert cpus(limits["cpu"]) <= cpus(maximum["cpu"])
+    driver_mb = sum(memory_mb(c["resources"]["requests"]["memory"]) for c in containers)
+    mem = int(profile["set-resources"]["call_batch"]["mem_mb"])
+    settings = SpecSettings(memory_growth=float(profile["kubecall-memory-growth"]))
+    jobs_mb = int(profile["jobs"]) * container_memory_mb(mem, 0, settings)
+    assert driver_mb + jobs_mb <= memory_mb(hard["requests.memory"])

@@ -3,9 +3,18 @@ proxy (tests/support/cluster/mesh.py), regular or native."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kubernetes import client
 
-from tests.support.cluster.helpers import api_client, pod_manifest, wait_for, wait_pod_phase
+from tests.support.cluster.cluster import Cluster
+from tests.support.cluster.helpers import (
+    api_client,
+    pod_log,
+    pod_manifest,
+    wait_for,
+    wait_pod_phase,
+)
 from tests.support.cluster.mesh import INJECT_LABEL, OPT_OUT, PROXY_NAME
 from tests.support.cluster.plugin import ClusterFactory
 
@@ -35,6 +44,43 @@ def test_a_native_sidecar_runs_beside_the_main_container_and_is_stopped_after_it
     (helper,) = pod.status.init_container_statuses
     # Stopped by SIGTERM once the main container ended: its exit code does not count.
     assert helper.state.terminated is not None
+
+
+def test_a_sidecar_is_stopped_after_its_killed_main_container_and_may_clean_up(
+        k8s_cluster_module: Cluster, api: client.ApiClient, ns: str, tmp_path: Path) -> None:
+    """As the kubelet does (restartPolicy Never): the main container SIGKILLed, the sidecar
+    gets SIGTERM, not a restart; the pod stays Running (not terminal) while the sidecar
+    finishes within the grace period, then ends Failed by the main container's exit code."""
+    core = client.CoreV1Api(api)
+    mark = tmp_path / "may-finish"
+    cleanup = {**SIDECAR, "command": ["sh", "-c", (
+        f"trap 'echo TERM; while [ ! -e {mark} ]; do sleep 0.1; done; echo cleaned; exit 0' "
+        "TERM; echo up; while :; do sleep 0.1; done")]}
+    body = pod_manifest("crash", ["sleep", "600"], initContainers=[cleanup],
+                        terminationGracePeriodSeconds=600)  # a hang guard, never reached
+    core.create_namespaced_pod(ns, body)
+
+    def helper_log() -> str:
+        try:
+            return pod_log(core, ns, "crash", container="helper")
+        except client.ApiException:  # not started yet
+            return ""
+    wait_for(lambda: "up" in helper_log() and
+             main_state(core.read_namespaced_pod("crash", ns)).running,
+             timeout=300, what="both containers to run")
+    k8s_cluster_module.kill_pod(ns, "crash", "main")
+    wait_for(lambda: "TERM" in helper_log(),
+             timeout=300, what="the sidecar's SIGTERM")
+    pod = core.read_namespaced_pod("crash", ns)
+    assert main_state(pod).terminated.exit_code == 137
+    assert pod.status.phase == "Running"  # not terminal while a container still runs
+    (helper,) = pod.status.init_container_statuses
+    assert helper.state.running is not None and helper.restart_count == 0
+    mark.touch()
+    pod = wait_pod_phase(core, ns, "crash", timeout=300)
+    assert pod.status.phase == "Failed"
+    assert pod.status.init_container_statuses[0].state.terminated.exit_code == 0
+    assert "cleaned" in helper_log()
 
 
 def test_a_container_restart_policy_is_only_for_init_containers(

@@ -33,6 +33,11 @@ GID = 10001
 # The driver's identity; k8s/base/driver/kubecall-driver-role.yaml grants its calls.
 DRIVER_SERVICE_ACCOUNT = "kubecall-driver"
 CONTAINER = "snakemake"  # the container of a job or driver pod that decides its outcome
+# The driver pod's native sidecar (kubecall.cluster.reaper): once the driver container ended,
+# it deletes the run's Jobs that have not finished.
+REAPER_CONTAINER = "reaper"
+# kubectl logs/exec pick this container of a pod when none is named (a mesh may add others).
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
 RUN_LABEL = "kubecall.io/run-id"
 RULE_LABEL = "kubecall.io/rule"
@@ -53,6 +58,7 @@ RUN_ID_ENV = "KUBECALL_RUN_ID"
 # whenever the driver pod goes (its Job deleted by hand or TTL, eviction, a lost node).
 DRIVER_POD_ENV = "KUBECALL_DRIVER_POD"
 DRIVER_POD_UID_ENV = "KUBECALL_DRIVER_POD_UID"
+NAMESPACE_ENV = "KUBECALL_NAMESPACE"  # the driver pod's namespace (the reaper's Jobs are there)
 
 
 def driver_owner_reference(pod_name: str, pod_uid: str) -> Obj:

@@ -19,11 +19,14 @@ from kubecall.cluster.contract import (
     CONTAINER,
     DATASOURCE_CLAIM,
     DATASOURCE_PATH,
+    DEFAULT_CONTAINER_ANNOTATION,
     DRIVER_POD_ENV,
     DRIVER_POD_UID_ENV,
     DRIVER_SERVICE_ACCOUNT,
     IMAGE,
+    NAMESPACE_ENV,
     PART_OF,
+    REAPER_CONTAINER,
     RUN_ID_ENV,
     RUN_LABEL,
     SCRATCH_PATH,
@@ -42,6 +45,13 @@ DEFAULT_DRIVER_COMMAND = "snakemake"
 # cluster config's publish.credentials_dir points (config/kubernetes.yaml): publish_results
 # runs in the driver.
 MINIO_CREDENTIALS_DIR = "/var/run/secrets/kubecall/minio"
+# The pod's termination grace period: the driver's own cleanup on SIGTERM (eviction, deletion),
+# then the reaper's (kubecall.cluster.reaper.PATIENCE_SECONDS of API retries at most).
+GRACE_SECONDS = 60
+# The reaper is Python with the kubernetes client (about 50 MB) waiting for a signal; memory
+# request = limit, so it is never what the kubelet evicts or the kernel kills first.
+REAPER_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"},
+                    "limits": {"cpu": "500m", "memory": "128Mi"}}
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -98,6 +108,27 @@ class DriverSpec:
                 "--configfile", self.configfile, *self.extra_args]
 
 
+def downward(path: str) -> Obj:
+    """An env var's valueFrom: a field of the pod itself (the downward API)."""
+    return {"fieldRef": {"fieldPath": path}}
+
+
+def reaper_container(spec: DriverSpec) -> Obj:
+    """The native sidecar that deletes the run's unfinished Jobs once the driver container
+    ended (kubecall.cluster.reaper), from the driver's image, hardened like it."""
+    return {
+        "name": REAPER_CONTAINER,
+        "image": spec.image,
+        "restartPolicy": "Always",
+        "command": ["python", "-m", "kubecall.cluster.reaper"],
+        "env": [{"name": RUN_ID_ENV, "value": spec.run_id},
+                {"name": DRIVER_POD_ENV, "valueFrom": downward("metadata.name")},
+                {"name": NAMESPACE_ENV, "valueFrom": downward("metadata.namespace")}],
+        "securityContext": container_security_context(),
+        "resources": REAPER_RESOURCES,
+    }
+
+
 def driver_job(spec: DriverSpec) -> Obj:
     """The Job manifest for one run."""
     spec.validate()
@@ -111,11 +142,15 @@ def driver_job(spec: DriverSpec) -> Obj:
             # next launch (--rerun-incomplete in the profiles) once the cause is fixed.
             "backoffLimit": 0,
             "template": {
-                "metadata": {"labels": dict(labels)},
+                # kubectl logs shows the driver's log when a mesh adds a container.
+                "metadata": {"labels": dict(labels),
+                             "annotations": {DEFAULT_CONTAINER_ANNOTATION: CONTAINER}},
                 "spec": {
                     "serviceAccountName": DRIVER_SERVICE_ACCOUNT,
                     "restartPolicy": "Never",
+                    "terminationGracePeriodSeconds": GRACE_SECONDS,
                     "securityContext": pod_security_context(),
+                    "initContainers": [reaper_container(spec)],
                     "containers": [{
                         "name": CONTAINER,
                         "image": spec.image,
@@ -125,11 +160,10 @@ def driver_job(spec: DriverSpec) -> Obj:
                             {"name": RUN_ID_ENV, "value": spec.run_id},
                             # The executor's Jobs are owned by this pod (garbage-collected
                             # with it), by the downward API.
-                            {"name": DRIVER_POD_ENV, "valueFrom": {
-                                "fieldRef": {"fieldPath": "metadata.name"}}},
-                            {"name": DRIVER_POD_UID_ENV, "valueFrom": {
-                                "fieldRef": {"fieldPath": "metadata.uid"}}},
-                            {"name": "KUBECALL_NAMESPACE", "value": spec.namespace},
+                            {"name": DRIVER_POD_ENV, "valueFrom": downward("metadata.name")},
+                            {"name": DRIVER_POD_UID_ENV,
+                             "valueFrom": downward("metadata.uid")},
+                            {"name": NAMESPACE_ENV, "value": spec.namespace},
                             # snakemake writes caches under $HOME; the root filesystem is
                             # read-only, /tmp is an emptyDir.
                             {"name": "HOME", "value": TMP_PATH},

@@ -247,9 +247,12 @@ class Kube:
             raise self._explain(exc, f"reading {kind} {name}") from exc
 
     def list(self, api_version: str, kind: str, namespace: str | None = None,
-             selector: str | None = None) -> list[Obj]:
+             selector: str | None = None, fields: str | None = None) -> list[Obj]:
+        """The objects matching a label ``selector`` and a field selector ``fields``."""
         k = kind_of(api_version, kind)
         query = [("labelSelector", selector)] if selector else []
+        if fields:
+            query.append(("fieldSelector", fields))
         try:
             found = self._call("GET", k.base_path(namespace), query)
         except ApiException as exc:

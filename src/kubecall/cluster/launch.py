@@ -11,11 +11,11 @@ from typing import Any
 import yaml
 
 from kubecall.cluster.contract import (
+    CONTAINER,
     DRIVER_SERVICE_ACCOUNT,
     IMAGE,
     NAMESPACE,
     WORKSPACE_PATH,
-    condition,
 )
 from kubecall.cluster.driver_job import (
     DEFAULT_DRIVER_COMMAND,
@@ -25,6 +25,7 @@ from kubecall.cluster.driver_job import (
     new_run_id,
 )
 from kubecall.cluster.kube import Kube, add_connection_arguments
+from kubecall.cluster.state import job_outcome, main_status, pod_outcome
 from kubecall.cluster.waiting import pod_problem
 from kubecall.errors import KubecallError
 
@@ -64,15 +65,20 @@ def driver_pod(kube: Kube, namespace: str, job: str) -> dict[str, Any] | None:
     return pods[-1] if pods else None
 
 
+def driver_state(pod: dict[str, Any]) -> dict[str, Any]:
+    """The state of the pod's driver container (CONTAINER), whatever else runs beside it."""
+    return (main_status(pod) or {}).get("state") or {}
+
+
 def wait_for_start(kube: Kube, namespace: str, job: str, timeout: float) -> dict[str, Any]:
-    """The driver pod once its container runs or ended; says why while it waits."""
+    """The driver pod once its driver container runs or ended; says why while it waits."""
     deadline = time.monotonic() + timeout
     said = ""
     while True:
         pod = driver_pod(kube, namespace, job)
         if pod is not None:
             phase = (pod.get("status") or {}).get("phase")
-            if phase in ("Running", "Succeeded", "Failed"):
+            if {"running", "terminated"} & set(driver_state(pod)) or phase == "Failed":
                 return pod
             why = pod_problem(kube, pod)
             if why != said:
@@ -84,17 +90,35 @@ def wait_for_start(kube: Kube, namespace: str, job: str, timeout: float) -> dict
         time.sleep(0.5)
 
 
-def wait_for_end(kube: Kube, namespace: str, job: str, timeout: float = 120) -> bool:
-    """True when the Job completed, False when it failed."""
+def outcome_of(pod: dict[str, Any]) -> tuple[bool, str] | None:
+    """(succeeded, why) once the driver container ended, from its own state: a mesh's regular
+    proxy keeps the pod (and the Job) running after it."""
+    terminated = driver_state(pod).get("terminated")
+    if terminated:
+        code, reason = terminated.get("exitCode"), terminated.get("reason") or "Error"
+        if code == 0:
+            return True, ""
+        if reason == "OOMKilled":
+            return False, f"the driver was OOMKilled (exit {code}): raise --memory"
+        return False, f"the driver exited with code {code} ({reason})"
+    outcome = pod_outcome(pod)  # evicted, or its deadline passed, before it ended
+    return (False, outcome.message) if outcome.state == "failed" else None
+
+
+def wait_for_end(kube: Kube, namespace: str, job: str, timeout: float = 120) -> tuple[bool, str]:
+    """(succeeded, why) of the driver, once its log ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        live = kube.get("batch/v1", "Job", job, namespace) or {}
-        for kind, ok in (("Complete", True), ("Failed", False)):
-            cond = condition(live, kind)
-            if cond and cond.get("status") == "True":
-                return ok
+        pod = driver_pod(kube, namespace, job)
+        found = outcome_of(pod) if pod is not None else None
+        if pod is None:  # deleted meanwhile: the Job's conditions are all there is
+            outcome = job_outcome(kube.get("batch/v1", "Job", job, namespace) or {})
+            found = (outcome.state == "succeeded", outcome.message) if outcome.finished \
+                else None
+        if found is not None:
+            return found
         time.sleep(0.5)
-    raise KubecallError(f"Job {job}: its log ended but the Job reports no outcome after "
+    raise KubecallError(f"Job {job}: its log ended but the driver reports no outcome after "
                         f"{timeout:.0f}s; see `kubecall status`")
 
 
@@ -117,12 +141,12 @@ def run(args: argparse.Namespace) -> int:
             print(spec.run_id)
             return 0
         pod = wait_for_start(kube, spec.namespace, name, args.start_timeout)
-        for line in kube.follow_pod_log(spec.namespace, pod["metadata"]["name"]):
+        for line in kube.follow_pod_log(spec.namespace, pod["metadata"]["name"], CONTAINER):
             print(line, flush=True)
-        succeeded = wait_for_end(kube, spec.namespace, name)
+        succeeded, why = wait_for_end(kube, spec.namespace, name)
     finally:
         kube.close()
-    outcome = "succeeded" if succeeded else "FAILED"
+    outcome = "succeeded" if succeeded else f"FAILED: {why}"
     print(f"[kubecall] run {spec.run_id} {outcome} (kubecall logs {spec.run_id}; "
           "kubecall status)", file=sys.stderr)
     return 0 if succeeded else 1

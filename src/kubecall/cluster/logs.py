@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kubecall.cluster.contract import NAMESPACE, RUN_LABEL
+from kubecall.cluster.contract import CONTAINER, NAMESPACE, RUN_LABEL
 from kubecall.cluster.driver_job import job_name
 from kubecall.cluster.kube import Kube, add_connection_arguments
 from kubecall.cluster.status import job_state
@@ -25,8 +25,9 @@ def run(args: argparse.Namespace) -> int:
         if not pods:
             raise KubecallError(f"run {args.run}: the driver has no pod (yet, or it was "
                                 "deleted); see `kubecall status`")
-        print(kube.pod_log(args.namespace, pods[-1]["metadata"]["name"], tail=args.tail),
-              end="")
+        # The driver's container by name: a mesh may have added another beside it.
+        print(kube.pod_log(args.namespace, pods[-1]["metadata"]["name"], CONTAINER,
+                           tail=args.tail), end="")
         if args.failed:
             selector = f"{RUN_LABEL}={args.run}"
             for job in kube.list("batch/v1", "Job", args.namespace, selector):
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"==> failed job {job['metadata']['name']}, pod "
                           f"{pod['metadata']['name']} <==")
                     print(kube.pod_log(args.namespace, pod["metadata"]["name"],
-                                       tail=args.tail), end="")
+                                       CONTAINER, tail=args.tail), end="")
     finally:
         kube.close()
     return 0
