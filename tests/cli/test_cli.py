@@ -70,7 +70,7 @@ def test_launch_dry_run_prints_the_driver_job(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "name: kubecall-run-r7" in out
     assert "- python\n        - -m\n        - snakemake\n        - --profile\n" \
-           "        - profiles/kubernetes\n        - --configfile\n        - c.yaml\n" \
+           "        - profiles/kubernetes\n        - --configfile=c.yaml\n" \
            "        - --jobs\n        - '50'\n" in out
 
 

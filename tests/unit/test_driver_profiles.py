@@ -35,3 +35,16 @@ def test_the_kubernetes_profile_selects_jobs_greedily() -> None:
     _, args = parse_args(["--profile", str(REPO / "profiles" / "kubernetes"),
                           "--workflow-profile", "none"])
     assert args.scheduler == "greedy"
+
+
+def test_targets_after_the_config_file_stay_targets() -> None:
+    # `kubecall launch -- all` passes targets after the config file; snakemake's --configfile
+    # takes one or more values, so a bare "--configfile X" would swallow them as config files.
+    from snakemake.cli import parse_args
+
+    command = DriverSpec("r1", "kubecall", "config/config.yaml", "profiles/kubernetes",
+                         extra_args=("all", "regions", "--jobs", "7")).command()
+    _, args = parse_args(command[1:] + ["--workflow-profile", "none"])
+    assert [str(f) for f in args.configfile] == ["config/config.yaml"]
+    assert args.targets == ["all", "regions"]
+    assert args.jobs == 7

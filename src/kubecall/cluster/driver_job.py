@@ -104,8 +104,10 @@ class DriverSpec:
             raise KubecallError("--driver-command is empty")
 
     def command(self) -> list[str]:
+        # "--configfile=X": snakemake's --configfile takes one or more values, so a separate
+        # X would also take the targets that may follow in extra_args.
         return [*shlex.split(self.driver_command), "--profile", self.profile,
-                "--configfile", self.configfile, *self.extra_args]
+                f"--configfile={self.configfile}", *self.extra_args]
 
 
 def downward(path: str) -> Obj:
