@@ -19,6 +19,7 @@ from kubecall.cluster.state import (
     RUNNING,
     SUCCEEDED,
     job_outcome,
+    pod_outcome,
     refusals,
     waiting_reason,
 )
@@ -27,15 +28,18 @@ from kubecall.cluster.state import (
 STATES = (PENDING, RUNNING, SUCCEEDED, FAILED)
 
 
-def job_state(job: Obj, pod_phases: dict[str, str] | None = None) -> str:
-    """succeeded / failed from the Job's conditions; else running once its pod runs."""
+def job_state(job: Obj, newest: dict[str, Obj] | None = None) -> str:
+    """succeeded / failed from the Job's conditions; else from its newest pod (in `newest`,
+    see `newest_pods`): its snakemake container's state, as the executor reads it. A mesh's
+    regular proxy keeps pod and Job running after that container ended, and every kubecall
+    Job has backoffLimit 0, so the container's end is the Job's."""
     outcome = job_outcome(job)
     if outcome.finished:
         return outcome.state
-    if pod_phases is None:
+    if newest is None:
         return RUNNING
-    phase = pod_phases.get(job["metadata"]["name"], "Pending")
-    return RUNNING if phase in ("Running", "Succeeded", "Failed") else PENDING
+    pod = newest.get(job["metadata"]["name"])
+    return pod_outcome(pod).state if pod is not None else PENDING
 
 
 def newest_pods(pods: list[Obj]) -> dict[str, Obj]:
@@ -52,22 +56,15 @@ def newest_pods(pods: list[Obj]) -> dict[str, Obj]:
     return newest
 
 
-def pod_phases_by_job(pods: list[Obj]) -> dict[str, str]:
-    """Job name -> the phase of its newest pod."""
-    return {job: (pod.get("status") or {}).get("phase", "")
-            for job, pod in newest_pods(pods).items()}
-
-
 def waiting_lines(jobs: list[Obj], pods: list[Obj], events: list[Obj]) -> list[str]:
     """For each pending Job whose reason is known, why it waits: its pod refused (quota,
     Pod Security, LimitRange; a FailedCreate event) or its pod not scheduled or pulled."""
     refused = refusals(events)
     newest = newest_pods(pods)
-    phases = pod_phases_by_job(pods)
     lines = []
     for job in sorted(jobs, key=lambda j: j["metadata"]["name"]):
         name = job["metadata"]["name"]
-        if job_state(job, phases) != PENDING:
+        if job_state(job, newest) != PENDING:
             continue
         reason = waiting_reason(newest.get(name)) or refused.get(name, "")
         if reason:
@@ -84,12 +81,13 @@ class RunJobs:
     retried: int = 0
 
 
-def classify(jobs: list[Obj], pod_phases: dict[str, str]) -> RunJobs:
-    """Sort a run's Jobs by state; retried counts the jobs that are a retry (attempt > 1)."""
+def classify(jobs: list[Obj], newest: dict[str, Obj]) -> RunJobs:
+    """Sort a run's Jobs by state (`newest`: each Job's newest pod); retried counts the jobs
+    that are a retry (attempt > 1)."""
     run = RunJobs()
     for job in jobs:
         labels = job["metadata"].get("labels") or {}
-        state = job_state(job, pod_phases)
+        state = job_state(job, newest)
         if labels.get("app.kubernetes.io/component") == "driver":
             run.driver = state
             continue
@@ -139,9 +137,9 @@ def run_lines(kube: Kube, namespace: str) -> list[str]:
     if not runs:
         return ["  (no runs)"]
     pods = kube.list("v1", "Pod", namespace, RUN_LABEL)
-    phases = pod_phases_by_job(pods)
+    newest = newest_pods(pods)
     events = kube.list("v1", "Event", namespace)
-    classified = {run_id: classify(jobs, phases) for run_id, jobs in runs.items()}
+    classified = {run_id: classify(jobs, newest) for run_id, jobs in runs.items()}
     lines = state_table(classified)
     for run_id in sorted(classified):
         run = classified[run_id]
