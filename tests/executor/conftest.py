@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from kubernetes import client
 
 from tests.conftest import REPO
 from tests.support.cluster.faults import RequestRecord
+from tests.support.cluster.helpers import wait_for
 from tests.support.cluster.hostpaths import POD_PYTHON, POD_UID, pod_pythonpath
 from tests.support.cluster.mesh import INJECT_LABEL
 from tests.support.image import REFERENCE
@@ -39,6 +39,9 @@ SENTINEL = "sentinel-Zq7Xw9-never-print-me"
 # wherever the checkout is; the pods run the image's `python` (its venv, first on the
 # image's PATH).
 POD_IMAGE_PYTHON = "python"
+# Every request of an end-to-end test waits this long, as on a busy or distant control plane
+# (issue 15: the driver must not depend on a fast API server). Only the seeding is fast.
+API_LATENCY = 0.5
 
 
 @dataclass
@@ -148,15 +151,6 @@ def driver_env() -> dict[str, str]:
     return env
 
 
-def wait_for(predicate, timeout: float = 300, what="condition") -> None:  # type: ignore[no-untyped-def]
-    """Poll `predicate` until true; fail the test naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what() if callable(what) else what}")
-        time.sleep(0.2)
-
-
 def demo_config(datasource: Path, batches: int = 4) -> dict:
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["reference"] = str(datasource / "ref.fa")
@@ -187,13 +181,14 @@ def _apply(admin: client.ApiClient, objects: list[dict]) -> None:
 @contextlib.contextmanager
 def _kube_env(k8s_cluster_factory, job_image_archive: Path,  # type: ignore[no-untyped-def]
               **options: object) -> Iterator[KubeEnv]:
-    """A prepared cluster (see `kube_env`), its drivers stopped and its state removed at
-    the end, pass or fail; `options` go to the Cluster."""
+    """A prepared cluster (see `kube_env`) answering after `API_LATENCY`, its drivers
+    stopped and its state removed at the end, pass or fail; `options` go to the Cluster."""
     # Outside /tmp: pods mount an emptyDir over /tmp, which would hide claim directories.
     base = Path(tempfile.mkdtemp(prefix=temp_prefix("k8s"), dir="/var/tmp"))
     try:
         env = prepare(lambda **more: k8s_cluster_factory(
             images={REFERENCE: job_image_archive}, **options, **more), base)
+        env.cluster.faults.add_latency(API_LATENCY)  # type: ignore[attr-defined]
         try:
             yield env
         finally:

@@ -17,7 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tests.executor.conftest import wait_for
+from tests.support.cluster.helpers import wait_for
 
 # A process that logs like snakemake until a write blocks, then waits like its scheduler.
 DRIVER = r"""

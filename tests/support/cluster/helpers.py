@@ -20,16 +20,21 @@ from .resources import RESOURCE_TYPES
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 120.0, what: str = "condition") -> T:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+def wait_for(check: Callable[[], T | None], timeout: float = 300.0,
+             what: str | Callable[[], str] = "condition") -> T:
+    """Poll `check` until it returns something truthy, and return that; fail naming `what`
+    (a callable is asked then, for the state at the failure) after `timeout` seconds, which
+    only stops a hang: it is far above any wait on a loaded machine."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
         last = check()
         if last:
             return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+        time.sleep(0.1)
+    described = what() if callable(what) else what
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {described} "
+                         f"(last: {last!r})")
 
 
 def raw_request(cluster: Cluster, method: str, path: str, body: Any = None,
