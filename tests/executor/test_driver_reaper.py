@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,13 +34,12 @@ from tests.executor.conftest import (
     SECRET_NAME,
     UID,
     KubeEnv,
-    _kube_env,
     demo_config,
     wait_for,
     write_demo_sheet,
 )
 from tests.executor.test_faults import ONE_BATCH
-from tests.support.cluster.mesh import INJECT_LABEL, PROXY_NAME
+from tests.support.cluster.mesh import PROXY_NAME
 from tests.support.image import REFERENCE
 
 # The run directory as the driver pod sees it: the workspace claim is mounted at /workspace.
@@ -262,18 +261,11 @@ def test_without_native_sidecars_the_reaper_steps_aside(kube_env: KubeEnv) -> No
     assert "driver ran" in reaper_log(kube_env, pod, "snakemake")
 
 
-@pytest.fixture
-def meshed(k8s_cluster_factory, job_image_archive: Path  # type: ignore[no-untyped-def]
-           ) -> Iterator[KubeEnv]:
-    """`kube_env` in a classic Istio mesh: every pod gets a regular istio-proxy container,
-    which keeps the pod Running after the driver ended."""
-    with _kube_env(k8s_cluster_factory, job_image_archive, sidecar_injection="regular") as env:
-        client.CoreV1Api(env.admin).patch_namespace(
-            NAMESPACE, {"metadata": {"labels": {INJECT_LABEL: "enabled"}}})
-        yield env
-
-
-def test_in_a_mesh_launch_and_logs_follow_the_driver_container(meshed: KubeEnv) -> None:
+# A classic Istio mesh: every pod gets a regular istio-proxy container, which keeps the pod
+# Running after the driver ended.
+@pytest.mark.parametrize("meshed_env", ["regular"], indirect=True)
+def test_in_a_mesh_launch_and_logs_follow_the_driver_container(meshed_env: KubeEnv) -> None:
+    meshed = meshed_env
     write_driver(meshed, 3)
     hold_calls(meshed)
     create_job(meshed, executor_like_job("left-m1", "m1", ["sleep", "3600"]))
@@ -292,3 +284,7 @@ def test_in_a_mesh_launch_and_logs_follow_the_driver_container(meshed: KubeEnv) 
     assert pod and pod["status"]["phase"] == "Running"
     assert "running" in container_state(pod, PROXY_NAME)
     assert "deleted Job left-m1" in reaper_log(meshed, pod)
+    # Pod and Job still run; status reads the driver container, as launch does.
+    status = kubecall(meshed, "status")
+    assert status.returncode == 0, status.stderr
+    assert "m1  driver failed; jobs: 0 running" in status.stdout, status.stdout
