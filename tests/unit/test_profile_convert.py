@@ -128,7 +128,7 @@ def test_a_lab_profile(tmp_path: Path) -> None:
         "set-resources": {"call_batch": {"mem_mb": 16000}},
         "set-threads": {"call_batch": 4}, "printshellcmds": True,
         "kubecall-workspace-claim": "shared-workspace", "kubecall-workspace-path": "/workspace",
-        "latency-wait": 60,
+        "latency-wait": 60, "scheduler": "greedy",
     }
     assert kinds(out) == {
         "kubernetes-persistent-volumes: archive:/archive": "untranslatable",
@@ -188,7 +188,7 @@ def test_a_snakemake7_command_with_s3_staging() -> None:
         "jobs": 20, "retries": 3,
         "default-resources": {"mem_mb": 2000, "disk_mb": 4000},
         "kubecall-workspace-claim": "shared-workspace", "kubecall-workspace-path": "/workspace",
-        "kubecall-datasource-claim": "none", "latency-wait": 60,
+        "kubecall-datasource-claim": "none", "latency-wait": 60, "scheduler": "greedy",
     }
     assert kinds(out) == {"default-remote-provider": "untranslatable",
                           "default-remote-prefix": "untranslatable",

@@ -67,4 +67,8 @@ def complete(out: Conversion) -> Conversion:
     if not out.has("latency-wait"):
         out.add("latency-wait", 60, "Added: outputs appear on the driver's NFS mount of the "
                 "workspace after its attribute cache catches up.")
+    if not out.has("scheduler"):
+        out.add("scheduler", "greedy", "Added, as in kubecall's own profile: snakemake's "
+                "default (ilp) solves a problem over every ready job each time one ends, "
+                "most of the driver's CPU with thousands of jobs; the cluster places pods.")
     return out
