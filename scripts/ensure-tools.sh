@@ -49,7 +49,9 @@ fi
 # Optional: tcmalloc makes freebayes ~7% faster (config calling.allocator). Installed along
 # with missing tools or on its own as root; without it the system allocator is used.
 optional_packages=()
-if [ "$mode" != image ] && ! ldconfig -p 2>/dev/null | grep -q 'libtcmalloc_minimal\.so\.4'; then
+# grep reads the whole listing (no -q): a grep that exits at its first match can leave
+# ldconfig to die of SIGPIPE, which pipefail would read as "not installed".
+if [ "$mode" != image ] && ! ldconfig -p 2>/dev/null | grep 'libtcmalloc_minimal\.so\.4' >/dev/null; then
     optional_packages+=("libtcmalloc-minimal4")
 fi
 

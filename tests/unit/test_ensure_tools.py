@@ -95,3 +95,18 @@ def test_test_mode_with_everything_installed_does_nothing() -> None:
     done = subprocess.run(["bash", str(SCRIPT), "test"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
+
+
+def test_a_library_listing_that_outlives_grep_is_still_read_as_installed(tmp_path: Path) -> None:
+    """ldconfig -p may still be writing when a `grep -q` has found tcmalloc and exited; it
+    then dies of SIGPIPE, which pipefail made the check's answer ("missing") on a loaded
+    machine. An ldconfig that writes on after its tcmalloc line makes that certain."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "ldconfig").write_text(
+        "#!/bin/sh\necho '\tlibtcmalloc_minimal.so.4 (libc6,x86-64) => /lib/libtcmalloc.so.4'\n"
+        "sleep 0.2\nyes '\tlibother.so.1 (libc6,x86-64) => /lib/libother.so.1' | head -c 1000000\n")
+    (fake / "ldconfig").chmod(0o755)
+    done = subprocess.run(["bash", str(SCRIPT), "test"], capture_output=True, text=True,
+                          check=False, env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"})
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
