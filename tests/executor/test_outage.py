@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.executor.conftest import KubeEnv, wait_for
+from tests.executor.conftest import KubeEnv, is_driver, wait_for
 from tests.executor.test_faults import ONE_BATCH, alive, call_pods
 
 # Longer than the old limits (watch: 10 failures, about 62 s; calls: 8 tries, about 23 s);
@@ -24,7 +24,7 @@ def test_an_api_outage_is_ridden_out_without_losing_running_jobs(kube_env: KubeE
     _, stderr = driver.communicate(timeout=900)
     assert driver.returncode == 0, stderr[-3000:] + kube_env.failure_logs()
     requests = kube_env.cluster.requests  # type: ignore[attr-defined]
-    assert [r for r in requests.filter(code=503) if r.user.endswith(":kubecall-driver")], \
+    assert [r for r in requests.filter(code=503) if is_driver(r)], \
         "the outage never reached the driver"
     assert "retrying" in stderr
     # The batch ran once, in the pod that was running when the outage began: no job failed

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.executor.conftest import NAMESPACE, UID, KubeEnv, vcf_records
+from tests.executor.conftest import NAMESPACE, UID, KubeEnv, is_driver, vcf_records
 
 # What a user of `--executor kubernetes` with S3 storage would have had for this cluster.
 OLD_PROFILE = {
@@ -57,6 +57,6 @@ def test_a_converted_plugin_profile_runs_the_demo(kube_env: KubeEnv, tmp_path: P
     assert records, "the cluster run called no variants"
     created = kube_env.cluster.requests.filter(verb="create", resource="jobs")
     assert len(created) >= 8
-    assert all(r.user.endswith(":kubecall-driver") for r in created)
+    assert all(is_driver(r) for r in created)
     assert kube_env.cluster.requests.count(code=403) == 0
     assert kube_env.leftovers() == []

@@ -12,6 +12,7 @@ from tests.executor.conftest import (
     SENTINEL,
     KubeEnv,
     demo_config,
+    is_driver,
     vcf_records,
     write_demo_sheet,
 )
@@ -36,7 +37,7 @@ def test_demo_workflow_matches_local_run(kube_env: KubeEnv, tmp_path: Path) -> N
     # Every snakemake job ran as a Job (the driver ran none but the localrule).
     created = kube_env.cluster.requests.filter(verb="create", resource="jobs")
     assert len(created) >= 8
-    assert all(r.user.endswith(":kubecall-driver") for r in created)
+    assert all(is_driver(r) for r in created)
     # Every call the executor made was within the driver Role.
     assert kube_env.cluster.requests.count(code=403) == 0
     assert kube_env.leftovers() == []
