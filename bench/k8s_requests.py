@@ -2,7 +2,7 @@
 
 Run by hand (root, as the test cluster needs; niced on a shared machine):
     PYTHONPATH=src:. nice -n 19 .venv/bin/python bench/k8s_requests.py [--jobs 100]
-        [--hold-seconds 60] [--quota-seconds 90] [--log driver.log]
+        [--hold-seconds 60] [--quota-seconds 90] [--pods stand-in] [--log driver.log]
 
 N trivial jobs (tests/executor/conftest.py's MANY_JOBS_SNAKEFILE) run with profiles/kubernetes
 (`jobs: 60` at once) in this checkout's job image. The run has three phases:
@@ -12,6 +12,11 @@ N trivial jobs (tests/executor/conftest.py's MANY_JOBS_SNAKEFILE) run with profi
   0 pods refuses every new pod (FailedCreate events, Jobs without pods) until --quota-seconds
   after its first refusal;
 - free: the rest.
+--pods stand-in: a mutating webhook (installed in the test cluster, as an admission webhook
+would be) gives each touch_one pod the rule's own shell line in place of snakemake's job
+process. The executor still sees the same Jobs, pods, phases and output files, but a job
+costs the machine a fraction of the ~2 CPU-s of a real one, so 3,000 fit a 2-core machine.
+Compare the two kinds at one size (`--jobs 60` with and without it) before trusting it.
 Prints the driver's requests by verb and resource (whole run and per phase), requests per
 job, the busiest seconds, the requests naming one object most often (per-Job polling would
 show there), the driver's peak RSS and CPU seconds (os.wait4), Jobs created per second, the
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import signal
@@ -41,8 +47,10 @@ sys.path.insert(0, str(REPO))
 
 from kubernetes import client  # noqa: E402
 
+from kubecall.cluster.contract import CONTAINER  # noqa: E402
 from tests.executor.conftest import (  # noqa: E402
     NAMESPACE,
+    TOUCH_ONE_SHELL,
     KubeEnv,
     count_requests,
     is_driver,
@@ -53,12 +61,14 @@ from tests.support.cluster.cluster import Cluster  # noqa: E402
 from tests.support.cluster.faults import RequestRecord  # noqa: E402
 from tests.support.cluster.objects import PODS  # noqa: E402
 from tests.support.cluster.resources import lookup  # noqa: E402
-from tests.support.cluster.store import Event  # noqa: E402
+from tests.support.cluster.store import Event, Obj  # noqa: E402
 from tests.support.image import REFERENCE, job_image  # noqa: E402
 
 BLOCKING_QUOTA = "kubecall-bench-block"
 TERMINAL = ("Succeeded", "Failed")
 EVENTS = lookup("", "events")
+# snakemake's --target-jobs argument in a touch_one job's command.
+TARGET = re.compile(r"\btouch_one:i=(\d+)\b")
 
 
 @dataclass
@@ -93,6 +103,15 @@ class Marks:
 
     def set(self, name: str) -> None:
         self.times[name] = time.time()
+
+
+def stand_in(pod: Obj) -> None:
+    """Pod webhook: a touch_one job's snakemake container runs the rule's shell line itself
+    (same image, working directory, environment and secret check) instead of snakemake."""
+    for container in pod.get("spec", {}).get("containers") or []:
+        target = TARGET.search(" ".join(container.get("command") or []))
+        if container.get("name") == CONTAINER and target:
+            container["command"] = ["/bin/sh", "-c", TOUCH_ONE_SHELL.format(i=target[1])]
 
 
 def creates(env: KubeEnv) -> int:
@@ -152,6 +171,9 @@ def main() -> int:
     parser.add_argument("--quota-seconds", type=float, default=90.0,
                         help="new pods refused by quota until this long after the first refusal "
                              "(0: no quota phase)")
+    parser.add_argument("--pods", choices=("real", "stand-in"), default="real",
+                        help="real: each pod runs snakemake's job process; stand-in: the "
+                             "rule's shell line only (see above)")
     parser.add_argument("--timeout", type=float, default=4 * 3600.0,
                         help="stop the driver after this many seconds")
     parser.add_argument("--log", type=Path, help="write the driver's output here")
@@ -169,6 +191,8 @@ def main() -> int:
     try:
         env = prepare(start, base)
         write_many_jobs(env)
+        if args.pods == "stand-in":
+            env.cluster.api.pod_webhooks.append(stand_in)  # type: ignore[attr-defined]
         seen = Seen()
         env.cluster.store.add_listener(seen)  # type: ignore[attr-defined]
         if args.hold_seconds > 0:
@@ -276,7 +300,8 @@ def report(args: argparse.Namespace, records: list[RequestRecord], marks: Marks,
     print(f"pods ended: {len(seen.ended)}; last pod's end to the driver's exit: {tail:.1f} s")
     print(f"elsewhere on the machine during the run: test cluster {cluster_cpu:.0f} CPU-s, "
           f"pods {pods_cpu:.0f} CPU-s")
-    print(f"jobs={jobs} requests={total} requests_per_job={total / jobs:.2f} peak_rps={peak} "
+    print(f"pods={args.pods} jobs={jobs} requests={total} "
+          f"requests_per_job={total / jobs:.2f} peak_rps={peak} "
           f"max_per_object={top[0][1] if top else 0} creates_per_s={create_rate:.2f} "
           f"peak_creates_per_s={create_peak} driver_rss_mb={rss_mb:.0f} "
           f"driver_cpu_s={driver_cpu:.1f} driver_cpu_per_job={driver_cpu / jobs:.3f} "

@@ -303,19 +303,21 @@ def prepare(start_cluster, base: Path) -> KubeEnv:  # type: ignore[no-untyped-de
 
 
 # N trivial jobs: what the executor costs per job, apart from the science.
-MANY_JOBS_SNAKEFILE = """
+# touch_one's shell line for job {i}: the S3 secret must reach the pod (by secretKeyRef);
+# compared by hash, never printed. bench/k8s_requests.py's stand-in pods run it as is.
+TOUCH_ONE_SHELL = (
+    f'test $(printf %s "$AWS_SECRET_ACCESS_KEY" | sha256sum | cut -c1-64) = '
+    f'{hashlib.sha256(SENTINEL.encode()).hexdigest()} && echo {{i}} > many/{{i}}.txt')
+MANY_JOBS_SNAKEFILE = f"""
 N = int(config.get("jobs", 100))
 
 rule all:
-    input: expand("many/{i}.txt", i=range(N))
+    input: expand("many/{{i}}.txt", i=range(N))
 
 rule touch_one:
-    output: "many/{i}.txt"
-    # The S3 secret must reach the pod (by secretKeyRef); compared by hash, never printed.
-    shell:
-        'test $(printf %s "$AWS_SECRET_ACCESS_KEY" | sha256sum | cut -c1-64) = SECRET_SHA'
-        ' && echo {wildcards.i} > {output}'
-""".replace("SECRET_SHA", hashlib.sha256(SENTINEL.encode()).hexdigest())
+    output: "many/{{i}}.txt"
+    shell: {TOUCH_ONE_SHELL.format(i="{wildcards.i}")!r}
+"""
 
 
 def write_many_jobs(env: KubeEnv) -> None:

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
@@ -44,6 +44,8 @@ class Api:
         self._request = threading.local()
         # A mesh's sidecar injector, if installed (mesh.MODES): "regular" or "native".
         self.sidecar_injection: str | None = None
+        # Further mutating webhooks a test or bench installs: each may rewrite a new pod.
+        self.pod_webhooks: list[Callable[[Obj], None]] = []
 
     @contextlib.contextmanager
     def client_request(self, field_validation: str, field_manager: str = "",
@@ -120,6 +122,8 @@ class Api:
             if self.sidecar_injection and mesh.wants_injection(
                     self.store.find(NS, "", obj["metadata"]["namespace"]), obj):
                 mesh.inject(obj, self.sidecar_injection)
+            for webhook in self.pod_webhooks:
+                webhook(obj)
             namespacepolicy.admit_pod(self.store, obj)
         self._record_managers(rt, None, obj, managed)
         if dry_run:
