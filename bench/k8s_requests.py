@@ -30,10 +30,8 @@ import argparse
 import os
 import re
 import resource
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -45,6 +43,7 @@ from typing import IO
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from kube_env import bench_env  # noqa: E402
 from kubernetes import client  # noqa: E402
 
 from kubecall.cluster.contract import CONTAINER  # noqa: E402
@@ -54,15 +53,12 @@ from tests.executor.conftest import (  # noqa: E402
     KubeEnv,
     count_requests,
     is_driver,
-    prepare,
     write_many_jobs,
 )
-from tests.support.cluster.cluster import Cluster  # noqa: E402
 from tests.support.cluster.faults import RequestRecord  # noqa: E402
 from tests.support.cluster.objects import PODS  # noqa: E402
 from tests.support.cluster.resources import lookup  # noqa: E402
 from tests.support.cluster.store import Event, Obj  # noqa: E402
-from tests.support.image import REFERENCE, job_image  # noqa: E402
 
 BLOCKING_QUOTA = "kubecall-bench-block"
 TERMINAL = ("Succeeded", "Failed")
@@ -111,7 +107,9 @@ def stand_in(pod: Obj) -> None:
     for container in pod.get("spec", {}).get("containers") or []:
         target = TARGET.search(" ".join(container.get("command") or []))
         if container.get("name") == CONTAINER and target:
-            container["command"] = ["/bin/sh", "-c", TOUCH_ONE_SHELL.format(i=target[1])]
+            # mkdir: snakemake's job process makes the output's directory before the rule.
+            container["command"] = ["/bin/sh", "-c",
+                                    f"mkdir -p many && {TOUCH_ONE_SHELL.format(i=target[1])}"]
 
 
 def creates(env: KubeEnv) -> int:
@@ -178,80 +176,63 @@ def main() -> int:
                         help="stop the driver after this many seconds")
     parser.add_argument("--log", type=Path, help="write the driver's output here")
     args = parser.parse_args()
-    archive = job_image()
-    base = Path(tempfile.mkdtemp(prefix="kubecall-bench-", dir="/var/tmp"))
-    clusters: list[Cluster] = []
-
-    def start(**options: object) -> Cluster:
-        cluster = Cluster(images={REFERENCE: archive}, **options).start()  # type: ignore[arg-type]
-        clusters.append(cluster)
-        return cluster
     sink = args.log.open("w") if args.log else None
-    env: KubeEnv | None = None
     try:
-        env = prepare(start, base)
-        write_many_jobs(env)
-        if args.pods == "stand-in":
-            env.cluster.api.pod_webhooks.append(stand_in)  # type: ignore[attr-defined]
-        seen = Seen()
-        env.cluster.store.add_listener(seen)  # type: ignore[attr-defined]
-        if args.hold_seconds > 0:
-            env.cluster.hold_pods()  # type: ignore[attr-defined]
-        before = len(env.cluster.requests.snapshot())  # type: ignore[attr-defined]
-        self_before = resource.getrusage(resource.RUSAGE_SELF)
-        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        marks = Marks()
-        marks.set("start")
-        began = time.monotonic()
-        driver = env.start("--config", f"jobs={args.jobs}")
-        tails: list[list[str]] = [[], []]
-        drains = [threading.Thread(target=drain, args=(s, sink, t), daemon=True)
-                  for s, t in zip((driver.stdout, driver.stderr), tails, strict=True)]
-        for thread in drains:
-            thread.start()
-        done = threading.Event()
-        phases = threading.Thread(target=run_phases, daemon=True, args=(
-            env, args.jobs, args.hold_seconds, args.quota_seconds, marks, seen,
-            lambda: not done.is_set()))
-        phases.start()
-        timer = threading.Timer(args.timeout, os.killpg, (driver.pid, signal.SIGKILL))
-        timer.start()
-        # wait4: the driver's own rusage (setpriv execs snakemake in the same process).
-        _, status, usage = os.wait4(driver.pid, 0)
-        exited = time.monotonic()
-        timer.cancel()
-        driver.returncode = os.waitstatus_to_exitcode(status)
-        marks.set("end")
-        done.set()
-        for thread in drains:
-            thread.join()
-        phases.join()
-        self_after = resource.getrusage(resource.RUSAGE_SELF)
-        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if driver.returncode != 0:
-            print("".join(tails[1])[-3000:], file=sys.stderr)
-            return 1
-        deadline = time.monotonic() + 60
-        while env.leftovers() and time.monotonic() < deadline:  # garbage collection of pods
-            time.sleep(0.5)
-        records = [r for r in env.cluster.requests.snapshot()[before:]  # type: ignore[attr-defined]
-                   if is_driver(r)]
-        report(args, records, marks, seen, began, exited, usage,
-               cpu(self_after) - cpu(self_before),
-               cpu(children_after) - cpu(children_before) - cpu(usage),
-               len(env.leftovers()))
-        env.admin.close()
-        return 0
+        with bench_env() as env:
+            write_many_jobs(env)
+            if args.pods == "stand-in":
+                env.cluster.api.pod_webhooks.append(stand_in)  # type: ignore[attr-defined]
+            seen = Seen()
+            env.cluster.store.add_listener(seen)  # type: ignore[attr-defined]
+            if args.hold_seconds > 0:
+                env.cluster.hold_pods()  # type: ignore[attr-defined]
+            before = len(env.cluster.requests.snapshot())  # type: ignore[attr-defined]
+            self_before = resource.getrusage(resource.RUSAGE_SELF)
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            marks = Marks()
+            marks.set("start")
+            began = time.monotonic()
+            driver = env.start("--config", f"jobs={args.jobs}")
+            tails: list[list[str]] = [[], []]
+            drains = [threading.Thread(target=drain, args=(s, sink, t), daemon=True)
+                      for s, t in zip((driver.stdout, driver.stderr), tails, strict=True)]
+            for thread in drains:
+                thread.start()
+            done = threading.Event()
+            phases = threading.Thread(target=run_phases, daemon=True, args=(
+                env, args.jobs, args.hold_seconds, args.quota_seconds, marks, seen,
+                lambda: not done.is_set()))
+            phases.start()
+            timer = threading.Timer(args.timeout, os.killpg, (driver.pid, signal.SIGKILL))
+            timer.start()
+            # wait4: the driver's own rusage (setpriv execs snakemake in the same process).
+            _, status, usage = os.wait4(driver.pid, 0)
+            exited = time.monotonic()
+            timer.cancel()
+            driver.returncode = os.waitstatus_to_exitcode(status)
+            marks.set("end")
+            done.set()
+            for thread in drains:
+                thread.join()
+            phases.join()
+            self_after = resource.getrusage(resource.RUSAGE_SELF)
+            children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if driver.returncode != 0:
+                print("".join(tails[1])[-3000:], file=sys.stderr)
+                return 1
+            deadline = time.monotonic() + 60
+            while env.leftovers() and time.monotonic() < deadline:  # garbage collection of pods
+                time.sleep(0.5)
+            records = [r for r in env.cluster.requests.snapshot()[before:]  # type: ignore[attr-defined]
+                       if is_driver(r)]
+            report(args, records, marks, seen, began, exited, usage,
+                   cpu(self_after) - cpu(self_before),
+                   cpu(children_after) - cpu(children_before) - cpu(usage),
+                   len(env.leftovers()))
+            return 0
     finally:
-        if env is not None:  # a driver left running by an error here
-            for driver in env.drivers:
-                if driver.poll() is None:
-                    os.killpg(driver.pid, signal.SIGKILL)
         if sink is not None:
             sink.close()
-        for cluster in clusters:
-            cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def cpu(usage: resource.struct_rusage) -> float:
