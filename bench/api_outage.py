@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kube_env import bench_env  # noqa: E402
+from _kube_env import bench_env  # noqa: E402
 
 from tests.executor.conftest import NAMESPACE, UID, KubeEnv, is_driver  # noqa: E402
 from tests.support.cluster.objects import PODS  # noqa: E402

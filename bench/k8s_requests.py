@@ -43,7 +43,7 @@ from typing import IO
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kube_env import bench_env  # noqa: E402
+from _kube_env import bench_env  # noqa: E402
 from kubernetes import client  # noqa: E402
 
 from kubecall.cluster.contract import CONTAINER  # noqa: E402
@@ -204,6 +204,7 @@ def main() -> int:
                 lambda: not done.is_set()))
             phases.start()
             timer = threading.Timer(args.timeout, os.killpg, (driver.pid, signal.SIGKILL))
+            timer.daemon = True  # an interrupted bench must not wait out the timeout to exit
             timer.start()
             # wait4: the driver's own rusage (setpriv execs snakemake in the same process).
             _, status, usage = os.wait4(driver.pid, 0)
