@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO))
 
 from _kube_env import bench_env  # noqa: E402
 
-from tests.executor.conftest import NAMESPACE, UID, KubeEnv, is_driver  # noqa: E402
+from tests.executor.conftest import UID, is_driver  # noqa: E402
+from tests.executor.test_faults import call_pods  # noqa: E402
 from tests.support.cluster.objects import PODS  # noqa: E402
 from tests.support.cluster.store import Event  # noqa: E402
 
@@ -49,12 +50,6 @@ rule nap:
     params: seconds=config.get("seconds", 60)
     shell: "sleep {params.seconds} && echo {wildcards.i} > {output}"
 """
-
-
-def nap_pods(env: KubeEnv) -> list[dict]:
-    """The run's nap pods, read from the store (no request logged)."""
-    return [p for p in env.cluster.list("pods", NAMESPACE)  # type: ignore[attr-defined]
-            if p["metadata"].get("labels", {}).get("kubecall.io/rule") == "nap"]
 
 
 @dataclass
@@ -100,9 +95,8 @@ def main() -> int:
                   threading.Thread(target=driver.stdout.read, daemon=True)]  # type: ignore[union-attr]
         for drain in drains:
             drain.start()
-        while driver.poll() is None and sum(
-                (p.get("status") or {}).get("phase") == "Running"
-                for p in nap_pods(env)) < args.jobs:
+        while driver.poll() is None and \
+                len(call_pods(env, "Running", rule="nap")) < args.jobs:
             time.sleep(0.5)
         if driver.poll() is not None:
             drains[0].join()

@@ -179,16 +179,17 @@ def _apply(admin: client.ApiClient, objects: list[dict]) -> None:
 
 
 @contextlib.contextmanager
-def _kube_env(k8s_cluster_factory, job_image_archive: Path,  # type: ignore[no-untyped-def]
-              **options: object) -> Iterator[KubeEnv]:
-    """A prepared cluster (see `kube_env`) answering after `API_LATENCY`, its drivers
-    stopped and its state removed at the end, pass or fail; `options` go to the Cluster."""
+def prepared_env(start_cluster, job_image_archive: Path,  # type: ignore[no-untyped-def]
+                 latency: float = API_LATENCY, **options: object) -> Iterator[KubeEnv]:
+    """A prepared cluster (see `kube_env`) started by `start_cluster(**options)` (the
+    `k8s_cluster_factory` fixture, or a bench's own), answering after `latency`, its
+    drivers stopped and its state removed at the end, pass or fail."""
     # Outside /tmp: pods mount an emptyDir over /tmp, which would hide claim directories.
     base = Path(tempfile.mkdtemp(prefix=temp_prefix("k8s"), dir="/var/tmp"))
     try:
-        env = prepare(lambda **more: k8s_cluster_factory(
+        env = prepare(lambda **more: start_cluster(
             images={REFERENCE: job_image_archive}, **options, **more), base)
-        env.cluster.faults.add_latency(API_LATENCY)  # type: ignore[attr-defined]
+        env.cluster.faults.add_latency(latency)  # type: ignore[attr-defined]
         try:
             yield env
         finally:
@@ -204,7 +205,7 @@ def kube_env(k8s_cluster_factory, job_image_archive: Path  # type: ignore[no-unt
     """A cluster with the demo data on the data-source volume and a run directory holding
     this checkout's workflow on the workspace claim, owned by uid 10001; its node runs the
     job image (and fails to pull any other)."""
-    with _kube_env(k8s_cluster_factory, job_image_archive) as env:
+    with prepared_env(k8s_cluster_factory, job_image_archive) as env:
         yield env
 
 
@@ -213,8 +214,8 @@ def meshed_env(request, k8s_cluster_factory,  # type: ignore[no-untyped-def]
                job_image_archive: Path) -> Iterator[KubeEnv]:
     """`kube_env` in a service mesh: its namespace labelled for injection, every pod gets
     an istio-proxy sidecar, as a regular container or as a native sidecar."""
-    with _kube_env(k8s_cluster_factory, job_image_archive,
-                   sidecar_injection=request.param) as env:
+    with prepared_env(k8s_cluster_factory, job_image_archive,
+                      sidecar_injection=request.param) as env:
         client.CoreV1Api(env.admin).patch_namespace(
             NAMESPACE, {"metadata": {"labels": {INJECT_LABEL: "enabled"}}})
         yield env

@@ -16,9 +16,10 @@ ONE_BATCH = "results/calls/cohort/batches/b000"
 ALL_BATCHES = [f"results/calls/cohort/batches/b00{i}" for i in range(4)]
 
 
-def call_pods(env: KubeEnv, phase: str | None = None) -> list[dict]:
+def call_pods(env: KubeEnv, phase: str | None = None, rule: str = "call_batch") -> list[dict]:
+    """The pods of `rule`'s jobs (in `phase`, if given), read from the store."""
     pods = [p for p in env.cluster.list("pods", NAMESPACE)  # type: ignore[attr-defined]
-            if p["metadata"].get("labels", {}).get("kubecall.io/rule") == "call_batch"]
+            if p["metadata"].get("labels", {}).get("kubecall.io/rule") == rule]
     return [p for p in pods if phase is None or p.get("status", {}).get("phase") == phase]
 
 
