@@ -69,3 +69,15 @@ def test_before_the_plan_exists(tmp_path: Path) -> None:
     progress = read_progress(tmp_path)
     assert not progress.planned and progress.batches == []
     assert "no region plan yet" in format_progress(progress)
+
+
+def test_every_region_a_multi_threaded_batch_is_calling_shows_running(tmp_path: Path) -> None:
+    """A batch with threads 2 runs two freebayes at once: both regions are running."""
+    root = lay_out_run(tmp_path, locked=True)
+    (root / "logs/call_batch/cohort/b001.log").write_text(
+        START.format(b="b001", r="r3") + START.format(b="b001", r="r2")
+        + DONE.format(r="r3", how="normal") + START.format(b="b001", r="r4"))
+    assert {r: s for r, s in states(root).items() if r in ("r2", "r3", "r4")} == {
+        "r2": "running", "r3": "done", "r4": "running"}
+    assert "b001    running       1        0      3  r2,r4" in format_progress(
+        read_progress(root))
