@@ -121,7 +121,8 @@ def test_two_threads_run_two_freebayes_and_the_first_free_takes_the_next_longest
     outcomes = call_batch(regions(4), LENGTHS, settings, tmp_path / "out",
                           tmp_path / "fb.log", workers=2, weights=weights)
     started = [region for what, region, _, _ in events(journal) if what == "start"]
-    assert started == ["r0001", "r0002", "r0003", "r0000"]  # longest expected first
+    # longest expected first (the first two start together, in either order)
+    assert set(started[:2]) == {"r0001", "r0002"} and started[2:] == ["r0003", "r0000"]
     at = spans(journal)
     assert at["r0002"][0] < at["r0001"][1]  # two at once
     # the worker freed by r0002 takes r0003, then r0000, while r0001 still runs
@@ -170,8 +171,8 @@ def test_a_failing_region_stops_the_others_and_names_itself(tmp_path: Path,
                    workers=2, weights=weights)
     no_leftovers.extend(pid for what, _, pid, _ in events(journal) if what == "start")
     assert time.monotonic() - began < 40  # r0000 was stopped, not waited for
-    started = [region for what, region, _, _ in events(journal) if what == "start"]
-    assert started == ["r0000", "r0001"]  # nothing new starts after a failure
+    started = {region for what, region, _, _ in events(journal) if what == "start"}
+    assert started == {"r0000", "r0001"}  # nothing new starts after a failure
     assert [pid for pid in no_leftovers if alive(pid)] == []
     assert not list((tmp_path / "out").glob("*.partial*"))
     assert "could not open the fake alignment" in (tmp_path / "fb.log").read_text()
@@ -215,5 +216,5 @@ def test_a_stop_signal_to_the_job_stops_every_freebayes(tmp_path: Path, signum: 
     assert returncode != 0
     # every freebayes was ended (and reaped) before the job exited
     assert [pid for pid in no_leftovers if alive(pid)] == []
-    assert [region for what, region, _, _ in events(journal) if what == "start"] == [
-        "r0000", "r0001"]
+    assert {region for what, region, _, _ in events(journal) if what == "start"} == {
+        "r0000", "r0001"}

@@ -19,7 +19,8 @@ try:
     from kubecall.pipeline.snakemake_compat import (
         cancel_rate_limit_timers,
         config_source,
-        parallelism,
+        jobs_at_once,
+        rule_threads,
     )
 except ImportError as exc:
     raise WorkflowError(
@@ -94,7 +95,8 @@ def _check_reference(reference: Path) -> None:
 
 
 def _batch_count() -> int:
-    """regions.batches, or twice the parallelism this run has (--jobs, else --cores).
+    """regions.batches, or twice the calling jobs this run has at once: --jobs on a cluster,
+    the cores divided by a calling job's threads (CALL_THREADS) on local cores.
 
     Only the grouping of regions into jobs depends on it, never a record: each region is
     called on its own, so any batch count gives the same call set.
@@ -102,9 +104,12 @@ def _batch_count() -> int:
     configured = config["regions"]["batches"]
     if configured:
         return configured
-    return max(1, min(config["regions"]["count"], 2 * parallelism(workflow)))
+    return max(1, min(config["regions"]["count"], 2 * jobs_at_once(workflow, CALL_THREADS)))
 
 
+# freebayes processes one calling job runs at once (rule call_batch's threads): one unless
+# the profile's set-threads asks for more (profiles/local, slurm, kubernetes say why).
+CALL_THREADS = rule_threads(workflow, "call_batch", default=1)
 SAMPLES, CALLSETS = _load_inputs()
 REFERENCE = config["reference"]
 JOINT = config["calling"]["mode"] == "joint"

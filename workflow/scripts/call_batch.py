@@ -11,9 +11,10 @@ from kubecall.pipeline.scripting import run_logged
 
 def main() -> None:
     batch = snakemake.wildcards.batch
-    members = {row["region"] for row in read_batches(Path(snakemake.input.batches))
-               if row["batch"] == batch}
-    regions = [r for r in read_plan(Path(snakemake.input.plan)) if r.name in members]
+    # the plan's expected work per region: the job starts the longest first
+    weights = {row["region"]: float(row["weight"])
+               for row in read_batches(Path(snakemake.input.batches)) if row["batch"] == batch}
+    regions = [r for r in read_plan(Path(snakemake.input.plan)) if r.name in weights]
     settings = CallSettings(
         reference=Path(snakemake.input.reference),
         manifest=Path(snakemake.input.manifest),
@@ -24,7 +25,8 @@ def main() -> None:
         allocator=resolve_allocator(snakemake.params.allocator),
     )
     call_batch(regions, dict(read_fai(Path(snakemake.input.fai))), settings,
-               Path(snakemake.output[0]), Path(snakemake.log.freebayes))
+               Path(snakemake.output[0]), Path(snakemake.log.freebayes),
+               workers=snakemake.threads, weights=weights)
 
 
 run_logged(snakemake.log.main, main)

@@ -1,10 +1,13 @@
 """Run freebayes over regions for the whole cohort, keeping only the records each region owns.
 
-A batch job calls its regions one after another, one freebayes process per region, so a
-region's records depend on the region alone (not on the batch, the core count or the order
-jobs ran in). Each region may be called over a padded window; only records whose POS the
-region owns are kept. A region that exceeds its time budget is split in two and retried;
-a half that still exceeds it is called with the fallback options (no budget) and reported.
+A batch job calls its regions with one freebayes process per region, ``workers`` (the job's
+threads) at a time: each worker takes the next region, longest expected first, when its last
+one is done. A region's records depend on the region alone (not on the batch, the thread or
+core count, or the order regions ran in). Each region may be called over a padded window;
+only records whose POS the region owns are kept. A region that exceeds its time budget is
+split in two and retried; a half that still exceeds it is called with the fallback options
+(no budget) and reported. A region that fails, or a stop signal to the job, ends every
+freebayes process the job runs before the job exits.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +37,9 @@ log = logging.getLogger(__name__)
 # freebayes exits 0 after these (e.g. a missing index, a contig absent from a BAM), having
 # written a header and no records: a silent hole in the call set unless the job fails.
 FATAL_STDERR_MARKERS = ("ERROR(freebayes)", "EOF marker is absent", "[E::")
+# Regions of one batch append their freebayes stderr to the batch's log one whole run at a
+# time, so concurrent regions never interleave their lines.
+_LOG_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class CallSettings:
@@ -58,6 +66,43 @@ class RegionOutcome:
     records: int
     dropped: int
     cpu_seconds: float
+
+
+class _Cancelled(Exception):
+    """The batch is stopping (a region failed, or the job was told to stop): start nothing."""
+
+
+class Children:
+    """The freebayes processes a batch runs; once stopped, every one is killed and no new
+    one starts (the check and the start are one step, so none slips through)."""
+
+    def __init__(self) -> None:
+        # reentrant: the SIGTERM handler stops the batch in the main thread, which may
+        # already be inside stop()
+        self._lock = threading.RLock()
+        self._running: set[subprocess.Popen] = set()
+        self._stopped = False
+
+    def start(self, command: Sequence[str], **options: object) -> subprocess.Popen:
+        """Popen(command, **options), unless the batch is stopping."""
+        with self._lock:
+            if self._stopped:
+                raise _Cancelled()
+            process = subprocess.Popen(command, **options)  # type: ignore[call-overload]
+            self._running.add(process)
+            return process
+
+    def finished(self, process: subprocess.Popen) -> None:
+        """Forget a process its caller has reaped."""
+        with self._lock:
+            self._running.discard(process)
+
+    def stop(self) -> None:
+        """Kill every running process; refuse new ones. Their callers still reap them."""
+        with self._lock:
+            self._stopped = True
+            for process in self._running:
+                process.kill()
 
 
 class _OverBudget(Exception):
@@ -105,20 +150,24 @@ def call_region(
     settings: CallSettings,
     output: Path,
     stderr_log: Path,
+    children: Children | None = None,
 ) -> RegionOutcome:
-    """Call one region into a bgzipped VCF, written under a temporary name then renamed."""
+    """Call one region into a bgzipped VCF, written under a temporary name then renamed;
+    freebayes' stderr is appended to ``stderr_log``. ``children`` is the batch's set of
+    freebayes processes (stopped together); by default the region has its own."""
+    children = children or Children()
     started = time.monotonic()
     partial = output.with_name(output.name + ".partial")
     budget = settings.time_budget or None
     try:
         try:
             kept, dropped, cpu = _call_into(region, lengths, settings, partial, stderr_log,
-                                            budget, header=True, fallback=False)
+                                            budget, children, header=True, fallback=False)
             how = "normal"
         except _OverBudget as over:
             log.warning("region %s exceeded its %.1f s budget: splitting", region.name, budget)
             kept, dropped, cpu, how = _call_split(region, lengths, settings, partial,
-                                                  stderr_log)
+                                                  stderr_log, children)
             cpu += over.cpu_seconds
     except BaseException:
         for leftover in (partial, *partial.parent.glob(f"{partial.name}.*")):
@@ -133,7 +182,7 @@ def call_region(
 
 def _call_split(
     region: Region, lengths: dict[str, int], settings: CallSettings, output: Path,
-    stderr_log: Path,
+    stderr_log: Path, children: Children,
 ) -> tuple[int, int, float, str]:
     """Call the two halves in order into one file; a half over budget gets the fallback.
 
@@ -149,12 +198,13 @@ def _call_split(
         parts.append(part)
         try:
             counts = _call_into(half, lengths, settings, part, stderr_log,
-                                settings.time_budget, header=index == 0, fallback=False)
+                                settings.time_budget, children, header=index == 0,
+                                fallback=False)
         except _OverBudget as over:
             log.warning("region %s still over budget: calling with fallback options %r",
                         half.name, settings.fallback_extra)
             cpu += over.cpu_seconds
-            counts = _call_into(half, lengths, settings, part, stderr_log, None,
+            counts = _call_into(half, lengths, settings, part, stderr_log, None, children,
                                 header=index == 0, fallback=True)
             how = "fallback"
         kept, dropped, cpu = kept + counts[0], dropped + counts[1], cpu + counts[2]
@@ -201,13 +251,19 @@ def _call_into(
     output: Path,
     stderr_log: Path,
     budget: float | None,
+    children: Children,
     *,
     header: bool,
     fallback: bool,
 ) -> tuple[int, int, float]:
     """One freebayes run over the region's padded window, owned records into ``output``;
-    returns records kept and dropped, and freebayes' CPU seconds."""
+    returns records kept and dropped, and freebayes' CPU seconds.
+
+    freebayes' stderr goes to a file of this run's own, appended whole to ``stderr_log``
+    when it ends: regions running at once share the batch's log, and a fatal line found in
+    it must be this run's."""
     targets = output.with_name(f"{output.name}.{region.name}.targets.bed")
+    own_stderr = output.with_name(f"{output.name}.{region.name}.stderr")
     write_targets(padded_intervals(region, settings.padding, lengths), targets)
     extra = parse_extra(settings.extra)
     if fallback:
@@ -216,13 +272,11 @@ def _call_into(
                "-t", str(targets), *extra]
     log.info("running: %s", shlex.join(command))
     stopped = threading.Event()
-    log_start = stderr_log.stat().st_size if stderr_log.exists() else 0
-    with open(stderr_log, "a") as err:
-        err.write(f"# region {region.name}: {shlex.join(command)}\n")
-        err.flush()
-        # same process group as this job, so that stopping the job stops freebayes too
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True,
-                                   env=preload_environment(settings.allocator))
+    try:
+        with open(own_stderr, "w") as err:
+            # same process group as this job, so that stopping the job's group stops freebayes
+            process = children.start(command, stdout=subprocess.PIPE, stderr=err, text=True,
+                                     env=preload_environment(settings.allocator))
         timer = threading.Timer(budget, _stop, (process, stopped)) if budget else None
         if timer:
             timer.start()
@@ -233,13 +287,24 @@ def _call_into(
         finally:
             process.stdout.close()
             returncode, cpu = _reap(process)
+            children.finished(process)
             if timer:
                 timer.cancel()
-            targets.unlink(missing_ok=True)
+        added = own_stderr.read_text(errors="replace")
+        _append_log(stderr_log, f"# region {region.name}: {shlex.join(command)}\n", added)
+    finally:
+        targets.unlink(missing_ok=True)
+        own_stderr.unlink(missing_ok=True)
     if stopped.is_set():
         raise _OverBudget(region.name, cpu)
-    _raise_on_failure(returncode, stderr_log, log_start, region)
+    _raise_on_failure(returncode, added, stderr_log, region)
     return kept, dropped, cpu
+
+
+def _append_log(stderr_log: Path, heading: str, text: str) -> None:
+    """Append one freebayes run's stderr, under its heading, to the batch's log in one piece."""
+    with _LOG_LOCK, open(stderr_log, "a") as handle:
+        handle.write(heading + text)
 
 
 def _reap(process: subprocess.Popen) -> tuple[int, float]:
@@ -276,12 +341,9 @@ def write_owned_records(
     return kept, dropped
 
 
-def _raise_on_failure(returncode: int, stderr_log: Path, start: int, region: Region) -> None:
-    """Fail on a non-zero exit or a fatal line in what this run added to the log."""
-    with open(stderr_log, "rb") as handle:
-        handle.seek(start)
-        added = handle.read().decode(errors="replace")
-    fatal = list(_fatal_lines(added.splitlines()))
+def _raise_on_failure(returncode: int, stderr: str, stderr_log: Path, region: Region) -> None:
+    """Fail on a non-zero exit or a fatal line in this run's stderr."""
+    fatal = list(_fatal_lines(stderr.splitlines()))
     if returncode == 0 and not fatal:
         return
     spans = ", ".join(i.htslib_region() for i in region.intervals)
@@ -296,23 +358,128 @@ def _fatal_lines(lines: Iterable[str]) -> Iterator[str]:
     return (line for line in lines if any(marker in line for marker in FATAL_STDERR_MARKERS))
 
 
+def dispatch_order(regions: Sequence[Region], weights: Mapping[str, float]) -> list[Region]:
+    """Regions by decreasing expected work (the plan's weight), ties in plan order: the long
+    ones start first, so the short ones fill the end of the job."""
+    rank = {region.name: index for index, region in enumerate(regions)}
+    return sorted(regions, key=lambda r: (-weights.get(r.name, 0.0), rank[r.name]))
+
+
 def call_batch(
     regions: Sequence[Region],
     lengths: dict[str, int],
     settings: CallSettings,
     out_dir: Path,
     stderr_log: Path,
+    workers: int = 1,
+    weights: Mapping[str, float] | None = None,
 ) -> list[RegionOutcome]:
-    """Call each region into ``out_dir/<region>.vcf.gz``; write ``out_dir/regions.tsv``."""
+    """Call each region into ``out_dir/<region>.vcf.gz``, ``workers`` freebayes at a time,
+    longest expected first (``weights``: the plan's expected work per region); write
+    ``out_dir/regions.tsv`` in plan order."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stderr_log.write_text("")
     allocator = allocator_name(settings.allocator)
     log.info("freebayes allocator: %s", settings.allocator or "system malloc")
-    outcomes = [call_region(region, lengths, settings, out_dir / f"{region.name}.vcf.gz",
-                            stderr_log) for region in regions]
+    order = dispatch_order(regions, weights or {})
+    workers = max(1, min(workers, len(order)))
+    log.info("%d regions, %d freebayes at a time, longest expected first", len(order), workers)
+    children = Children()
+
+    def call(region: Region) -> RegionOutcome:
+        return call_region(region, lengths, settings, out_dir / f"{region.name}.vcf.gz",
+                           stderr_log, children)
+
+    with _stop_on_signals(children):
+        done = run_queue(order, workers, call, children)
+    outcomes = [done[region.name] for region in regions]
     with open(out_dir / "regions.tsv", "w") as table:
         table.write("region\thow\tseconds\tcpu_seconds\trecords\tdropped\tallocator\n")
         for o in outcomes:
             table.write(f"{o.region}\t{o.how}\t{o.seconds:.3f}\t{o.cpu_seconds:.3f}"
                         f"\t{o.records}\t{o.dropped}\t{allocator}\n")
     return outcomes
+
+
+def run_queue(
+    order: Sequence[Region],
+    workers: int,
+    call: Callable[[Region], RegionOutcome],
+    children: Children,
+) -> dict[str, RegionOutcome]:
+    """Run ``call`` on each region in ``order`` in ``workers`` threads, each taking the next
+    region when it is free. The first failure stops ``children`` and the queue, and is raised
+    once every thread has ended (so no freebayes outlives the job); so is an exception in
+    this thread (KeyboardInterrupt, a stop signal)."""
+    queue = list(reversed(order))
+    lock = threading.Lock()
+    done: dict[str, RegionOutcome] = {}
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        while True:
+            with lock:
+                if failures or not queue:
+                    return
+                region = queue.pop()
+            try:
+                outcome = call(region)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                with lock:
+                    first = not failures
+                    failures.append(exc)
+                if first and not isinstance(exc, _Cancelled):
+                    log.error("region %s failed: stopping the batch's other freebayes runs",
+                              region.name)
+                children.stop()
+                return
+            with lock:
+                done[region.name] = outcome
+
+    threads = [threading.Thread(target=work, name=f"freebayes-{index}")
+               for index in range(workers)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        children.stop()
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()
+        raise
+    if failures:
+        raise failures[0]
+    return done
+
+
+class _Terminated(SystemExit):
+    """SIGTERM reached the job: like Ctrl-C, it stops every freebayes, then the job exits
+    with 128 + the signal's number, as a shell reports a process the signal ended."""
+
+
+@contextmanager
+def _stop_on_signals(children: Children) -> Iterator[None]:
+    """While the batch runs, SIGTERM raises in the main thread (as SIGINT does), so the
+    queue's cleanup kills and reaps every freebayes; without it the job would die at once
+    and leave them running. Only the main thread may set handlers; elsewhere nothing
+    changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def terminate(signum: int, frame: object) -> None:
+        nonlocal raised
+        children.stop()
+        if not raised:  # once: a second signal must not cut the cleanup short
+            raised = True
+            log.error("stopped by signal %d: ending every freebayes run", signum)
+            raise _Terminated(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -31,6 +31,30 @@ def parallelism(workflow: Any) -> int:
     return 1
 
 
+def rule_threads(workflow: Any, rule: str, default: int) -> int:
+    """The threads snakemake gives ``rule``'s jobs when the rule declares ``default``: the
+    profile's ``set-threads`` (``--set-threads``) when it is a number, else ``default``;
+    at most ``--max-threads`` and ``--cores`` (snakemake scales threads down to both, also
+    for cluster jobs when --cores is given). A set-threads expression counts as ``default``
+    here: it is evaluated only per job."""
+    given = workflow.resource_settings.overwrite_threads.get(rule)
+    value = getattr(given, "value", given)
+    threads = value if isinstance(value, int) and value > 0 else default
+    cores = workflow.global_resources.get("_cores")
+    for limit in (workflow.resource_settings.max_threads, getattr(cores, "value", cores)):
+        if isinstance(limit, int) and limit > 0:
+            threads = min(threads, limit)
+    return threads
+
+
+def jobs_at_once(workflow: Any, threads: int) -> int:
+    """How many jobs of ``threads`` threads run at once: --jobs for a cluster executor (each
+    job has its node's CPUs), the cores divided by the threads on local cores."""
+    if workflow.local_exec:
+        return max(1, parallelism(workflow) // threads)
+    return parallelism(workflow)
+
+
 def _cores_or_none(workflow: Any) -> int | None:
     try:
         return workflow.cores  # raises when no --cores was given (e.g. a dry run)

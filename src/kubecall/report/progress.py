@@ -112,7 +112,7 @@ def _batch_progress(workdir: Path, callset: str, batch: str, regions: list[str],
     for region in regions:
         if region in finished:
             states[region] = "runaway" if finished[region] != "normal" else "done"
-        elif region == current:
+        elif region in current:
             states[region] = state
         else:
             states[region] = "pending"
@@ -122,21 +122,21 @@ def _batch_progress(workdir: Path, callset: str, batch: str, regions: list[str],
     return BatchProgress(name, state, states)
 
 
-def _read_batch_log(log: Path) -> tuple[dict[str, str], set[str], str | None]:
-    """(finished region -> how, regions over budget, the region started last and unfinished)."""
+def _read_batch_log(log: Path) -> tuple[dict[str, str], set[str], set[str]]:
+    """(finished region -> how, regions over budget, regions started and unfinished: a job
+    with N threads calls up to N at once)."""
     finished: dict[str, str] = {}
     over: set[str] = set()
-    current: str | None = None
+    current: set[str] = set()
     for line in log.read_text(errors="replace").splitlines():
         if done := REGION_DONE.search(line):
             finished[done.group(1)] = done.group(2)
-            if current == done.group(1):
-                current = None
+            current.discard(done.group(1))
         elif start := REGION_START.search(line):
-            current = start.group(1)
+            current.add(start.group(1))
         elif late := REGION_OVER.search(line):
             over.add(late.group(1))
-    return finished, over, current if current not in finished else None
+    return finished, over, current - finished.keys()
 
 
 def _latest_failures(log_dir: Path) -> tuple[set[str], list[str]]:
