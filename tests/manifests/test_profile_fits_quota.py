@@ -21,20 +21,31 @@ def load(path: str) -> dict:
     return yaml.safe_load((REPO / path).read_text())
 
 
+def rule_threads(profile: dict, rule: str) -> int:
+    return int(profile.get("set-threads", {}).get(rule, 1))
+
+
+def rule_mem_mb(profile: dict, rule: str) -> int:
+    """A rule's mem_mb as snakemake evaluates it: a number, or an expression of threads."""
+    value = profile.get("set-resources", {}).get(rule, {}).get(
+        "mem_mb", profile["default-resources"]["mem_mb"])
+    return int(eval(str(value), {"threads": rule_threads(profile, rule)}))  # noqa: S307
+
+
 def test_the_profile_fits_the_quota_and_the_limit_range() -> None:
     profile = load("profiles/kubernetes/config.yaml")
     hard = load("k8s/base/namespace/kubecall-quota-resourcequota.yaml")["spec"]["hard"]
     limit_range = load("k8s/base/namespace/kubecall-defaults-limitrange.yaml")
     settings = SpecSettings(memory_growth=float(profile["kubecall-memory-growth"]),
                             memory_max_mb=limit_range_max_mb([limit_range]))
-    rules = [profile["default-resources"], *profile["set-resources"].values()]
-    mem = max(int(r.get("mem_mb", profile["default-resources"]["mem_mb"])) for r in rules)
-    # Rules that fan out (call_batch, per-region work) run one thread; the only multi-threaded
-    # rule (preflight_cohort) is one job per run.
-    assert set(profile.get("set-threads", {})) == {"preflight_cohort"}
-    threads = 1
+    rules = ["default", *profile["set-resources"], *profile.get("set-threads", {})]
+    mem = max(rule_mem_mb(profile, rule) for rule in rules)
+    # Every job running at once, each as large (memory and threads) as the largest rule's
+    # first attempt: the calling jobs (the one rule that fans out) are.
+    threads = max(rule_threads(profile, rule) for rule in rules)
+    assert (mem, threads) == (rule_mem_mb(profile, "call_batch"),
+                              rule_threads(profile, "call_batch"))
     jobs = int(profile["jobs"])
-    # Every job running at once, each as large as the largest rule's first attempt.
     assert jobs * container_memory_mb(mem, 0, settings) <= memory_mb(hard["requests.memory"])
     assert jobs * threads * float(profile["kubecall-cpu-scalar"]) <= float(hard["requests.cpu"])
     assert jobs * threads <= float(hard["limits.cpu"])
@@ -63,7 +74,7 @@ def test_the_driver_pod_fits_beside_the_profiles_jobs() -> None:
         assert memory_mb(limits["memory"]) <= memory_mb(maximum["memory"])
         assert cpus(limits["cpu"]) <= cpus(maximum["cpu"])
     driver_mb = sum(memory_mb(c["resources"]["requests"]["memory"]) for c in containers)
-    mem = int(profile["set-resources"]["call_batch"]["mem_mb"])
+    mem = rule_mem_mb(profile, "call_batch")
     settings = SpecSettings(memory_growth=float(profile["kubecall-memory-growth"]))
     jobs_mb = int(profile["jobs"]) * container_memory_mb(mem, 0, settings)
     assert driver_mb + jobs_mb <= memory_mb(hard["requests.memory"])

@@ -94,7 +94,7 @@ def test_demo_cohort_runs_through_slurm(cluster: Cluster, tmp_path: Path) -> Non
     assert set(completed) == set(submitted)
 
     # the profile's resources reached sbatch: time limit (minutes), CPUs and memory per rule
-    expected = {"call_batch": ("720", "cpu=1,mem=8000M"),
+    expected = {"call_batch": ("720", "cpu=2,mem=16000M"),  # 2 threads x 8000 MB
                 "preflight_cohort": ("120", "cpu=2,mem=2000M"),
                 "render_report": ("60", "cpu=2,mem=2000M")}  # threads: 2 (figures in parallel)
     for job_id, rule in submitted.items():

@@ -139,9 +139,9 @@ def start_cluster(root: Path, timeout: float = 300.0) -> Cluster:
     key.chmod(0o400)
     node = socket.gethostname().split(".")[0]
     conf = root / "slurm.conf"
-    # The machine's CPUs; its memory, but at least enough for two of the profile's 8 GB
-    # calling jobs at once. Nothing enforces memory here (no cgroups), and a small CI
-    # runner would otherwise leave those jobs pending forever.
+    # The machine's CPUs; its memory, but at least enough for one of the profile's 16 GB
+    # calling jobs (2 threads x 8 GB). Nothing enforces memory here (no cgroups), and a
+    # small CI runner would otherwise leave those jobs pending forever.
     memory_mb = max(_memory_mb() * 9 // 10, MIN_NODE_MEMORY_MB)
     conf.write_text(slurm_conf(root, node, os.cpu_count() or 1, memory_mb))
     SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
