@@ -53,24 +53,26 @@ def test_calling_threads_and_jobs_at_once_follow_set_threads_cores_and_jobs() ->
     --max-threads), and how many calling jobs of that many threads run at once."""
     from snakemake.resources import Resource
 
-    def workflow(local: bool, cores: int | None, nodes: int | None, threads=None,
+    def workflow(cores: int | None, nodes: int | None, threads=None,
                  max_threads=None) -> SimpleNamespace:
         overwrite = {} if threads is None else {"call_batch": threads}
         return SimpleNamespace(
-            local_exec=local, nodes=nodes, cores=cores,
-            global_resources={"_cores": Resource("_cores", cores)},
+            nodes=nodes, cores=cores,
             resource_settings=SimpleNamespace(overwrite_threads=overwrite,
                                               max_threads=max_threads))
 
     rule_threads = snakemake_compat.rule_threads
     jobs_at_once = snakemake_compat.jobs_at_once
-    assert rule_threads(workflow(True, 2, None), "call_batch", 1) == 1
-    assert rule_threads(workflow(True, 8, None, Resource("_cores", 4)), "call_batch", 1) == 4
-    assert rule_threads(workflow(True, 2, None, 4), "call_batch", 1) == 2  # scaled to --cores
-    assert rule_threads(workflow(False, None, 15, Resource("_cores", 4), 3),
+    assert rule_threads(workflow(2, None), "call_batch", 1) == 1
+    assert rule_threads(workflow(8, None, Resource("_cores", 4)), "call_batch", 1) == 4
+    assert rule_threads(workflow(2, None, 4), "call_batch", 1) == 2  # scaled to --cores
+    assert rule_threads(workflow(None, 15, Resource("_cores", 4), 3),
                         "call_batch", 1) == 3  # --max-threads
-    assert jobs_at_once(workflow(True, 2, None), 1) == 2
-    assert jobs_at_once(workflow(True, 2, None), 2) == 1
-    assert jobs_at_once(workflow(True, 8, None), 3) == 2
+    # a cluster executor's dry run has --cores 1 for want of a value: not a limit
+    assert rule_threads(workflow(1, 15, Resource("_cores", 4)), "call_batch", 1) == 4
+    assert jobs_at_once(workflow(2, None), 1) == 2
+    assert jobs_at_once(workflow(2, None), 2) == 1
+    assert jobs_at_once(workflow(8, None), 3) == 2
     # a cluster executor: --jobs counts jobs, each on its own node's CPUs
-    assert jobs_at_once(workflow(False, None, 15), 4) == 15
+    assert jobs_at_once(workflow(None, 15), 4) == 15
+    assert jobs_at_once(workflow(1, 15), 4) == 15

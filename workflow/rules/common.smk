@@ -95,8 +95,9 @@ def _check_reference(reference: Path) -> None:
 
 
 def _batch_count() -> int:
-    """regions.batches, or twice the calling jobs this run has at once: --jobs on a cluster,
-    the cores divided by a calling job's threads (CALL_THREADS) on local cores.
+    """regions.batches, or twice the calling jobs this run has at once (--jobs on a cluster,
+    the cores divided by a calling job's threads, CALL_THREADS, on local cores), and no more
+    than regions.count / CALL_THREADS, so that every thread of a calling job has a region.
 
     Only the grouping of regions into jobs depends on it, never a record: each region is
     called on its own, so any batch count gives the same call set.
@@ -104,7 +105,8 @@ def _batch_count() -> int:
     configured = config["regions"]["batches"]
     if configured:
         return configured
-    return max(1, min(config["regions"]["count"], 2 * jobs_at_once(workflow, CALL_THREADS)))
+    most = config["regions"]["count"] // CALL_THREADS
+    return max(1, min(most, 2 * jobs_at_once(workflow, CALL_THREADS)))
 
 
 # freebayes processes one calling job runs at once (rule call_batch's threads): one unless

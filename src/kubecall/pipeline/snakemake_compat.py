@@ -34,14 +34,20 @@ def parallelism(workflow: Any) -> int:
 def rule_threads(workflow: Any, rule: str, default: int) -> int:
     """The threads snakemake gives ``rule``'s jobs when the rule declares ``default``: the
     profile's ``set-threads`` (``--set-threads``) when it is a number, else ``default``;
-    at most ``--max-threads`` and ``--cores`` (snakemake scales threads down to both, also
-    for cluster jobs when --cores is given). A set-threads expression counts as ``default``
-    here: it is evaluated only per job."""
+    at most ``--max-threads``, and on local cores at most ``--cores`` (snakemake scales
+    threads down to both). A set-threads expression counts as ``default`` here: it is
+    evaluated only per job.
+
+    With --jobs (a cluster executor) --cores is not applied: a dry run sets it to 1 for
+    want of a value, and the batch count must be the one the real run will use.
+    """
     given = workflow.resource_settings.overwrite_threads.get(rule)
     value = getattr(given, "value", given)
     threads = value if isinstance(value, int) and value > 0 else default
-    cores = workflow.global_resources.get("_cores")
-    for limit in (workflow.resource_settings.max_threads, getattr(cores, "value", cores)):
+    limits = [workflow.resource_settings.max_threads]
+    if not workflow.nodes:
+        limits.append(_cores_or_none(workflow))
+    for limit in limits:
         if isinstance(limit, int) and limit > 0:
             threads = min(threads, limit)
     return threads
@@ -50,9 +56,9 @@ def rule_threads(workflow: Any, rule: str, default: int) -> int:
 def jobs_at_once(workflow: Any, threads: int) -> int:
     """How many jobs of ``threads`` threads run at once: --jobs for a cluster executor (each
     job has its node's CPUs), the cores divided by the threads on local cores."""
-    if workflow.local_exec:
-        return max(1, parallelism(workflow) // threads)
-    return parallelism(workflow)
+    if workflow.nodes:
+        return int(workflow.nodes)
+    return max(1, parallelism(workflow) // threads)
 
 
 def _cores_or_none(workflow: Any) -> int | None:
