@@ -9,6 +9,7 @@ themselves are checked with real freebayes in test_calling.py and tests/workflow
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -81,6 +82,11 @@ def spans(journal: Path) -> dict[str, tuple[float, float]]:
     for what, region, _, when in events(journal):
         found.setdefault(region, [0.0, 0.0])[0 if what == "start" else 1] = when
     return {region: (start, end) for region, (start, end) in found.items()}
+
+
+def records(path: Path) -> list[bytes]:
+    with gzip.open(f"{path}.vcf.gz", "rb") as handle:
+        return [line for line in handle if not line.startswith(b"#")]
 
 
 def alive(pid: int) -> bool:
@@ -218,3 +224,25 @@ def test_a_stop_signal_to_the_job_stops_every_freebayes(tmp_path: Path, signum: 
     assert [pid for pid in no_leftovers if alive(pid)] == []
     assert {region for what, region, _, _ in events(journal) if what == "start"} == {
         "r0000", "r0001"}
+
+
+def test_real_freebayes_calls_the_same_records_with_two_threads(na12878: dict[str, Path],
+                                                                tmp_path: Path) -> None:
+    from kubecall.pipeline.regions import plan_equal, read_fai
+
+    manifest = tmp_path / "alignments.txt"
+    manifest.write_text(f"{na12878['hla_bam']}\n")
+    contigs = read_fai(Path(f"{na12878['hla_ref']}.fai"))
+    plan = plan_equal(contigs, 6)
+    settings = CallSettings(na12878["hla_ref"], manifest, padding=50)
+    weights = {region.name: float(index % 3) for index, region in enumerate(plan)}
+    one = call_batch(plan, dict(contigs), settings, tmp_path / "one", tmp_path / "one.log")
+    two = call_batch(plan, dict(contigs), settings, tmp_path / "two", tmp_path / "two.log",
+                     workers=2, weights=weights)
+    assert [(o.region, o.how, o.records, o.dropped) for o in two] == [
+        (o.region, o.how, o.records, o.dropped) for o in one]
+    assert sum(o.records for o in two) == 154
+    for region in plan:  # every record byte for byte (headers carry paths and dates)
+        assert records(tmp_path / "one" / region.name) == records(
+            tmp_path / "two" / region.name), region.name
+    assert all(o.cpu_seconds > 0 for o in two)
