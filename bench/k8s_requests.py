@@ -5,7 +5,8 @@ Run by hand (root, as the test cluster needs; niced on a shared machine):
         [--hold-seconds 60] [--quota-seconds 90] [--pods stand-in] [--log driver.log]
 
 N trivial jobs (tests/executor/conftest.py's MANY_JOBS_SNAKEFILE) run with profiles/kubernetes
-(`jobs: 60` at once) in this checkout's job image. The run has three phases:
+and `--jobs 60` (60 at once: the profile's value when README's figures were taken; the profile
+now runs 15 four-thread calling jobs) in this checkout's job image. The run has three phases:
 - held: every pod stays Pending (scheduled, not started) until --hold-seconds after the
   first Job was created;
 - quota: once the pods are released and half of the Jobs were created, a ResourceQuota of
@@ -61,6 +62,8 @@ from tests.support.cluster.resources import lookup  # noqa: E402
 from tests.support.cluster.store import Event, Obj  # noqa: E402
 
 BLOCKING_QUOTA = "kubecall-bench-block"
+# Jobs at once, as when README's figures were taken (then profiles/kubernetes' `jobs`).
+AT_ONCE = 60
 TERMINAL = ("Succeeded", "Failed")
 EVENTS = lookup("", "events")
 # snakemake's --target-jobs argument in a touch_one job's command.
@@ -192,7 +195,7 @@ def main() -> int:
             marks = Marks()
             marks.set("start")
             began = time.monotonic()
-            driver = env.start("--config", f"jobs={args.jobs}")
+            driver = env.start("--config", f"jobs={args.jobs}", "--jobs", str(AT_ONCE))
             tails: list[list[str]] = [[], []]
             drains = [threading.Thread(target=drain, args=(s, sink, t), daemon=True)
                       for s, t in zip((driver.stdout, driver.stderr), tails, strict=True)]
