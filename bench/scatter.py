@@ -10,6 +10,14 @@ On one simulated cohort (``kubecall simulate``) and the same core count, runs
 and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. Run by hand:
 
     python bench/scatter.py --samples 4 --length 3000000 --depth 20 --uneven
+    python bench/scatter.py --cohort dwgsim --samples 4 --length 3000000 --depth 20 --contigs 8
+
+``--cohort dwgsim`` builds the cohort with tools that are not the project's, so that the
+benchmark does not run only on data kubecall's own simulator made: a random reference of
+``--contigs`` contigs, population mutations (SNPs and indels) from ``dwgsim -M``, each sample
+carrying a random half of them, 2x100 bp reads with sequencing errors from ``dwgsim``, aligned
+with ``bwa mem`` (read groups per sample), sorted and indexed with samtools (Debian:
+apt-get install dwgsim bwa).
 
 freebayes-parallel needs GNU parallel and vcflib (Debian: apt-get install parallel
 libvcflib-tools); its helper scripts come with Debian's freebayes in
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -49,6 +58,62 @@ def timed(command: list[str] | str, output: Path | None = None, **kwargs) -> flo
             if producer.wait() != 0:
                 raise SystemExit(f"failed: {command}")
     return time.perf_counter() - started
+
+
+READ_LENGTH = 100  # dwgsim reads: 2 x 100 bp pairs
+
+
+def random_reference(path: Path, length: int, contigs: int, rng: random.Random) -> None:
+    """A FASTA of ``contigs`` random contigs of uneven lengths adding up to ``length``."""
+    shares = [rng.uniform(0.5, 1.5) for _ in range(contigs)]
+    lengths = [max(1000, int(length * share / sum(shares))) for share in shares]
+    with open(path, "w") as fasta:
+        for index, size in enumerate(lengths):
+            bases = "".join(rng.choices("ACGT", k=size))
+            fasta.write(f">ctg{index + 1}\n")
+            fasta.writelines(bases[i:i + 60] + "\n" for i in range(0, size, 60))
+
+
+def build_dwgsim_cohort(cohort: Path, args: argparse.Namespace) -> list[str]:
+    """Reference, one sorted and indexed BAM per sample and samples.tsv, made by dwgsim and
+    bwa mem (see the module docstring); the BAMs' paths."""
+    rng = random.Random(args.seed)
+    reference = cohort / "ref.fa"
+    random_reference(reference, args.length, args.contigs, rng)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run(["samtools", "faidx", str(reference)], check=True)
+    subprocess.run(["bwa", "index", str(reference)], check=True, **quiet)
+    # Population sites once; each sample carries a random half of them (shared variants
+    # are what joint calling is for), as dwgsim's mutation file to re-create.
+    subprocess.run(["dwgsim", "-M", "-r", "0.001", "-R", "0.15", "-z", str(args.seed),
+                    str(reference), str(cohort / "population")], check=True, **quiet)
+    population = (cohort / "population.mutations.txt").read_text().splitlines(keepends=True)
+    pairs = max(1, int(args.depth * args.length / (2 * READ_LENGTH)))
+    bams, rows = [], []
+    for number in range(1, args.samples + 1):
+        name = f"S{number:02d}"
+        prefix = cohort / name
+        mutations = cohort / f"{name}.carried.txt"
+        mutations.write_text("".join(line for line in population if rng.random() < 0.5))
+        subprocess.run(["dwgsim", "-m", str(mutations), "-N", str(pairs),
+                        "-1", str(READ_LENGTH), "-2", str(READ_LENGTH), "-e", "0.002-0.01",
+                        "-E", "0.004-0.02", "-d", "350", "-s", "35", "-y", "0.01",
+                        "-z", str(args.seed + number), "-o", "1", str(reference), str(prefix)],
+                       check=True, **quiet)
+        bam = cohort / f"{name}.bam"
+        aligner = subprocess.Popen(
+            ["bwa", "mem", "-t", str(args.cores), "-R", f"@RG\\tID:{name}\\tSM:{name}",
+             str(reference), f"{prefix}.bwa.read1.fastq.gz", f"{prefix}.bwa.read2.fastq.gz"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        subprocess.run(["samtools", "sort", "-@", str(args.cores), "-o", str(bam), "-"],
+                       stdin=aligner.stdout, check=True, stderr=subprocess.DEVNULL)
+        if aligner.wait() != 0:
+            raise SystemExit(f"bwa mem failed for {name}")
+        subprocess.run(["samtools", "index", str(bam)], check=True)
+        bams.append(str(bam))
+        rows.append(f"{name}\t{bam}\n")
+    (cohort / "samples.tsv").write_text("sample\talignment\n" + "".join(rows))
+    return bams
 
 
 def run_serial(cohort: Path, bams: list[str], out: Path) -> float:
@@ -104,7 +169,14 @@ def main() -> int:
     parser.add_argument("--length", type=int, default=3_000_000)
     parser.add_argument("--depth", type=float, default=20)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--uneven", action="store_true", help="uneven coverage along contigs")
+    parser.add_argument("--uneven", action="store_true",
+                        help="uneven coverage along contigs (simulate only)")
+    parser.add_argument("--cohort", choices=("simulate", "dwgsim"), default="simulate",
+                        help="who makes the cohort: kubecall simulate, or dwgsim + bwa mem")
+    parser.add_argument("--contigs", type=int, default=8, help="contigs of the dwgsim "
+                        "cohort's random reference")
+    parser.add_argument("--cohort-only", action="store_true",
+                        help="build the cohort (keep it with --keep) and stop")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--regions", type=int, default=32, help="kubecall regions.count")
     parser.add_argument("--paddings", help="kubecall regions.padding values, comma-separated "
@@ -114,20 +186,35 @@ def main() -> int:
     parser.add_argument("--fbparallel-region-size", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="keep the cohort and outputs here")
     args = parser.parse_args()
-    for tool in ("parallel", "vcfstreamsort", "vcfuniq"):
+    needed = {} if args.cohort_only else {tool: "parallel libvcflib-tools"
+                                          for tool in ("parallel", "vcfstreamsort", "vcfuniq")}
+    if args.cohort == "dwgsim":
+        needed |= {"dwgsim": "dwgsim", "bwa": "bwa"}
+    for tool, package in needed.items():
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found: apt-get install parallel libvcflib-tools")
+            raise SystemExit(f"{tool} not found: apt-get install {package}")
 
     tmp = tempfile.mkdtemp(prefix="bench-scatter-")
     cohort = args.keep or Path(tmp)
     cohort.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    files = simulate_cohort(cohort, SimulationParams(
-        samples=args.samples, length=args.length, depth=args.depth, seed=args.seed,
-        uneven=args.uneven))
-    print(f"simulated {args.samples} samples x {args.length} bp at {args.depth}x"
-          f"{' (uneven)' if args.uneven else ''} in {time.perf_counter() - started:.1f} s")
-    bams = [str(s.alignment) for s in files.samples]
+    if args.cohort == "dwgsim":
+        bams = build_dwgsim_cohort(cohort, args)
+        print(f"dwgsim + bwa mem: {args.samples} samples x {args.length} bp in "
+              f"{args.contigs} contigs at {args.depth}x in {time.perf_counter() - started:.1f} s")
+    else:
+        files = simulate_cohort(cohort, SimulationParams(
+            samples=args.samples, length=args.length, depth=args.depth, seed=args.seed,
+            uneven=args.uneven))
+        print(f"simulated {args.samples} samples x {args.length} bp at {args.depth}x"
+              f"{' (uneven)' if args.uneven else ''} in {time.perf_counter() - started:.1f} s")
+        bams = [str(s.alignment) for s in files.samples]
+    if args.cohort_only:
+        if args.keep:
+            print(f"cohort in {cohort}")
+        else:
+            shutil.rmtree(tmp)
+        return 0
 
     serial_s = run_serial(cohort, bams, cohort / "serial.vcf.gz")
     print(f"serial freebayes: {serial_s:.1f} s")
