@@ -151,7 +151,9 @@ def run_kubecall(cohort: Path, strategy: str, padding: int,
     started = time.time()
     seconds = timed([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                      "--profile", str(REPO / "profiles/local"), "--directory", str(workdir),
-                     "--configfile", str(config), "--cores", str(args.cores), "--quiet", "all"])
+                     "--configfile", str(config), "--cores", str(args.cores), "--quiet", "all",
+                     *(["--set-threads", f"call_batch={args.call_threads}"]
+                       if args.call_threads else [])])
     # The call set (bgzipped and indexed) is ready before statistics and the report.
     calls_ready = (workdir / "results/calls/cohort.vcf.gz.tbi").stat().st_mtime - started
     return seconds, calls_ready, workdir
@@ -182,6 +184,10 @@ def main() -> int:
     parser.add_argument("--paddings", help="kubecall regions.padding values, comma-separated "
                         "(default: 0 and the schema's default)")
     parser.add_argument("--batches", type=int, default=0, help="kubecall regions.batches")
+    parser.add_argument("--call-threads", type=int, default=0,
+                        help="freebayes at once per calling job (--set-threads call_batch=N; "
+                        "default: profiles/local's, every core; 1: one region at a time per "
+                        "job, as before issue 18)")
     parser.add_argument("--strategies", default="equal,balanced")
     parser.add_argument("--fbparallel-region-size", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="keep the cohort and outputs here")
