@@ -109,7 +109,7 @@ def _batch_count() -> int:
     return max(1, min(most, 2 * jobs_at_once(workflow, CALL_THREADS)))
 
 
-# freebayes processes one calling job runs at once (rule call_batch's threads): one unless
+# freebayes processes one calling job runs at once (the threads of call_batch): one unless
 # the profile's set-threads asks for more (profiles/local, slurm, kubernetes say why).
 CALL_THREADS = rule_threads(workflow, "call_batch", default=1)
 SAMPLES, CALLSETS = _load_inputs()

@@ -311,7 +311,7 @@ def _reap(process: subprocess.Popen) -> tuple[int, float]:
     """Wait for freebayes; its exit status and CPU seconds (user + system) from wait4."""
     try:
         _, status, usage = os.wait4(process.pid, 0)
-    except ChildProcessError:  # reaped by Popen.poll() in the budget timer's kill
+    except ChildProcessError:  # reaped by Popen.poll() in a kill (budget timer, batch stop)
         return process.wait(), 0.0
     process.returncode = os.waitstatus_to_exitcode(status)
     return process.returncode, usage.ru_utime + usage.ru_stime
