@@ -51,7 +51,16 @@ def test_configfiles_and_parallelism_are_read_through_public_properties() -> Non
 def test_calling_threads_and_jobs_at_once_follow_set_threads_cores_and_jobs() -> None:
     """A rule's threads as snakemake runs it (set-threads first, lowered to --cores and
     --max-threads), and how many calling jobs of that many threads run at once."""
+    import dataclasses
+
+    from snakemake.cli import parse_set_threads
     from snakemake.resources import Resource
+    from snakemake.settings.types import ResourceSettings
+
+    # what rule_threads reads from snakemake's own settings
+    fields = {f.name for f in dataclasses.fields(ResourceSettings)}
+    assert {"overwrite_threads", "max_threads", "cores", "nodes"} <= fields
+    assert parse_set_threads(["call_batch=4"])["call_batch"].value == 4
 
     def workflow(cores: int | None, nodes: int | None, threads=None,
                  max_threads=None) -> SimpleNamespace:
