@@ -26,7 +26,8 @@ from kubecall.pipeline.calling import CallSettings, call_batch, dispatch_order
 from kubecall.pipeline.regions import Interval, Region
 from tests.conftest import REPO
 
-# What the fake does per region: ["sleep", seconds], ["cpu", seconds] or ["fail", seconds].
+# What the fake does per region: ["sleep", seconds], ["cpu", seconds], ["fail", seconds], or
+# ["until", region]: run until that region's fake has ended (at most 120 s), whatever the load.
 FAKE = r'''#!{python}
 import json, os, sys, time
 args = sys.argv[1:]
@@ -42,6 +43,11 @@ note("start")
 if kind == "cpu":
     while time.process_time() < seconds:
         pass
+elif kind == "until":
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(
+            json.loads(line)[:2] == ["end", seconds] for line in open(journal)):
+        time.sleep(0.05)
 else:
     time.sleep(seconds)
 if kind == "fail":
@@ -120,7 +126,9 @@ def test_dispatch_order_is_longest_expected_first_ties_in_plan_order() -> None:
 
 def test_two_threads_run_two_freebayes_and_the_first_free_takes_the_next_longest(
         tmp_path: Path) -> None:
-    plan = {"r0000": ["sleep", 0.5], "r0001": ["sleep", 6.0], "r0002": ["sleep", 1.0],
+    # r0001 runs until r0000, the last one dispatched, has ended: the other worker must have
+    # taken r0003 and r0000 in turn meanwhile, however slow the machine
+    plan = {"r0000": ["sleep", 0.5], "r0001": ["until", "r0000"], "r0002": ["sleep", 1.0],
             "r0003": ["sleep", 1.0]}
     weights = {"r0000": 1.0, "r0001": 6.0, "r0002": 3.0, "r0003": 2.0}
     settings, journal = fake_freebayes(tmp_path, plan)
