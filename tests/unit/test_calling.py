@@ -191,11 +191,15 @@ def test_batches_give_the_same_records_whatever_the_grouping(na12878: dict[str, 
         b = records(tmp_path / f"b{index}" / f"{region.name}.vcf.gz")
         assert a == b
     table = (tmp_path / "one" / "regions.tsv").read_text().splitlines()
-    assert table[0] == "region\thow\tseconds\tcpu_seconds\trecords\tdropped\tallocator"
+    assert table[0] == ("region\thow\tseconds\tcpu_seconds\tmax_rss_mb\trecords\tdropped"
+                        "\tallocator")
     assert len(table) == 7
     assert {line.rsplit("\t", 1)[1] for line in table[1:]} == {"system"}
-    # freebayes' own CPU time, from wait4: what bench/scatter.py sums to cost padding
+    # freebayes' own CPU time and peak RSS, from wait4: what bench/scatter.py sums to cost
+    # padding, and what the report's resource section sizes calling jobs by
     assert sum(o.cpu_seconds for o in together) > 0
+    # a freebayes process holds the reference and its libraries: more than 1 MiB, under 1 GiB
+    assert all(1 < o.max_rss_mb < 1024 for o in together)
 
 
 def test_records_of_an_attempt_stopped_half_way_are_discarded(na12878: dict[str, Path],

@@ -56,9 +56,24 @@ class CallSettings:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What freebayes runs used, from wait4: CPU seconds (user + system) summed, and the
+    largest peak RSS of one of them in MiB (exact, where a sampling benchmark of the job
+    misses processes that start and end between its samples)."""
+
+    cpu_seconds: float = 0.0
+    max_rss_mb: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.cpu_seconds + other.cpu_seconds,
+                     max(self.max_rss_mb, other.max_rss_mb))
+
+
+@dataclass(frozen=True)
 class RegionOutcome:
     """What calling one region did; ``how`` is normal, split or fallback; ``cpu_seconds`` is
-    freebayes' user + system time (what padding costs, apart from a loaded machine's wall)."""
+    freebayes' user + system time (what padding costs, apart from a loaded machine's wall),
+    ``max_rss_mb`` the peak RSS of its largest freebayes process."""
 
     region: str
     how: str
@@ -66,6 +81,7 @@ class RegionOutcome:
     records: int
     dropped: int
     cpu_seconds: float
+    max_rss_mb: float = 0.0
 
 
 class _Cancelled(Exception):
@@ -108,9 +124,9 @@ class Children:
 class _OverBudget(Exception):
     """freebayes was stopped after using up the region's time budget."""
 
-    def __init__(self, region: str, cpu_seconds: float) -> None:
+    def __init__(self, region: str, usage: Usage) -> None:
         super().__init__(region)
-        self.cpu_seconds = cpu_seconds
+        self.usage = usage
 
 
 def parse_extra(extra: str, key: str = "calling.extra") -> list[str]:
@@ -161,29 +177,31 @@ def call_region(
     budget = settings.time_budget or None
     try:
         try:
-            kept, dropped, cpu = _call_into(region, lengths, settings, partial, stderr_log,
-                                            budget, children, header=True, fallback=False)
+            kept, dropped, usage = _call_into(region, lengths, settings, partial, stderr_log,
+                                              budget, children, header=True, fallback=False)
             how = "normal"
         except _OverBudget as over:
             log.warning("region %s exceeded its %.1f s budget: splitting", region.name, budget)
-            kept, dropped, cpu, how = _call_split(region, lengths, settings, partial,
-                                                  stderr_log, children)
-            cpu += over.cpu_seconds
+            kept, dropped, usage, how = _call_split(region, lengths, settings, partial,
+                                                    stderr_log, children)
+            usage += over.usage
     except BaseException:
         for leftover in (partial, *partial.parent.glob(f"{partial.name}.*")):
             leftover.unlink(missing_ok=True)
         raise
     os.replace(partial, output)
     seconds = time.monotonic() - started
-    log.info("region %s (%s): %d records kept, %d outside it dropped, %.2f s (%.2f s CPU)",
-             region.name, how, kept, dropped, seconds, cpu)
-    return RegionOutcome(region.name, how, seconds, kept, dropped, cpu)
+    log.info("region %s (%s): %d records kept, %d outside it dropped, %.2f s (%.2f s CPU, "
+             "%.0f MiB)", region.name, how, kept, dropped, seconds, usage.cpu_seconds,
+             usage.max_rss_mb)
+    return RegionOutcome(region.name, how, seconds, kept, dropped, usage.cpu_seconds,
+                         usage.max_rss_mb)
 
 
 def _call_split(
     region: Region, lengths: dict[str, int], settings: CallSettings, output: Path,
     stderr_log: Path, children: Children,
-) -> tuple[int, int, float, str]:
+) -> tuple[int, int, Usage, str]:
     """Call the two halves in order into one file; a half over budget gets the fallback.
 
     Each attempt writes a file of its own, joined to the output only once it succeeded, so
@@ -191,7 +209,7 @@ def _call_split(
     """
     how = "split"
     kept = dropped = 0
-    cpu = 0.0
+    usage = Usage()
     parts = []
     for index, half in enumerate(split_region(region)):
         part = output.with_name(f"{output.name}.{half.name}")
@@ -203,13 +221,13 @@ def _call_split(
         except _OverBudget as over:
             log.warning("region %s still over budget: calling with fallback options %r",
                         half.name, settings.fallback_extra)
-            cpu += over.cpu_seconds
+            usage += over.usage
             counts = _call_into(half, lengths, settings, part, stderr_log, None, children,
                                 header=index == 0, fallback=True)
             how = "fallback"
-        kept, dropped, cpu = kept + counts[0], dropped + counts[1], cpu + counts[2]
+        kept, dropped, usage = kept + counts[0], dropped + counts[1], usage + counts[2]
     _join_bgzf(parts, output)
-    return kept, dropped, cpu, how
+    return kept, dropped, usage, how
 
 
 def _join_bgzf(parts: Sequence[Path], output: Path) -> None:
@@ -255,9 +273,9 @@ def _call_into(
     *,
     header: bool,
     fallback: bool,
-) -> tuple[int, int, float]:
+) -> tuple[int, int, Usage]:
     """One freebayes run over the region's padded window, owned records into ``output``;
-    returns records kept and dropped, and freebayes' CPU seconds.
+    returns records kept and dropped, and what freebayes used.
 
     freebayes' stderr goes to a file of this run's own, appended whole to ``stderr_log``
     when it ends: regions running at once share the batch's log, and a fatal line found in
@@ -286,7 +304,7 @@ def _call_into(
                 kept, dropped = write_owned_records(process.stdout, region, out, header)
         finally:
             process.stdout.close()
-            returncode, cpu = _reap(process)
+            returncode, usage = _reap(process)
             children.finished(process)
             if timer:
                 timer.cancel()
@@ -296,9 +314,9 @@ def _call_into(
         targets.unlink(missing_ok=True)
         own_stderr.unlink(missing_ok=True)
     if stopped.is_set():
-        raise _OverBudget(region.name, cpu)
+        raise _OverBudget(region.name, usage)
     _raise_on_failure(returncode, added, stderr_log, region)
-    return kept, dropped, cpu
+    return kept, dropped, usage
 
 
 def _append_log(stderr_log: Path, heading: str, text: str) -> None:
@@ -307,14 +325,15 @@ def _append_log(stderr_log: Path, heading: str, text: str) -> None:
         handle.write(heading + text)
 
 
-def _reap(process: subprocess.Popen) -> tuple[int, float]:
-    """Wait for freebayes; its exit status and CPU seconds (user + system) from wait4."""
+def _reap(process: subprocess.Popen) -> tuple[int, Usage]:
+    """Wait for freebayes; its exit status and what it used, from wait4."""
     try:
-        _, status, usage = os.wait4(process.pid, 0)
+        _, status, rusage = os.wait4(process.pid, 0)
     except ChildProcessError:  # reaped by Popen.poll() in a kill (budget timer, batch stop)
-        return process.wait(), 0.0
+        return process.wait(), Usage()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, usage.ru_utime + usage.ru_stime
+    # ru_maxrss is in KiB on Linux
+    return process.returncode, Usage(rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss / 1024)
 
 
 def _stop(process: subprocess.Popen, stopped: threading.Event) -> None:
@@ -394,10 +413,11 @@ def call_batch(
         done = run_queue(order, workers, call, children)
     outcomes = [done[region.name] for region in regions]
     with open(out_dir / "regions.tsv", "w") as table:
-        table.write("region\thow\tseconds\tcpu_seconds\trecords\tdropped\tallocator\n")
+        table.write("region\thow\tseconds\tcpu_seconds\tmax_rss_mb\trecords\tdropped"
+                    "\tallocator\n")
         for o in outcomes:
             table.write(f"{o.region}\t{o.how}\t{o.seconds:.3f}\t{o.cpu_seconds:.3f}"
-                        f"\t{o.records}\t{o.dropped}\t{allocator}\n")
+                        f"\t{o.max_rss_mb:.1f}\t{o.records}\t{o.dropped}\t{allocator}\n")
     return outcomes
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from kubecall.pipeline.batching import read_batches
 
 RUNTIME_COLUMNS = ["callset", "region", "batch", "weight", "bases", "how", "seconds",
-                   "cpu_seconds", "records", "allocator"]
+                   "cpu_seconds", "max_rss_mb", "records", "allocator"]
 
 
 def summarize_regions(
@@ -35,8 +35,8 @@ def summarize_regions(
         for planned in planned_rows:
             outcome = measured[(callset, planned["region"])]
             rows.append({"callset": callset} | planned |
-                        {k: outcome[k] for k in ("how", "seconds", "cpu_seconds", "records",
-                                                "allocator")})
+                        {k: outcome[k] for k in ("how", "seconds", "cpu_seconds",
+                                                "max_rss_mb", "records", "allocator")})
     _write(runtimes, RUNTIME_COLUMNS, rows)
     runaway = [row | {"budget_s": f"{budget:g}"} for row in rows if row["how"] != "normal"]
     _write(runaways, [*RUNTIME_COLUMNS, "budget_s"], runaway)
