@@ -3,10 +3,11 @@ kubecall.layout places them in a run directory), its benchmarks and its publicat
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ class RegionRow:
     seconds: float
     records: int
     span: str  # the region's intervals, 1-based inclusive, for people to read
+    callset: str = ""
+    cpu_seconds: float = 0.0  # freebayes' own CPU time (wait4)
+    max_rss_mb: float = 0.0  # peak RSS of the region's largest freebayes process, MiB
 
     @property
     def runaway(self) -> bool:
@@ -37,12 +41,17 @@ class RegionRow:
 
 @dataclass
 class JobTiming:
-    """One benchmark file: wall seconds and peak memory of one job."""
+    """One benchmark file: wall seconds, peak memory (MiB) and CPU seconds of one job, as
+    snakemake samples them; with ``--benchmark-extended`` (profiles/default) also the threads
+    and resources the job asked for (else None and {})."""
 
     rule: str
     job: str  # wildcard part, '' for single-job rules
     seconds: float
     max_rss_mb: float | None
+    cpu_seconds: float | None = None
+    threads: int | None = None
+    requested: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,7 +101,7 @@ def load_report_data(
     ``benchmarks`` the run's timings directory, ``publish`` the config's publish section and
     ``receipt`` its receipt (if published); ``calls``, a summary made earlier, saves reading
     the call set again."""
-    run = _read_json(deliverables["run"])
+    run = read_json(deliverables["run"])
     regions = read_regions(deliverables["region_runtimes"], deliverables["regions"])
     data = ReportData(
         run=run,
@@ -127,6 +136,10 @@ def read_regions(runtimes: Path, plan: Path) -> list[RegionRow]:
                 name=row["region"], batch=row["batch"], weight=float(row["weight"]),
                 bases=int(row["bases"]), how=row["how"], seconds=float(row["seconds"]),
                 records=int(row["records"]), span=spans.get(row["region"], ""),
+                callset=row.get("callset", ""),
+                # absent from runs made before kubecall measured them
+                cpu_seconds=float(row.get("cpu_seconds") or 0),
+                max_rss_mb=float(row.get("max_rss_mb") or 0),
             ))
         except (KeyError, ValueError) as exc:
             raise KubecallError(
@@ -156,12 +169,33 @@ def read_benchmarks(root: Path) -> list[JobTiming]:
             relative.parts) > 1 else (relative.name, "")
         last = rows[-1]
         try:
-            rss = last.get("max_rss", "-")
-            timings.append(JobTiming(rule, job, float(last["s"]),
-                                     None if rss in ("-", "", None) else float(rss)))
+            timings.append(JobTiming(rule, job, float(last["s"]), _measured(last, "max_rss"),
+                                     _measured(last, "cpu_time"), _threads(last),
+                                     _resources(last)))
         except (KeyError, ValueError):
             continue  # not a snakemake benchmark file
     return timings
+
+
+def _measured(row: Mapping[str, str], column: str) -> float | None:
+    """A sampled figure; None where snakemake collected none (a job ended before its first
+    sample: 'NA', or '-' in older files)."""
+    value = row.get(column)
+    return None if value in (None, "", "-", "NA") else float(value)
+
+
+def _threads(row: Mapping[str, str]) -> int | None:
+    value = row.get("threads")
+    return int(value) if value not in (None, "", "NA") else None
+
+
+def _resources(row: Mapping[str, str]) -> dict[str, Any]:
+    """The extended format's resources column: a Python dict literal snakemake printed."""
+    try:
+        value = ast.literal_eval(row.get("resources") or "{}")
+    except (ValueError, SyntaxError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def read_publication(publish: Mapping[str, Any], run_id: str,
@@ -170,7 +204,7 @@ def read_publication(publish: Mapping[str, Any], run_id: str,
     from kubecall.publish.publishing import PublishSettings
 
     url = PublishSettings.from_config(publish).run_url(run_id)
-    return Publication(url, _read_json(receipt) if receipt and receipt.is_file() else None)
+    return Publication(url, read_json(receipt) if receipt and receipt.is_file() else None)
 
 
 def _budget(run: Mapping[str, Any]) -> float | None:
@@ -178,7 +212,7 @@ def _budget(run: Mapping[str, Any]) -> float | None:
     return float(budget) if budget else None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except OSError as exc:
