@@ -194,3 +194,32 @@ def test_progress_of_a_failed_run(tmp_path: Path) -> None:
     cli = subprocess.run([sys.executable, "-m", "kubecall.cli", "progress", str(workdir)],
                          capture_output=True, text=True, check=False)
     assert cli.returncode == 0 and cli.stdout == table
+
+
+def test_resources_set_what_the_jobs_asked_for_against_what_they_used(tmp_path: Path) -> None:
+    workdir = demo_copy(tmp_path)
+    done = snakemake(workdir, "--default-resources", "mem_mb=1500", "runtime=30",
+                     "--set-threads", "call_batch=2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    # profiles/default's benchmark-extended records each job's request beside its use
+    for path in (workdir / "benchmarks/call_batch/cohort").glob("*.tsv"):
+        (row,) = tsv(path)
+        assert row["threads"] == "2" and "'mem_mb': 1500" in row["resources"]
+    page = (workdir / "results/report.html").read_text()
+    table = page[page.index('<table id="resource-table">'):]
+    # rule, jobs, threads
+    assert re.search(r'<tr><td>call_batch</td><td class="num">\d+</td><td class="num">2</td>',
+                     table)
+    cli = subprocess.run([sys.executable, "-m", "kubecall.cli", "resources", str(workdir)],
+                         capture_output=True, text=True, check=False)
+    assert cli.returncode == 0, cli.stderr
+    block = yaml.safe_load(cli.stdout)["set-resources"]
+    # every rule that ran before the report, each sized below the 1500 MB the demo wasted
+    assert set(block) >= {"call_batch", "merge_calls", "compute_stats", "preflight_cohort"}
+    per_thread = int(block["call_batch"]["mem_mb"].removesuffix(" * threads"))
+    largest = max(float(row["max_rss_mb"])
+                  for row in tsv(workdir / "results/qc/region_runtimes.tsv"))
+    # two freebayes at once, each at most the largest one seen, with headroom
+    assert largest * 1.25 <= per_thread * 2 < 1500
+    assert all(entry["runtime"] >= 1 for entry in block.values())
+    assert all(entry["mem_mb"] < 1500 for rule, entry in block.items() if rule != "call_batch")

@@ -14,6 +14,7 @@ VERB_MODULES: tuple[str, ...] = ("kubecall.report.progress", "kubecall.report.cl
 EXAMPLES = """\
   kubecall progress            # where the run in this directory stands
   kubecall report -o report.html
+  kubecall resources           # the set-resources block this run's jobs suggest
 """
 
 
@@ -37,6 +38,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--configfile", type=Path,
                         help="the run's config, for its publish section")
     parser.set_defaults(func=_run)
+    resources = subparsers.add_parser(
+        "resources",
+        help="print the set-threads/set-resources a profile should ask for, from a run",
+        description="Compare what a finished run's jobs asked for (threads, mem_mb, runtime; "
+        "recorded with --benchmark-extended, which profiles/default sets) with what they used "
+        "(benchmarks/, and for calling each freebayes' own figures), and print the profile "
+        "entries to ask for instead: peak memory and the longest job, with headroom. Paste "
+        "them into your profile's config.yaml; they hold for this run's cohort and plan.",
+        epilog="example:\n  kubecall resources /workspace/runs/1kg >> my-profile/config.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    resources.add_argument("workdir", nargs="?", type=Path, default=Path("."),
+                           help="the run's working directory (default: the current one)")
+    resources.set_defaults(func=_resources)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -54,4 +69,21 @@ def _run(args: argparse.Namespace) -> int:
             raise KubecallError(f"cannot read config {args.configfile}: {exc}") from None
     write_report(load_run(args.workdir, publish), args.output)
     print(f"wrote {args.output}")
+    return 0
+
+
+def _resources(args: argparse.Namespace) -> int:
+    from kubecall.layout import BENCHMARKS, deliverable_paths
+    from kubecall.report.data import read_benchmarks, read_json, read_regions
+    from kubecall.report.resources import rule_uses_of, suggested_profile
+
+    paths = deliverable_paths(args.workdir)
+    timings = read_benchmarks(args.workdir / BENCHMARKS)
+    if not timings:
+        raise KubecallError(f"{args.workdir / BENCHMARKS}: no benchmark files; give the "
+                            "working directory of a finished run")
+    regions = read_regions(paths["region_runtimes"], paths["regions"]) \
+        if paths["region_runtimes"].is_file() else []
+    run_id = str(read_json(paths["run"]).get("run_id", "?")) if paths["run"].is_file() else "?"
+    print(suggested_profile(rule_uses_of(timings, regions), run_id), end="")
     return 0

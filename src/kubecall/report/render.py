@@ -21,12 +21,14 @@ from matplotlib.figure import Figure
 from kubecall import __version__
 from kubecall.report import plots
 from kubecall.report.data import Publication, ReportData
+from kubecall.report.resources import rule_uses, suggested_profile
 
 # (anchor, heading): the page's sections in order; the browser test expects every anchor.
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("run", "Run"),
     ("plan", "Region plan"),
     ("runtimes", "Runtimes"),
+    ("resources", "Requested vs used"),
     ("work", "Expected work vs runtime"),
     ("variants", "Variants"),
     ("quality", "QUAL, depth and allele balance"),
@@ -129,6 +131,7 @@ def render_report(data: ReportData, pngs: dict[str, bytes] | None = None) -> str
         _run_section(data),
         _plan_section(data),
         _runtimes_section(data, images),
+        _resources_section(data),
         _work_section(images),
         _variants_section(data, images),
         _quality_section(data, images),
@@ -259,6 +262,39 @@ def _runtimes_section(data: ReportData, images: dict[str, str]) -> str:
         _table(["rule", "job", "seconds", "max RSS (MB)"],
                [(j.rule, j.job, j.seconds, "-" if j.max_rss_mb is None else j.max_rss_mb)
                 for j in jobs]),
+    )
+
+
+def _resources_section(data: ReportData) -> str:
+    uses = rule_uses(data)
+    if not uses:
+        return _section("resources", "<p>No benchmark files: nothing to compare.</p>")
+
+    def shown(value: float | int | None, digits: int = 0) -> str | float | int:
+        return "-" if value is None else round(value, digits) if digits else round(value)
+
+    rows = [(u.rule, len(u.jobs), shown(u.requested_threads), shown(u.cpu_efficiency, 2),
+             shown(u.requested_mem_mb), shown(u.peak_mb), shown(u.requested_runtime),
+             round(u.longest_seconds / 60, 2), shown(u.wasted_core_hours, 3),
+             shown(u.wasted_gb_hours, 3)) for u in uses]
+    unrecorded = any(u.requested_threads is None for u in uses)
+    note = ('<p class="note">What the jobs asked for was not recorded: run with '
+            "<code>--benchmark-extended</code> (profiles/default sets it).</p>"
+            if unrecorded else "")
+    run_id = str(data.run.get("run_id", "?"))
+    return _section(
+        "resources",
+        "<p>Per rule, what its jobs asked for against what they used (snakemake's "
+        "<code>benchmarks/</code>; for calling, each freebayes' own wait4 figures where "
+        "larger, as the benchmark samples miss short processes). CPU use is CPU time over "
+        "threads &times; wall; waste is reserved minus used, in core-hours and GB-hours. "
+        "<code>kubecall resources</code> prints the suggested block below.</p>",
+        note,
+        _table(["rule", "jobs", "threads", "CPU use", "mem_mb asked", "peak MB",
+                "runtime asked (min)", "longest job (min)", "wasted core-h", "wasted GB-h"],
+               rows, "resource-table"),
+        f"<details><summary>Suggested profile entries</summary><pre>"
+        f"{escape(suggested_profile(uses, run_id))}</pre></details>",
     )
 
 
