@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -159,6 +161,19 @@ def run_kubecall(cohort: Path, strategy: str, padding: int,
     return seconds, calls_ready, workdir
 
 
+def calling_window(workdir: Path) -> float:
+    """Seconds from the first freebayes' start to the last one's end, over every calling job
+    (the timestamps of the jobs' logs: 'running: freebayes' and each region's outcome)."""
+    stamps = []
+    for log in (workdir / "logs/call_batch").glob("**/*.log"):
+        if log.name.endswith(".freebayes.log"):
+            continue
+        for line in log.read_text().splitlines():
+            if ": running: " in line or re.search(r": region \S+ \(\w+\): ", line):
+                stamps.append(datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f"))
+    return (max(stamps) - min(stamps)).total_seconds()
+
+
 def region_seconds(workdir: Path, column: str = "seconds") -> list[float]:
     with open(workdir / "results/qc/region_runtimes.tsv", newline="") as handle:
         return [float(row[column]) for row in csv.DictReader(handle, delimiter="\t")]
@@ -242,25 +257,36 @@ def main() -> int:
             cpu = sum(region_seconds(workdir, "cpu_seconds"))
             spread = max(times) / statistics.mean(times)
             overhead = seconds - sum(times) / args.cores
+            # the calling window: its idle core time is what balance loses; the rest of the
+            # wall is the fixed cost around calling (start, plan, merge, stats, report)
+            window = calling_window(workdir)
+            idle = 1 - sum(times) / (args.cores * window)
+            fixed = seconds - window
             print(f"kubecall {strategy} padding {padding} ({args.regions} regions, "
                   f"{args.cores} cores): {seconds:.1f} s (indexed call set after "
                   f"{calls_ready:.1f} s), freebayes CPU {cpu:.1f} s, "
                   f"speed-up {serial_s / seconds:.2f}x, slowest region {spread:.2f}x the mean, "
                   f"overhead {overhead:.1f} s ({100 * overhead / seconds:.0f}% of wall); "
-                  f"vs serial: {compared.summary_line()}")
-            runs[strategy, padding] = (seconds, calls_ready, cpu, compared, spread, overhead)
+                  f"calling window {window:.1f} s, {100 * idle:.1f}% of its core time idle; "
+                  f"fixed cost {fixed:.1f} s (calls ready {calls_ready - window:.1f} s after "
+                  f"the window's length); vs serial: {compared.summary_line()}")
+            runs[strategy, padding] = (seconds, calls_ready, cpu, compared, spread, overhead,
+                                       window, idle, fixed)
     if not args.keep:
         shutil.rmtree(tmp)
     # the summary: balanced (else the last strategy) at the largest padding, vs padding 0
     strategy = "balanced" if ("balanced", paddings[-1]) in runs else strategy
-    seconds, calls_ready, cpu, compared, spread, overhead = runs[strategy, paddings[-1]]
-    base_seconds, _, base_cpu, base_compared, _, _ = runs[strategy, paddings[0]]
+    seconds, calls_ready, cpu, compared, spread, overhead, window, idle, fixed = \
+        runs[strategy, paddings[-1]]
+    base_seconds, _, base_cpu, base_compared, *_ = runs[strategy, paddings[0]]
     print(f"serial_s={serial_s:.1f} fbparallel_s={fbp_s:.1f} kubecall_s={seconds:.1f} "
           f"speedup={serial_s / seconds:.2f} fbparallel_speedup={serial_s / fbp_s:.2f} "
           f"discordant_sites={compared.discordant_sites} "
           f"fbparallel_discordant_sites={fbp.discordant_sites} "
           f"max_region_over_mean={spread:.2f} overhead_s={overhead:.1f} "
-          f"overhead_pct={100 * overhead / seconds:.1f} strategy={strategy} "
+          f"overhead_pct={100 * overhead / seconds:.1f} calling_window_s={window:.1f} "
+          f"idle_pct={100 * idle:.1f} fixed_s={fixed:.1f} "
+          f"kubecall_vs_fbparallel={fbp_s / seconds:.2f} strategy={strategy} "
           f"kubecall_calls_s={calls_ready:.1f} padding={paddings[-1]} "
           f"freebayes_cpu_s={cpu:.1f} padding{paddings[0]}_freebayes_cpu_s={base_cpu:.1f} "
           f"padding_cpu_pct={100 * (cpu - base_cpu) / base_cpu:.1f} "
