@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING
 
 from kubecall.errors import KubecallError
 from kubecall.pipeline.config import load_schema
+from kubecall.pipeline.schema_check import compile_check
+
+if TYPE_CHECKING:
+    import jsonschema
 
 # The sheet schema's sample-name rule (workflow/schemas/samples.schema.yaml, tested equal).
 SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -66,11 +67,11 @@ def read_sample_sheet(path: Path, schema_path: Path, config_key: str = "samples"
             f"'{config_key}' at an existing sheet"
         )
     schema = load_schema(schema_path)
-    validator = jsonschema.Draft202012Validator(schema)
-    # jsonschema takes ~0.1 ms a row: 0.3 s for 2,504 samples, paid at every snakemake start,
-    # i.e. by the driver and again by each of thousands of cluster jobs. The compiled check
-    # says the same "valid" in microseconds; jsonschema still explains every invalid row.
-    valid = compile_check(schema) or validator.is_valid
+    # jsonschema would take 0.3 s for 2,504 rows, at every snakemake start (the driver's and
+    # each cluster job's): the compiled check says "valid" in microseconds, and jsonschema
+    # is imported only to explain an invalid row (kubecall.pipeline.schema_check).
+    valid = compile_check(schema)
+    validator: jsonschema.Draft202012Validator | None = None
     with open(path, newline="") as handle:
         rows = [(n, line) for n, line in enumerate(handle, 1) if line.strip()]
     data = [(n, line) for n, line in rows if not line.startswith("#")]
@@ -93,8 +94,10 @@ def read_sample_sheet(path: Path, schema_path: Path, config_key: str = "samples"
             problems.append(f"{path}:{lineno}: {len(values)} columns, header has {len(header)}")
             continue
         row = {key: value for key, value in zip(header, values, strict=True) if value != ""}
-        errors = [] if valid(row) else sorted(validator.iter_errors(row),
-                                              key=lambda e: list(map(str, e.path)))
+        errors = []
+        if valid is None or not valid(row):
+            validator = validator or _validator(schema)
+            errors = sorted(validator.iter_errors(row), key=lambda e: list(map(str, e.path)))
         if errors:
             problems += [f"{path}:{lineno}: {_describe(error)}" for error in errors]
             continue
@@ -114,82 +117,10 @@ def read_sample_sheet(path: Path, schema_path: Path, config_key: str = "samples"
     return samples
 
 
-# Keywords that never make an instance invalid.
-_ANNOTATIONS = frozenset({"$schema", "$comment", "title", "description", "default", "examples"})
-_TYPES: Mapping[str, type] = {"string": str, "object": dict}
+def _validator(schema: dict) -> jsonschema.Draft202012Validator:
+    import jsonschema
 
-
-def compile_check(schema: Any) -> Callable[[Any], bool] | None:
-    """``instance -> valid?`` equal to Draft 2020-12 validation (jsonschema's keyword
-    semantics) for the keywords the sheet's schema uses: type (string, object), pattern,
-    maxLength, required, properties, additionalProperties, if/then/else, annotations.
-    None when the schema uses any other keyword: then jsonschema alone must decide.
-    """
-    if isinstance(schema, bool):
-        return lambda instance: schema
-    if not isinstance(schema, dict):
-        return None
-    checks = []
-    for keyword, value in schema.items():
-        if keyword in _ANNOTATIONS or keyword in ("then", "else"):  # then/else: under "if"
-            continue
-        check = _compile_keyword(keyword, value, schema)
-        if check is None:
-            return None
-        checks.append(check)
-    if len(checks) == 1:
-        return checks[0]
-
-    def every(instance: Any) -> bool:
-        for check in checks:
-            if not check(instance):
-                return False
-        return True
-    return every
-
-
-def _compile_keyword(keyword: str, value: Any, schema: dict) -> Callable[[Any], bool] | None:
-    if keyword == "type":
-        names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list) or not all(name in _TYPES for name in names):
-            return None
-        types = tuple(_TYPES[name] for name in names)
-        return lambda instance: isinstance(instance, types)
-    if keyword == "pattern" and isinstance(value, str):
-        search = re.compile(value).search  # jsonschema: re.search, anywhere in the string
-        return lambda instance: not isinstance(instance, str) or search(instance) is not None
-    if keyword == "maxLength" and isinstance(value, int) and not isinstance(value, bool):
-        return lambda instance: not isinstance(instance, str) or len(instance) <= value
-    if keyword == "required" and isinstance(value, list):
-        return lambda instance: not isinstance(instance, dict) or all(
-            key in instance for key in value)
-    if keyword == "properties" and isinstance(value, dict):
-        compiled = {key: compile_check(subschema) for key, subschema in value.items()}
-        if any(check is None for check in compiled.values()):
-            return None
-        items = list(compiled.items())
-
-        def each_property(instance: Any) -> bool:
-            if isinstance(instance, dict):
-                for key, check in items:
-                    if key in instance and not check(instance[key]):
-                        return False
-            return True
-        return each_property
-    if keyword == "additionalProperties":
-        extra = compile_check(value)
-        known = set(schema.get("properties", {}))
-        if extra is None or "patternProperties" in schema:
-            return None
-        return lambda instance: not isinstance(instance, dict) or all(
-            extra(item) for key, item in instance.items() if key not in known)
-    if keyword == "if":
-        condition, then, otherwise = (compile_check(schema.get(key, True))
-                                      for key in ("if", "then", "else"))
-        if condition is None or then is None or otherwise is None:
-            return None
-        return lambda instance: then(instance) if condition(instance) else otherwise(instance)
-    return None
+    return jsonschema.Draft202012Validator(schema)
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
