@@ -1,29 +1,53 @@
 #!/usr/bin/env python3
-"""How the DAG scales: dry run for a 1000 Genomes-sized cohort (no reads needed).
+"""How the DAG scales: dry run for a 1000 Genomes-sized cohort (no reads needed), side by
+side with a bare snakemake workflow of the same shape, in the same run.
 
 Generates a sample sheet of N samples (alignments need not exist for a dry run: preflight is
 a job, and a dry run executes none) with the 26 1000 Genomes populations cycled through the
 population, super_population and group columns, a reference index with GRCh37's main contigs,
-and runs ``snakemake -n`` with R regions. By default the cohort is selected by population
-(all 26 listed, so every sample stays in and the selection code runs at full size);
-``--populations GBR,FIN`` selects fewer, ``--populations all`` turns selection off.
-Prints the figures, last line ``key=value`` pairs:
+and measures, each ``--repeats`` times (the median is reported), interleaved so that both
+workflows see the same machine load:
 
-    python bench/dag_scale.py --samples 2504 --regions 3000
+* the DAG: ``snakemake --cores 2 --dry-run --quiet rules`` with R regions, for kubecall and
+  for a generated bare Snakefile (one rule writing a manifest, one job per calling job each
+  reading it and writing one file, one merge over them all), with as many jobs in total;
+* the per-job parse: what every cluster job (one Kubernetes Job, one SLURM job) pays before
+  its rule runs. A job runs ``python -m snakemake --target-jobs RULE:WILDCARDS
+  --allowed-rules RULE ...`` (snakemake_interface_executor_plugins' ``format_job_exec`` and
+  ``snakemake.spawn_jobs``' ``general_args``); here the same command line for the first
+  calling job, with ``--dry-run`` added so that nothing runs, for kubecall's call_batch
+  and the bare workflow's one job.
+
+By default the cohort is selected by population (all 26 listed, so every sample stays in
+and the selection code runs at full size); ``--populations GBR,FIN`` selects fewer,
+``--populations all`` turns selection off. Prints seconds, peak RSS and the ratios
+kubecall / bare (goals: DAG at most 1.5x, per-job parse at most 1.2x), last line
+``key=value`` pairs:
+
+    python bench/dag_scale.py --samples 2504 --regions 3000 --repeats 3
+    python bench/dag_scale.py --samples 2504 --regions 3000 --repeats 3 --mode per_group
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from kubecall.pipeline.batching import batch_names  # noqa: E402
+
+# The issue's goals: kubecall's dry run and per-job parse against the bare workflow's.
+GOAL_DAG, GOAL_PARSE = 1.5, 1.2
 # GRCh37 autosomes, X, Y and MT: lengths only matter for the region plan's shape.
 GRCH37 = [("1", 249250621), ("2", 243199373), ("3", 198022430), ("4", 191154276),
           ("5", 180915260), ("6", 171115067), ("7", 159138663), ("8", 146364022),
@@ -66,6 +90,114 @@ def make_inputs(workdir: Path, samples: int, regions: int, selected: list[str],
     return config
 
 
+
+# The bare workflow: the shape of kubecall's DAG (one file every calling job reads, the
+# jobs, one merge), without anything kubecall does at load time or per job.
+BARE_SNAKEFILE = """\
+JOBS = range(int(config["jobs"]))
+
+
+rule all:
+    input:
+        "merged.txt",
+
+
+rule manifest:
+    output:
+        "manifest.txt",
+    shell:
+        "echo manifest > {output}"
+
+
+rule work:
+    input:
+        "manifest.txt",
+    output:
+        "work/{job}.txt",
+    shell:
+        "cp {input} {output}"
+
+
+rule merge:
+    input:
+        expand("work/{job}.txt", job=JOBS),
+    output:
+        "merged.txt",
+    shell:
+        "cat {input} > {output}"
+"""
+# What snakemake's executors put on every job's command line whatever the workflow
+# (spawn_jobs.general_args, as the kubecall executor's jobs get it under profiles/kubernetes,
+# less that profile's set-resources and set-threads, which name kubecall's rules);
+# --dry-run is the bench's own, so that the job is parsed and planned but not run.
+JOB_ARGS = ["--cores", "all", "--attempt", "1", "--force-use-threads", "--force",
+            "--target-files-omit-workdir-adjustment", "--max-inventory-time", "0",
+            "--retries", "0", "--nocolor", "--no-hooks", "--nolock", "--ignore-incomplete",
+            "--rerun-triggers", "input", "params", "code", "mtime", "software-env",
+            "--latency-wait", "60", "--scheduler", "greedy", "--mode", "remote", "--dry-run"]
+
+
+def make_bare(workdir: Path, jobs: int) -> Path:
+    """Write the bare workflow's Snakefile and config (``jobs`` work jobs); return the config."""
+    workdir.mkdir()
+    (workdir / "Snakefile").write_text(BARE_SNAKEFILE)
+    config = workdir / "config.yaml"
+    config.write_text(f"jobs: {jobs}\n")
+    return config
+
+
+def first_call_job(mode: str, samples: int, selected: list[str], batches: int) -> str:
+    """--target-jobs of the first calling job (workflow/rules/common.smk: CALLSETS, BATCHES)."""
+    populations = sorted(SUPER_OF)
+    keep = set(selected or populations)
+    chosen = [index for index in range(samples)
+              if populations[index % len(populations)] in keep]
+    if mode == "joint":
+        callsets, first = 1, "cohort"
+    elif mode == "per_group":
+        callsets = len({populations[index % len(populations)] for index in chosen})
+        first = f"group-{populations[chosen[0] % len(populations)]}"
+    else:
+        callsets, first = len(chosen), f"sample-HG{chosen[0]:05d}"
+    batch = batch_names(max(1, batches // callsets))[0]
+    return f"call_batch:callset={first},batch={batch}"
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    output: str
+
+
+def run(command: list[str]) -> Run:
+    """Run ``command`` to its end: wall time, its own peak RSS (wait4), stdout + stderr."""
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read()
+    if process.returncode != 0:
+        print(" ".join(command), output[-4000:], sep="\n", file=sys.stderr)
+        raise SystemExit(f"exit status {process.returncode}")
+    return Run(seconds, usage.ru_maxrss / 1024, output)
+
+
+def total_jobs(output: str) -> int:
+    """The job count of a dry run's summary, -1 if none."""
+    total = re.search(r"^total\s+(\d+)", output, re.MULTILINE)
+    return int(total.group(1)) if total else -1
+
+
+def median(runs: list[Run]) -> Run:
+    """Median time and largest peak of the runs (output: the first run's)."""
+    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs),
+               runs[0].output)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,30 +211,66 @@ def main() -> int:
     parser.add_argument("--populations", default=",".join(sorted(SUPER_OF)),
                         help="comma-separated populations to select (default: all 26, so "
                              "selection runs but keeps everyone); 'all' disables selection")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="times each measurement is made; the median is reported")
     args = parser.parse_args()
     selected = [] if args.populations == "all" else args.populations.split(",")
+    snakemake = [sys.executable, "-m", "snakemake"]
+    dag_flags = ["--cores", "2", "--dry-run", "--quiet", "rules"]
+    target = first_call_job(args.mode, args.samples, selected, args.batches)
+    runs: dict[str, list[Run]] = {"dag": [], "bare_dag": [], "job": [], "bare_job": []}
     with tempfile.TemporaryDirectory(prefix="dag-scale-") as tmp:
-        workdir = Path(tmp)
+        workdir = Path(tmp) / "kubecall"
+        workdir.mkdir()
         config = make_inputs(workdir, args.samples, args.regions, selected, args.batches,
                              args.mode)
-        command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                   "--directory", str(workdir), "--configfile", str(config), "--cores", "2",
-                   "--dry-run", "--quiet", "rules"]
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - started
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if done.returncode != 0:
-        print(done.stdout[-2000:], done.stderr[-4000:], sep="\n", file=sys.stderr)
-        return 1
-    total = re.search(r"^total\s+(\d+)", done.stdout + done.stderr, re.MULTILINE)
-    jobs = int(total.group(1)) if total else -1
+        kubecall = [*snakemake, "--snakefile", str(REPO / "Snakefile"), "--directory",
+                    str(workdir)]
+        commands = {
+            "dag": [*kubecall, "--configfile", str(config), *dag_flags],
+            "job": [*kubecall, "--target-jobs", target, "--allowed-rules", "call_batch",
+                    *JOB_ARGS, "--configfiles", str(config)],
+        }
+        for _ in range(max(1, args.repeats)):
+            # Interleaved, so that kubecall and bare share whatever load the machine has.
+            runs["dag"].append(run(commands["dag"]))
+            if "bare_dag" not in commands:
+                # As many jobs as kubecall's DAG: the work jobs and manifest, merge, all.
+                bare_dir = Path(tmp) / "bare"
+                bare_config = make_bare(bare_dir, max(1, total_jobs(runs["dag"][0].output) - 3))
+                bare = [*snakemake, "--snakefile", str(bare_dir / "Snakefile"), "--directory",
+                        str(bare_dir)]
+                commands["bare_dag"] = [*bare, "--configfile", str(bare_config), *dag_flags]
+                commands["bare_job"] = [*bare, "--target-jobs", "work:job=0", "--allowed-rules",
+                                        "work", *JOB_ARGS, "--configfiles", str(bare_config)]
+            for key in ("bare_dag", "job", "bare_job"):
+                runs[key].append(run(commands[key]))
+    result = {key: median(value) for key, value in runs.items()}
+    for key in ("job", "bare_job"):
+        if total_jobs(result[key].output) != 1:
+            print(result[key].output[-4000:], file=sys.stderr)
+            raise SystemExit(f"{key}: the job's command line did not plan exactly one job")
+    jobs, bare_jobs = total_jobs(result["dag"].output), total_jobs(result["bare_dag"].output)
+    dag_ratio = result["dag"].seconds / result["bare_dag"].seconds
+    parse_ratio = result["job"].seconds / result["bare_job"].seconds
     selection = f"populations {','.join(selected)}" if selected else "all samples"
-    print(f"dry run of {args.samples} samples x {args.regions} regions ({selection}): "
-          f"{jobs} jobs")
+    print(f"dry run of {args.samples} samples x {args.regions} regions ({selection}), mode "
+          f"{args.mode}: {jobs} jobs, bare workflow {bare_jobs}; median of {args.repeats}")
+    for label, key, ratio, goal in (
+            ("DAG (snakemake -n)", "dag", dag_ratio, GOAL_DAG),
+            (f"per-job parse (--target-jobs {target} -n)", "job", parse_ratio, GOAL_PARSE)):
+        mine, theirs = result[key], result[f"bare_{key}"]
+        print(f"{label}: kubecall {mine.seconds:.2f} s {mine.peak_mb:.0f} MB, bare "
+              f"{theirs.seconds:.2f} s {theirs.peak_mb:.0f} MB: {ratio:.2f}x (goal at most "
+              f"{goal}x)")
     print(f"samples={args.samples} regions={args.regions} mode={args.mode} "
-          f"batches={args.batches} selected_populations="
-          f"{len(selected) or 'all'} jobs={jobs} seconds={seconds:.2f} peak_mb={peak_mb:.0f}")
+          f"batches={args.batches} selected_populations={len(selected) or 'all'} "
+          f"jobs={jobs} repeats={args.repeats} seconds={result['dag'].seconds:.2f} "
+          f"peak_mb={result['dag'].peak_mb:.0f} bare_seconds={result['bare_dag'].seconds:.2f} "
+          f"bare_peak_mb={result['bare_dag'].peak_mb:.0f} dag_ratio={dag_ratio:.2f} "
+          f"job_seconds={result['job'].seconds:.2f} job_peak_mb={result['job'].peak_mb:.0f} "
+          f"bare_job_seconds={result['bare_job'].seconds:.2f} "
+          f"bare_job_peak_mb={result['bare_job'].peak_mb:.0f} parse_ratio={parse_ratio:.2f}")
     return 0
 
 

@@ -25,6 +25,21 @@ def test_the_workflow_library_imports_neither_kubernetes_nor_boto3() -> None:
     assert len(modules) >= 15
 
 
+def test_what_the_workflow_imports_at_load_time_leaves_pysam_and_jsonschema_out() -> None:
+    """Every snakemake start (the driver's, each cluster job's) imports these: pysam is for
+    the jobs that read alignments or write VCFs, jsonschema only explains a bad config or
+    sheet (kubecall.pipeline.schema_check)."""
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    modules = sorted(set(re.findall(r"^\s*from (kubecall[\w.]*) import", common, re.M)))
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+            + "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('pysam', 'jsonschema')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+    assert "kubecall.pipeline.cohort" in modules
+
+
 def test_the_cluster_contract_is_defined_once() -> None:
     """Names, labels, paths, image and uid appear as literals only in the contract."""
     facts = [r'"shared-workspace"', r'"pv1000g"', r"ghcr\.io/kubecall", r'"/workspace"',

@@ -18,6 +18,7 @@ try:
     from kubecall.pipeline.reference_check import check_not_compressed
     from kubecall.pipeline.snakemake_compat import (
         cancel_rate_limit_timers,
+        check_each_script_once,
         config_source,
         jobs_at_once,
         rule_threads,
@@ -41,6 +42,10 @@ if " " in sys.executable:
 # With --software-deployment-method conda, each env's post-deploy script installs kubecall
 # from this checkout (workflow/envs/install-kubecall.sh).
 os.environ.setdefault("KUBECALL_SOURCE", workflow.basedir)
+
+# snakemake checks a rule's script once per job before running (a fifth of the dry run at
+# 3,000 calling jobs); the answer is the same for all jobs of a rule: check it once.
+check_each_script_once()
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 CONFIG_SOURCE = config_source(workflow)

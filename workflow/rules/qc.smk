@@ -4,7 +4,10 @@
 
 rule summarize_regions:
     input:
-        batch_dirs=get_all_batch_dirs(),
+        # An input function, not the list: snakemake expands a listed input when it parses
+        # the rule, in every job's snakemake (3,000 paths at one region a job), while a
+        # function is called only to build this rule's one job.
+        batch_dirs=get_all_batch_dirs,
         batches="results/regions/batches.tsv",
     output:
         runtimes=report(

@@ -11,9 +11,14 @@ import csv
 import heapq
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubecall.errors import KubecallError
-from kubecall.pipeline.planning import WeightedRegion
+
+if TYPE_CHECKING:
+    # Only a type here: importing planning (and pysam with it) would cost every snakemake
+    # start, which imports this module for batch_names (workflow/rules/common.smk).
+    from kubecall.pipeline.planning import WeightedRegion
 
 
 def batch_names(count: int) -> list[str]:

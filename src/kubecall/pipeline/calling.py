@@ -23,14 +23,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import pysam
+from typing import TYPE_CHECKING
 
 from kubecall.errors import KubecallError
 from kubecall.pipeline.allocator import allocator_name, preload_environment
 from kubecall.pipeline.eof_markers import BGZF_EOF
 from kubecall.pipeline.freebayes_options import parse_options, refusal
 from kubecall.pipeline.regions import Interval, Region, padded_intervals, write_targets
+
+if TYPE_CHECKING:
+    import pysam
 
 log = logging.getLogger(__name__)
 
@@ -300,6 +302,10 @@ def _call_into(
             timer.start()
         assert process.stdout is not None
         try:
+            # Imported here, not at the top: every snakemake start imports this module for
+            # parse_extra (workflow/rules/common.smk), and only calling needs pysam.
+            import pysam
+
             with pysam.BGZFile(str(output), "wb") as out:
                 kept, dropped = write_owned_records(process.stdout, region, out, header)
         finally:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from kubecall.errors import KubecallError
+from kubecall.pipeline.schema_check import compile_check
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 def load_schema(path: Path) -> dict[str, Any]:
@@ -25,8 +28,16 @@ def validate_config(config: MutableMapping[str, Any], schema_path: Path, source:
     user fixes the file in one go. ``source`` names the config file(s) the values came from.
     """
     schema = load_schema(schema_path)
-    validator = jsonschema.Draft202012Validator(schema)
-    problems = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
+    # Checked without jsonschema, which is imported only to explain a violation: importing
+    # it alone would cost every snakemake start (each cluster job's too) some 50 ms.
+    valid = compile_check(schema)
+    if valid is None or not valid(config):
+        import jsonschema
+
+        validator = jsonschema.Draft202012Validator(schema)
+        problems = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
+    else:
+        problems = []
     if problems:
         lines = [f"{source}: {_describe(error)}" for error in problems]
         raise KubecallError(

@@ -10,11 +10,14 @@ import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import jsonschema
+from typing import TYPE_CHECKING
 
 from kubecall.errors import KubecallError
 from kubecall.pipeline.config import load_schema
+from kubecall.pipeline.schema_check import compile_check
+
+if TYPE_CHECKING:
+    import jsonschema
 
 # The sheet schema's sample-name rule (workflow/schemas/samples.schema.yaml, tested equal).
 SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -63,7 +66,12 @@ def read_sample_sheet(path: Path, schema_path: Path, config_key: str = "samples"
             f"with columns 'sample' and 'alignment' (optional 'index'), or point "
             f"'{config_key}' at an existing sheet"
         )
-    validator = jsonschema.Draft202012Validator(load_schema(schema_path))
+    schema = load_schema(schema_path)
+    # jsonschema would take 0.3 s for 2,504 rows, at every snakemake start (the driver's and
+    # each cluster job's): the compiled check says "valid" in microseconds, and jsonschema
+    # is imported only to explain an invalid row (kubecall.pipeline.schema_check).
+    valid = compile_check(schema)
+    validator: jsonschema.Draft202012Validator | None = None
     with open(path, newline="") as handle:
         rows = [(n, line) for n, line in enumerate(handle, 1) if line.strip()]
     data = [(n, line) for n, line in rows if not line.startswith("#")]
@@ -86,7 +94,10 @@ def read_sample_sheet(path: Path, schema_path: Path, config_key: str = "samples"
             problems.append(f"{path}:{lineno}: {len(values)} columns, header has {len(header)}")
             continue
         row = {key: value for key, value in zip(header, values, strict=True) if value != ""}
-        errors = sorted(validator.iter_errors(row), key=lambda e: list(map(str, e.path)))
+        errors = []
+        if valid is None or not valid(row):
+            validator = validator or _validator(schema)
+            errors = sorted(validator.iter_errors(row), key=lambda e: list(map(str, e.path)))
         if errors:
             problems += [f"{path}:{lineno}: {_describe(error)}" for error in errors]
             continue
@@ -104,6 +115,12 @@ def read_sample_sheet(path: Path, schema_path: Path, config_key: str = "samples"
     if not samples:
         raise KubecallError(f"{path}: the sample sheet has a header but no samples")
     return samples
+
+
+def _validator(schema: dict) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema)
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
