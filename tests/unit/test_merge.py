@@ -58,3 +58,23 @@ def test_merge_of_real_regions_is_indexed_and_complete(na12878: dict[str, Path],
                             capture_output=True, text=True, check=True).stdout.splitlines()
     assert window and all(3000 <= int(line.split("\t")[1]) <= 6000 for line in window)
     assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_merge_of_regions_claiming_one_record_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    """The check reads the merged file's sites as bcftools lists them; a record two regions
+    wrote stops the merge there, and neither the file nor its parts are left behind."""
+    header = ("##fileformat=VCFv4.2\n##contig=<ID=q,length=100>\n"
+              "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n")
+    parts = []
+    for name, positions in (("r0", [5, 9]), ("r1", [9, 20])):
+        plain = tmp_path / f"{name}.vcf"
+        plain.write_text(header + "".join(f"q\t{pos}\t.\tA\tC\t50\t.\t.\tGT\t0/1\n"
+                                          for pos in positions))
+        subprocess.run(["bgzip", "-f", str(plain)], check=True)
+        parts.append(Path(f"{plain}.gz"))
+    (tmp_path / "samples.txt").write_text("S1\n")
+    merged = tmp_path / "cohort.vcf.gz"
+    with pytest.raises(KubecallError, match=r"q:9 A>C twice"):
+        merge_region_vcfs(parts, merged, ["q"], tmp_path / "samples.txt", tmp_path / "work")
+    assert not merged.exists() and not list(tmp_path.glob("cohort.vcf.gz*"))

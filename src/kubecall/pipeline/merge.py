@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -77,18 +78,29 @@ def _write_reordered(command: list[str], sample_order: Path, partial: Path) -> N
 
 
 def _check_and_index(partial: Path, output: Path, contig_order: Sequence[str]) -> int:
-    """Prove the merged file sorted and duplicate-free, index it, move both into place."""
-    query = subprocess.run(
-        ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(partial)],
-        capture_output=True, text=True, check=False,
-    )
-    if query.returncode != 0:
-        raise KubecallError(f"bcftools query failed on the merged VCF: {query.stderr.strip()}")
-    try:
-        count = check_sorted_unique(query.stdout.splitlines(), contig_order)
-    except KubecallError:
-        partial.unlink()
-        raise
+    """Prove the merged file sorted and duplicate-free, index it, move both into place.
+
+    The sites are checked as bcftools lists them, one line at a time: a call set's list of
+    sites is never held whole (at tens of millions of records it would be gigabytes)."""
+    with tempfile.TemporaryFile() as errors:
+        query = subprocess.Popen(
+            ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\n", str(partial)],
+            stdout=subprocess.PIPE, stderr=errors, text=True,
+        )
+        assert query.stdout is not None
+        try:
+            with query.stdout:
+                count = check_sorted_unique((line.rstrip("\n") for line in query.stdout),
+                                            contig_order)
+        except KubecallError:
+            query.kill()
+            query.wait()
+            partial.unlink()
+            raise
+        if query.wait() != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()
+            raise KubecallError(f"bcftools query failed on the merged VCF: {message}")
     _run(["tabix", "-f", "-p", "vcf", str(partial)])
     os.replace(f"{partial}.tbi", f"{output}.tbi")
     os.replace(partial, output)

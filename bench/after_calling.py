@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""What comes after calling costs at 1000 Genomes scale: merge, ``bcftools stats``, report.
+
+Writes a synthetic run as the workflow leaves it once calling is done (bench/_callset.py:
+per-region bgzipped freebayes-like VCFs in results/calls/cohort/batches/<batch>/, the plan,
+batches, sample files, QC tables, run.json), then runs, each in a process of its own so
+that its peak RSS (``os.wait4``'s ``ru_maxrss``: the largest single process of the step,
+not the sum of a pipeline's processes) is the step's alone:
+
+1. merge: workflow/scripts/merge_calls.py, the merge_calls rule's script, run with the
+   rule's inputs and outputs;
+2. stats: the compute_stats rule's shell command, read from workflow/rules/stats.smk;
+3. report: workflow/scripts/render_report.py with the render_report rule's inputs (no saved
+   summary, so summarize_calls reads the call set; its seconds and the RSS it reached are
+   shown apart from rendering's).
+
+Prints seconds and peak RSS per step, last line ``key=value`` pairs. With ``--profile`` the
+Python steps run under cProfile and the most-called functions are printed with their call
+counts: a count near samples x records would mean a per-sample walk in Python. Run niced
+(other people time things on the machine); about 25 GB of uncompressed VCF text is written
+at full size (some 6 GB on disk under --workdir, removed at the end unless --keep):
+
+    nice -n 19 python bench/after_calling.py --samples 2504 --records 200000 --regions 1000 \\
+        --workdir /var/tmp/after-calling
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import cProfile
+import json
+import os
+import pstats
+import re
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+STEPS = ("merge", "stats", "report")
+VCF = "results/calls/cohort.vcf.gz"
+STATS = "results/stats/cohort.stats.txt"
+
+
+def stats_command(root: Path) -> str:
+    """The compute_stats rule's shell command, from stats.smk, with its paths filled in."""
+    rule = (REPO / "workflow/rules/stats.smk").read_text()
+    block = re.search(r"^    shell:\n((?:        .*\n)+)", rule, re.MULTILINE)
+    if block is None:
+        raise SystemExit("no shell: block in workflow/rules/stats.smk")
+    template = ast.literal_eval("(" + block.group(1) + ")")
+
+    class Quoted(str):
+        def __format__(self, spec: str) -> str:
+            return shlex.quote(self) if spec == "q" else format(str(self), spec)
+
+    return template.format(
+        input=SimpleNamespace(vcf=Quoted(VCF), reference=Quoted(str(root / "reference.fa"))),
+        output=Quoted(STATS), log=Quoted("logs/compute_stats.log"))
+
+
+def _namedlist(*items: object, **named: object):
+    """What snakemake hands a script: a list whose items may also have names."""
+    from snakemake.iocontainers import Namedlist
+
+    return Namedlist(fromdict=named) if named else Namedlist(list(items))
+
+
+def _run_script(script: str, **parts: object) -> None:
+    """Run a workflow script as snakemake would, with a ``snakemake`` object of ``parts``."""
+    import runpy
+
+    defaults = {"input": _namedlist(), "output": _namedlist(), "params": _namedlist(),
+                "wildcards": _namedlist(), "log": _namedlist(), "threads": 1, "config": {}}
+    stub = SimpleNamespace(**(defaults | parts))
+    for path in stub.log:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    runpy.run_path(str(REPO / "workflow/scripts" / script), init_globals={"snakemake": stub})
+
+
+def step_merge(root: Path) -> dict[str, float]:
+    from kubecall.pipeline.batching import read_batches
+
+    batches = sorted({row["batch"] for row in read_batches(root / "results/regions/batches.tsv")})
+    _run_script(
+        "merge_calls.py",
+        input=_namedlist(batch_dirs=[f"results/calls/cohort/batches/{b}" for b in batches],
+                         batches="results/regions/batches.tsv",
+                         samples="results/cohort/callsets/cohort.samples.txt",
+                         fai=f"{root / 'reference.fa'}.fai"),
+        output=_namedlist(vcf=VCF, tbi=f"{VCF}.tbi"),
+        log=_namedlist("logs/merge_calls/cohort.log"),
+        wildcards=_namedlist(callset="cohort"))
+    return {}
+
+
+def step_report(root: Path) -> dict[str, float]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import kubecall.report.data as data
+    from kubecall.layout import DELIVERABLES
+
+    measured: dict[str, float] = {}
+    summarize = data.summarize_calls
+
+    def timed(*args: object, **kwargs: object):
+        started = time.perf_counter()
+        result = summarize(*args, **kwargs)
+        measured["summarize_s"] = time.perf_counter() - started
+        measured["summarize_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return result
+
+    data.summarize_calls = timed  # the name load_report_data calls
+    started = time.perf_counter()
+    _run_script(
+        "render_report.py",
+        input=_namedlist(**{key: f"results/{path}" for key, path in DELIVERABLES.items()
+                            if key != "report"}),
+        output=_namedlist(html="results/report.html", figures="results/report/figures",
+                          summary="results/report/call_summary.json"),
+        params=_namedlist(publish={"enabled": False}),
+        log=_namedlist("logs/render_report.log"), threads=2)
+    measured["render_s"] = time.perf_counter() - started - measured["summarize_s"]
+    return measured
+
+
+def step_generate(root: Path, shape: dict[str, int]) -> dict[str, float]:
+    from _callset import write_run
+
+    layout = write_run(root, shape["samples"], shape["records"], shape["regions"],
+                       shape["batches"], shape["seed"])
+    return {"batches": len(layout.batches), "region_vcf_gb": layout.vcf_bytes / 1e9}
+
+
+def run_child(step: str, root: Path, shape: dict[str, int], profile: Path | None) -> None:
+    """One step in this process (the parent measures it); what it measured to a file."""
+    if step == "generate":
+        measured = step_generate(root, shape)
+    else:
+        os.chdir(root)
+        action = {"merge": step_merge, "report": step_report}[step]
+        if profile is None:
+            measured = action(root)
+        else:
+            profiler = cProfile.Profile()
+            measured = profiler.runcall(action, root)
+            profiler.dump_stats(str(profile))
+    Path(f"{root}/.{step}.json").write_text(json.dumps(measured))
+
+
+def own_rss_mb() -> float:
+    """This process's resident memory now: the floor of a child's ru_maxrss (Linux counts
+    the parent's memory at the fork into the child's high-water mark)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure(command: list[str], root: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process (and its waited-for children)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=root)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{shlex.join(command)} failed with status {process.returncode}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def most_called(profile: Path, count: int = 4) -> list[tuple[int, str]]:
+    """The functions called most often (primitive calls) in a cProfile dump: of kubecall's
+    own code and the workflow's scripts, then of any code."""
+    table = pstats.Stats(str(profile)).stats  # type: ignore[attr-defined]
+    rows = sorted(((calls, file, line, name) for (file, line, name), (calls, *_rest)
+                   in table.items()), reverse=True)
+    ours = [row for row in rows if "/kubecall/" in row[1] or "/workflow/scripts/" in row[1]]
+    return [(calls, f"{Path(file).name}:{line}({name})")
+            for calls, file, line, name in ours[:count] + rows[:count]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=2504)
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--regions", type=int, default=1000)
+    parser.add_argument("--batches", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path,
+                        help="where the run is written (default: a new directory in $TMPDIR)")
+    parser.add_argument("--keep", action="store_true", help="keep the run directory")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the steps on the run already in --workdir (made with --keep)")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the Python steps under cProfile; print the most called")
+    parser.add_argument("--step", choices=("generate", *STEPS), help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    shape = {key: getattr(args, key) for key in ("samples", "records", "regions", "batches",
+                                                 "seed")}
+    if args.step:
+        run_child(args.step, args.workdir, shape, args.profile_to)
+        return
+    if args.reuse and not args.workdir:
+        parser.error("--reuse needs --workdir")
+    root = (args.workdir or Path(tempfile.mkdtemp(prefix="after-calling-"))).resolve()
+    try:
+        report(args, root, shape)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def report(args: argparse.Namespace, root: Path, shape: dict[str, int]) -> None:
+    # This process stays small (standard library only): a child's peak RSS counts it.
+    from _benchmark_file import write_benchmark
+
+    me = [sys.executable, str(Path(__file__).resolve()), "--workdir", str(root),
+          *(f"--{key}={value}" for key, value in shape.items())]
+    made_file = root / ".synthetic.json"
+    if args.reuse:
+        made = json.loads(made_file.read_text())
+        print(f"reusing the synthetic run in {root}")
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        seconds, rss = measure([*me, "--step", "generate"], root)
+        made = shape | json.loads((root / ".generate.json").read_text()) | {
+            "gen_s": seconds, "gen_rss_mb": rss}
+        made_file.write_text(json.dumps(made))
+    print(f"synthetic run: {made['samples']} samples, {made['records']:,} records in "
+          f"{made['regions']} regions ({made['batches']} batches), "
+          f"{made['region_vcf_gb']:.2f} GB of region VCFs, made in {made['gen_s']:.0f} s "
+          f"(peak RSS {made['gen_rss_mb']:.0f} MB)", flush=True)
+    figures: dict[str, float] = {key: made[key] for key in ("gen_s", "region_vcf_gb")}
+    floor = own_rss_mb()
+    for step in STEPS:
+        profile = root / f".{step}.prof" if args.profile and step != "stats" else None
+        if step == "stats":
+            (root / "logs").mkdir(exist_ok=True)
+            command = ["bash", "-c", "set -euo pipefail; " + stats_command(root)]
+        else:
+            command = [*me, "--step", step] + (["--profile-to", str(profile)] if profile else [])
+        seconds, rss = measure(command, root)
+        figures[f"{step}_s"], figures[f"{step}_rss_mb"] = seconds, rss
+        saved = root / f".{step}.json"
+        if saved.is_file():
+            figures |= json.loads(saved.read_text())
+        if step in ("merge", "stats"):  # the report shows them, as in a real run
+            rule = {"merge": "merge_calls/cohort", "stats": "compute_stats"}[step]
+            write_benchmark(root / f"benchmarks/{rule}.tsv", seconds, rss)
+        print(f"{step}: {seconds:.1f} s, peak RSS {rss:.0f} MB", flush=True)
+        if profile:
+            for calls, where in most_called(profile):
+                print(f"    {calls:>12,} calls  {where}")
+    figures["merged_gb"] = (root / VCF).stat().st_size / 1e9
+    figures["page_mb"] = (root / "results/report.html").stat().st_size / 1e6
+    print(f"  report: summarize_calls {figures['summarize_s']:.1f} s (RSS reached "
+          f"{figures['summarize_rss_mb']:.0f} MB), rendering {figures['render_s']:.1f} s; "
+          f"merged VCF {figures['merged_gb']:.2f} GB, page {figures['page_mb']:.2f} MB; "
+          f"RSS floor (this process at each start) {floor:.0f} MB")
+    print(f"samples={made['samples']} records={made['records']} regions={made['regions']} "
+          + " ".join(f"{key}={value:.2f}" for key, value in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
