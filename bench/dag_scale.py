@@ -20,9 +20,9 @@ workflows see the same machine load:
 
 By default the cohort is selected by population (all 26 listed, so every sample stays in
 and the selection code runs at full size); ``--populations GBR,FIN`` selects fewer,
-``--populations all`` turns selection off. Prints seconds, peak RSS and the ratios
-kubecall / bare (goals: DAG at most 1.5x, per-job parse at most 1.2x), last line
-``key=value`` pairs:
+``--populations all`` turns selection off. Prints wall and CPU seconds, peak RSS and the
+ratios kubecall / bare (goals: DAG at most 1.5x, per-job parse at most 1.2x; the CPU ratios
+are the steadier on a busy machine), last line ``key=value`` pairs:
 
     python bench/dag_scale.py --samples 2504 --regions 3000 --repeats 3
     python bench/dag_scale.py --samples 2504 --regions 3000 --repeats 3 --mode per_group
@@ -166,12 +166,13 @@ def first_call_job(mode: str, samples: int, selected: list[str], batches: int) -
 @dataclass
 class Run:
     seconds: float
+    cpu_seconds: float  # user + system: less at the mercy of a busy machine than wall time
     peak_mb: float
     output: str
 
 
 def run(command: list[str]) -> Run:
-    """Run ``command`` to its end: wall time, its own peak RSS (wait4), stdout + stderr."""
+    """Run ``command`` to its end: wall and CPU time, its own peak RSS (wait4), output."""
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True)
@@ -183,7 +184,7 @@ def run(command: list[str]) -> Run:
     if process.returncode != 0:
         print(" ".join(command), output[-4000:], sep="\n", file=sys.stderr)
         raise SystemExit(f"exit status {process.returncode}")
-    return Run(seconds, usage.ru_maxrss / 1024, output)
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output)
 
 
 def total_jobs(output: str) -> int:
@@ -193,8 +194,9 @@ def total_jobs(output: str) -> int:
 
 
 def median(runs: list[Run]) -> Run:
-    """Median time and largest peak of the runs (output: the first run's)."""
-    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs),
+    """Median times and largest peak of the runs (output: the first run's)."""
+    return Run(statistics.median(r.seconds for r in runs),
+               statistics.median(r.cpu_seconds for r in runs), max(r.peak_mb for r in runs),
                runs[0].output)
 
 
@@ -253,24 +255,30 @@ def main() -> int:
     jobs, bare_jobs = total_jobs(result["dag"].output), total_jobs(result["bare_dag"].output)
     dag_ratio = result["dag"].seconds / result["bare_dag"].seconds
     parse_ratio = result["job"].seconds / result["bare_job"].seconds
+    dag_cpu_ratio = result["dag"].cpu_seconds / result["bare_dag"].cpu_seconds
+    parse_cpu_ratio = result["job"].cpu_seconds / result["bare_job"].cpu_seconds
     selection = f"populations {','.join(selected)}" if selected else "all samples"
     print(f"dry run of {args.samples} samples x {args.regions} regions ({selection}), mode "
           f"{args.mode}: {jobs} jobs, bare workflow {bare_jobs}; median of {args.repeats}")
-    for label, key, ratio, goal in (
-            ("DAG (snakemake -n)", "dag", dag_ratio, GOAL_DAG),
-            (f"per-job parse (--target-jobs {target} -n)", "job", parse_ratio, GOAL_PARSE)):
+    for label, key, ratio, cpu_ratio, goal in (
+            ("DAG (snakemake -n)", "dag", dag_ratio, dag_cpu_ratio, GOAL_DAG),
+            (f"per-job parse (--target-jobs {target} -n)", "job", parse_ratio,
+             parse_cpu_ratio, GOAL_PARSE)):
         mine, theirs = result[key], result[f"bare_{key}"]
-        print(f"{label}: kubecall {mine.seconds:.2f} s {mine.peak_mb:.0f} MB, bare "
-              f"{theirs.seconds:.2f} s {theirs.peak_mb:.0f} MB: {ratio:.2f}x (goal at most "
-              f"{goal}x)")
+        print(f"{label}: kubecall {mine.seconds:.2f} s ({mine.cpu_seconds:.2f} s CPU) "
+              f"{mine.peak_mb:.0f} MB, bare {theirs.seconds:.2f} s ({theirs.cpu_seconds:.2f} s "
+              f"CPU) {theirs.peak_mb:.0f} MB: {ratio:.2f}x, CPU {cpu_ratio:.2f}x (goal at "
+              f"most {goal}x)")
     print(f"samples={args.samples} regions={args.regions} mode={args.mode} "
           f"batches={args.batches} selected_populations={len(selected) or 'all'} "
           f"jobs={jobs} repeats={args.repeats} seconds={result['dag'].seconds:.2f} "
           f"peak_mb={result['dag'].peak_mb:.0f} bare_seconds={result['bare_dag'].seconds:.2f} "
           f"bare_peak_mb={result['bare_dag'].peak_mb:.0f} dag_ratio={dag_ratio:.2f} "
+          f"dag_cpu_ratio={dag_cpu_ratio:.2f} "
           f"job_seconds={result['job'].seconds:.2f} job_peak_mb={result['job'].peak_mb:.0f} "
           f"bare_job_seconds={result['bare_job'].seconds:.2f} "
-          f"bare_job_peak_mb={result['bare_job'].peak_mb:.0f} parse_ratio={parse_ratio:.2f}")
+          f"bare_job_peak_mb={result['bare_job'].peak_mb:.0f} parse_ratio={parse_ratio:.2f} "
+          f"parse_cpu_ratio={parse_cpu_ratio:.2f}")
     return 0
 
 
