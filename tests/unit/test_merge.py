@@ -78,3 +78,32 @@ def test_merge_of_regions_claiming_one_record_fails_and_leaves_nothing(tmp_path:
     with pytest.raises(KubecallError, match=r"q:9 A>C twice"):
         merge_region_vcfs(parts, merged, ["q"], tmp_path / "samples.txt", tmp_path / "work")
     assert not merged.exists() and not list(tmp_path.glob("cohort.vcf.gz*"))
+
+
+def test_merge_of_many_regions_does_not_stall_on_concat_progress(tmp_path: Path) -> None:
+    """bcftools concat writes a line per input to stderr; with enough regions (here ~100 KiB
+    of it, past a pipe's 64 KiB) a merge that read it only at the end would wait forever."""
+    import threading
+
+    import pysam
+
+    header = ("##fileformat=VCFv4.2\n##contig=<ID=q,length=100000>\n"
+              "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n")
+    folder = tmp_path / ("long-region-directory-" * 8)
+    folder.mkdir()
+    parts = []
+    for index in range(350):
+        part = folder / f"r{index:04d}.vcf.gz"
+        with pysam.BGZFile(str(part), "wb") as out:
+            out.write(f"{header}q\t{index + 1}\t.\tA\tC\t50\t.\t.\tGT\t0/1\n".encode())
+        parts.append(part)
+    (tmp_path / "samples.txt").write_text("S1\n")
+    merged = tmp_path / "cohort.vcf.gz"
+    counted: list[int] = []
+    merge = threading.Thread(target=lambda: counted.append(merge_region_vcfs(
+        parts, merged, ["q"], tmp_path / "samples.txt", tmp_path / "work")), daemon=True)
+    merge.start()
+    merge.join(timeout=120)
+    assert not merge.is_alive(), "the merge stalled (bcftools concat blocked on its stderr)"
+    assert counted == [350]

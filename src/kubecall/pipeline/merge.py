@@ -59,17 +59,25 @@ def _prepare(inputs: Sequence[Path], output: Path, work_dir: Path) -> tuple[Path
 
 
 def _write_reordered(command: list[str], sample_order: Path, partial: Path) -> None:
-    """Run a bcftools command writing BCF to stdout; bgzip its VCF with samples reordered."""
-    producer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reorder = subprocess.run(
-        ["bcftools", "view", "--no-version", "--samples-file", str(sample_order),
-         "-Oz", "-o", str(partial), "-"],
-        stdin=producer.stdout, capture_output=True, text=True, check=False,
-    )
-    assert producer.stdout is not None and producer.stderr is not None
-    producer.stdout.close()
-    producer_error = producer.stderr.read().decode(errors="replace").strip()
-    if producer.wait() != 0:
+    """Run a bcftools command writing BCF to stdout; bgzip its VCF with samples reordered.
+
+    The producer's stderr goes to a file: bcftools concat writes a line per input to it, and
+    a pipe nobody reads until the end fills (64 KiB, some 600 regions) and stops it."""
+    with tempfile.TemporaryFile() as producer_stderr:
+        producer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=producer_stderr)
+        reorder = subprocess.run(
+            ["bcftools", "view", "--no-version", "--samples-file", str(sample_order),
+             "-Oz", "-o", str(partial), "-"],
+            stdin=producer.stdout, capture_output=True, text=True, check=False,
+        )
+        assert producer.stdout is not None
+        producer.stdout.close()
+        failed = producer.wait() != 0
+        producer_stderr.seek(0)
+        # the end says what went wrong; concat's line per input before it does not
+        producer_error = "\n".join(
+            producer_stderr.read().decode(errors="replace").strip().splitlines()[-5:])
+    if failed:
         partial.unlink(missing_ok=True)
         raise KubecallError(f"bcftools {command[1]} failed: {producer_error}")
     if reorder.returncode != 0:
