@@ -17,11 +17,14 @@ not the sum of a pipeline's processes) is the step's alone:
 Prints seconds and peak RSS per step, last line ``key=value`` pairs. With ``--profile`` the
 Python steps run under cProfile and the most-called functions are printed with their call
 counts: a count near samples x records would mean a per-sample walk in Python. Run niced
-(other people time things on the machine); about 25 GB of uncompressed VCF text is written
-at full size (some 6 GB on disk under --workdir, removed at the end unless --keep):
+(other people time things on the machine). At full size some 23 GB of VCF text is written:
+7.2 GB of region VCFs (bgzip level 1) and a 5.7 GB merged VCF under --workdir, removed at
+the end unless --keep; a run made with --keep is timed again with --reuse:
 
     nice -n 19 python bench/after_calling.py --samples 2504 --records 200000 --regions 1000 \\
-        --workdir /var/tmp/after-calling
+        --workdir /var/tmp/after-calling --keep
+    nice -n 19 python bench/after_calling.py --workdir /var/tmp/after-calling --reuse \\
+        --steps report --profile
 """
 
 from __future__ import annotations
@@ -166,8 +169,10 @@ def own_rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure(command: list[str], root: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process (and its waited-for children)."""
+def measure(command: list[str], root: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one child process and
+    its waited-for children. On a shared machine CPU seconds are the steadier figure: wall
+    time counts the waiting for a core, and any time the step was stopped."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=root)
     _, status, usage = os.wait4(process.pid, 0)
@@ -175,7 +180,7 @@ def measure(command: list[str], root: Path) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{shlex.join(command)} failed with status {process.returncode}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def most_called(profile: Path, count: int = 4) -> list[tuple[int, str]]:
@@ -202,6 +207,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the run directory")
     parser.add_argument("--reuse", action="store_true",
                         help="time the steps on the run already in --workdir (made with --keep)")
+    parser.add_argument("--steps", type=lambda text: text.split(","), default=list(STEPS),
+                        help="which of merge,stats,report to run (with --reuse, each needs "
+                             "the ones before it done once)")
     parser.add_argument("--profile", action="store_true",
                         help="run the Python steps under cProfile; print the most called")
     parser.add_argument("--step", choices=("generate", *STEPS), help=argparse.SUPPRESS)
@@ -234,41 +242,45 @@ def report(args: argparse.Namespace, root: Path, shape: dict[str, int]) -> None:
         print(f"reusing the synthetic run in {root}")
     else:
         root.mkdir(parents=True, exist_ok=True)
-        seconds, rss = measure([*me, "--step", "generate"], root)
+        seconds, cpu, rss = measure([*me, "--step", "generate"], root)
         made = shape | json.loads((root / ".generate.json").read_text()) | {
-            "gen_s": seconds, "gen_rss_mb": rss}
+            "gen_s": seconds, "gen_cpu_s": cpu, "gen_rss_mb": rss}
         made_file.write_text(json.dumps(made))
     print(f"synthetic run: {made['samples']} samples, {made['records']:,} records in "
           f"{made['regions']} regions ({made['batches']} batches), "
           f"{made['region_vcf_gb']:.2f} GB of region VCFs, made in {made['gen_s']:.0f} s "
-          f"(peak RSS {made['gen_rss_mb']:.0f} MB)", flush=True)
-    figures: dict[str, float] = {key: made[key] for key in ("gen_s", "region_vcf_gb")}
+          f"({made.get('gen_cpu_s', float('nan')):.0f} s CPU, peak RSS "
+          f"{made['gen_rss_mb']:.0f} MB)", flush=True)
+    figures: dict[str, float] = {key: made.get(key, float("nan"))
+                                 for key in ("gen_s", "gen_cpu_s", "region_vcf_gb")}
     floor = own_rss_mb()
-    for step in STEPS:
+    for step in args.steps:
         profile = root / f".{step}.prof" if args.profile and step != "stats" else None
         if step == "stats":
             (root / "logs").mkdir(exist_ok=True)
             command = ["bash", "-c", "set -euo pipefail; " + stats_command(root)]
         else:
             command = [*me, "--step", step] + (["--profile-to", str(profile)] if profile else [])
-        seconds, rss = measure(command, root)
-        figures[f"{step}_s"], figures[f"{step}_rss_mb"] = seconds, rss
+        seconds, cpu, rss = measure(command, root)
+        figures |= {f"{step}_s": seconds, f"{step}_cpu_s": cpu, f"{step}_rss_mb": rss}
         saved = root / f".{step}.json"
         if saved.is_file():
             figures |= json.loads(saved.read_text())
         if step in ("merge", "stats"):  # the report shows them, as in a real run
             rule = {"merge": "merge_calls/cohort", "stats": "compute_stats"}[step]
             write_benchmark(root / f"benchmarks/{rule}.tsv", seconds, rss)
-        print(f"{step}: {seconds:.1f} s, peak RSS {rss:.0f} MB", flush=True)
+        print(f"{step}: {seconds:.1f} s ({cpu:.1f} s CPU), peak RSS {rss:.0f} MB", flush=True)
         if profile:
             for calls, where in most_called(profile):
                 print(f"    {calls:>12,} calls  {where}")
     figures["merged_gb"] = (root / VCF).stat().st_size / 1e9
-    figures["page_mb"] = (root / "results/report.html").stat().st_size / 1e6
-    print(f"  report: summarize_calls {figures['summarize_s']:.1f} s (RSS reached "
-          f"{figures['summarize_rss_mb']:.0f} MB), rendering {figures['render_s']:.1f} s; "
-          f"merged VCF {figures['merged_gb']:.2f} GB, page {figures['page_mb']:.2f} MB; "
-          f"RSS floor (this process at each start) {floor:.0f} MB")
+    if "report" in args.steps:
+        figures["page_mb"] = (root / "results/report.html").stat().st_size / 1e6
+        print(f"  report: summarize_calls {figures['summarize_s']:.1f} s (RSS reached "
+              f"{figures['summarize_rss_mb']:.0f} MB), rendering {figures['render_s']:.1f} s; "
+              f"page {figures['page_mb']:.2f} MB")
+    print(f"  merged VCF {figures['merged_gb']:.2f} GB; RSS floor (this process's, counted "
+          f"in each step's) {floor:.0f} MB")
     print(f"samples={made['samples']} records={made['records']} regions={made['regions']} "
           + " ".join(f"{key}={value:.2f}" for key, value in figures.items()))
 
