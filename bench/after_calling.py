@@ -39,7 +39,6 @@ import re
 import resource
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,8 @@ from types import SimpleNamespace
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
+
+from _measure import run_measured  # noqa: E402
 
 STEPS = ("merge", "stats", "report")
 VCF = "results/calls/cohort.vcf.gz"
@@ -169,20 +170,6 @@ def own_rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure(command: list[str], root: Path) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one child process and
-    its waited-for children. On a shared machine CPU seconds are the steadier figure: wall
-    time counts the waiting for a core, and any time the step was stopped."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=root)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{shlex.join(command)} failed with status {process.returncode}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
 def most_called(profile: Path, count: int = 4) -> list[tuple[int, str]]:
     """The functions called most often (primitive calls) in a cProfile dump: of kubecall's
     own code and the workflow's scripts, then of any code."""
@@ -242,9 +229,10 @@ def report(args: argparse.Namespace, root: Path, shape: dict[str, int]) -> None:
         print(f"reusing the synthetic run in {root}")
     else:
         root.mkdir(parents=True, exist_ok=True)
-        seconds, cpu, rss = measure([*me, "--step", "generate"], root)
+        generated = run_measured([*me, "--step", "generate"], root, capture=False)
         made = shape | json.loads((root / ".generate.json").read_text()) | {
-            "gen_s": seconds, "gen_cpu_s": cpu, "gen_rss_mb": rss}
+            "gen_s": generated.seconds, "gen_cpu_s": generated.cpu_seconds,
+            "gen_rss_mb": generated.peak_mb}
         made_file.write_text(json.dumps(made))
     print(f"synthetic run: {made['samples']} samples, {made['records']:,} records in "
           f"{made['regions']} regions ({made['batches']} batches), "
@@ -261,7 +249,8 @@ def report(args: argparse.Namespace, root: Path, shape: dict[str, int]) -> None:
             command = ["bash", "-c", "set -euo pipefail; " + stats_command(root)]
         else:
             command = [*me, "--step", step] + (["--profile-to", str(profile)] if profile else [])
-        seconds, cpu, rss = measure(command, root)
+        measured = run_measured(command, root, capture=False)
+        seconds, cpu, rss = measured.seconds, measured.cpu_seconds, measured.peak_mb
         figures |= {f"{step}_s": seconds, f"{step}_cpu_s": cpu, f"{step}_rss_mb": rss}
         saved = root / f".{step}.json"
         if saved.is_file():

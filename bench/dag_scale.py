@@ -31,18 +31,17 @@ are the steadier on a busy machine), last line ``key=value`` pairs:
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from _measure import Measured, run_measured  # noqa: E402
 
 from kubecall.pipeline.batching import batch_names  # noqa: E402
 
@@ -163,39 +162,15 @@ def first_call_job(mode: str, samples: int, selected: list[str], batches: int) -
     return f"call_batch:callset={first},batch={batch}"
 
 
-@dataclass
-class Run:
-    seconds: float
-    cpu_seconds: float  # user + system: less at the mercy of a busy machine than wall time
-    peak_mb: float
-    output: str
-
-
-def run(command: list[str]) -> Run:
-    """Run ``command`` to its end: wall and CPU time, its own peak RSS (wait4), output."""
-    with tempfile.TemporaryFile("w+") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        output = out.read()
-    if process.returncode != 0:
-        print(" ".join(command), output[-4000:], sep="\n", file=sys.stderr)
-        raise SystemExit(f"exit status {process.returncode}")
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output)
-
-
 def total_jobs(output: str) -> int:
     """The job count of a dry run's summary, -1 if none."""
     total = re.search(r"^total\s+(\d+)", output, re.MULTILINE)
     return int(total.group(1)) if total else -1
 
 
-def median(runs: list[Run]) -> Run:
+def median(runs: list[Measured]) -> Measured:
     """Median times and largest peak of the runs (output: the first run's)."""
-    return Run(statistics.median(r.seconds for r in runs),
+    return Measured(statistics.median(r.seconds for r in runs),
                statistics.median(r.cpu_seconds for r in runs), max(r.peak_mb for r in runs),
                runs[0].output)
 
@@ -220,7 +195,7 @@ def main() -> int:
     snakemake = [sys.executable, "-m", "snakemake"]
     dag_flags = ["--cores", "2", "--dry-run", "--quiet", "rules"]
     target = first_call_job(args.mode, args.samples, selected, args.batches)
-    runs: dict[str, list[Run]] = {"dag": [], "bare_dag": [], "job": [], "bare_job": []}
+    runs: dict[str, list[Measured]] = {"dag": [], "bare_dag": [], "job": [], "bare_job": []}
     with tempfile.TemporaryDirectory(prefix="dag-scale-") as tmp:
         workdir = Path(tmp) / "kubecall"
         workdir.mkdir()
@@ -235,7 +210,7 @@ def main() -> int:
         }
         for _ in range(max(1, args.repeats)):
             # Interleaved, so that kubecall and bare share whatever load the machine has.
-            runs["dag"].append(run(commands["dag"]))
+            runs["dag"].append(run_measured(commands["dag"]))
             if "bare_dag" not in commands:
                 # As many jobs as kubecall's DAG: the work jobs and manifest, merge, all.
                 bare_dir = Path(tmp) / "bare"
@@ -246,7 +221,7 @@ def main() -> int:
                 commands["bare_job"] = [*bare, "--target-jobs", "work:job=0", "--allowed-rules",
                                         "work", *JOB_ARGS, "--configfiles", str(bare_config)]
             for key in ("bare_dag", "job", "bare_job"):
-                runs[key].append(run(commands[key]))
+                runs[key].append(run_measured(commands[key]))
     result = {key: median(value) for key, value in runs.items()}
     for key in ("job", "bare_job"):
         if total_jobs(result[key].output) != 1:
