@@ -27,6 +27,7 @@ import pysam
 from _benchmark_file import write_benchmark
 
 from kubecall.pipeline.batching import assign_batches, write_batches
+from kubecall.pipeline.calling import RegionOutcome, write_outcomes
 from kubecall.pipeline.planning import WeightedRegion
 from kubecall.pipeline.qc import summarize_regions
 from kubecall.pipeline.regions import plan_equal, write_plan
@@ -296,11 +297,11 @@ def write_run(root: Path, samples: int, records: int, regions: int, batches: int
     benchmarks = root / "benchmarks/call_batch"
     for batch, rows in per_batch.items():
         seconds = [rng.lognormal(3, 0.5) * (4 if how != "normal" else 1) for _, how, _ in rows]
-        with open(results / f"calls/{CALLSET}/batches/{batch}/regions.tsv", "w") as table:
-            table.write("region\thow\tseconds\tcpu_seconds\trecords\tdropped\tallocator\n")
-            for (name, how, count), took in zip(rows, seconds, strict=True):
-                table.write(f"{name}\t{how}\t{took:.3f}\t{took * 0.97:.3f}\t{count}\t0\t"
-                            "system\n")
+        # the table call_batch writes, by its own writer; a freebayes of 2,504 samples
+        # holding some 450 MiB
+        write_outcomes([RegionOutcome(name, how, took, count, 0, took * 0.97, 450.0)
+                        for (name, how, count), took in zip(rows, seconds, strict=True)],
+                       "system", results / f"calls/{CALLSET}/batches/{batch}/regions.tsv")
         write_benchmark(benchmarks / f"{batch}.tsv", sum(seconds), 900.0)
     batch_dirs = sorted(results.glob(f"calls/{CALLSET}/batches/*"))
     summarize_regions(results / "regions/batches.tsv", batch_dirs, BUDGET,

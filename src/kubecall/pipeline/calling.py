@@ -418,13 +418,18 @@ def call_batch(
     with _stop_on_signals(children):
         done = run_queue(order, workers, call, children)
     outcomes = [done[region.name] for region in regions]
-    with open(out_dir / "regions.tsv", "w") as table:
+    write_outcomes(outcomes, allocator, out_dir / "regions.tsv")
+    return outcomes
+
+
+def write_outcomes(outcomes: Iterable[RegionOutcome], allocator: str, path: Path) -> None:
+    """A batch's ``regions.tsv``: each region's outcome, in the order given."""
+    with open(path, "w") as table:
         table.write("region\thow\tseconds\tcpu_seconds\tmax_rss_mb\trecords\tdropped"
                     "\tallocator\n")
         for o in outcomes:
             table.write(f"{o.region}\t{o.how}\t{o.seconds:.3f}\t{o.cpu_seconds:.3f}"
                         f"\t{o.max_rss_mb:.1f}\t{o.records}\t{o.dropped}\t{allocator}\n")
-    return outcomes
 
 
 def run_queue(
