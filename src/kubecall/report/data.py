@@ -185,8 +185,8 @@ def _measured(row: Mapping[str, str], column: str) -> float | None:
 
 
 def _threads(row: Mapping[str, str]) -> int | None:
-    value = row.get("threads")
-    return int(value) if value not in (None, "", "NA") else None
+    threads = _measured(row, "threads")
+    return None if threads is None else int(threads)
 
 
 def _resources(row: Mapping[str, str]) -> dict[str, Any]:

@@ -48,7 +48,11 @@ class RuleUse:
 
     rule: str
     jobs: Sequence[JobUse]
-    per_thread_memory: bool  # calling: memory grows with the job's threads
+
+    @property
+    def per_thread_memory(self) -> bool:
+        """Calling: a job's memory grows with its threads (a freebayes each)."""
+        return self.rule == CALLING_RULE
 
     @property
     def requested_threads(self) -> int | None:
@@ -136,7 +140,7 @@ def rule_uses_of(timings: Iterable[JobTiming], rows: Iterable[RegionRow]) -> lis
     uses: dict[str, list[JobUse]] = {}
     for timing in timings:
         uses.setdefault(timing.rule, []).append(_job_use(timing, regions))
-    return [RuleUse(rule, jobs, rule == CALLING_RULE) for rule, jobs in uses.items()]
+    return [RuleUse(rule, jobs) for rule, jobs in uses.items()]
 
 
 def _job_use(timing: JobTiming, regions: dict[tuple[str, str], list[RegionRow]]) -> JobUse:
