@@ -31,7 +31,6 @@ import csv
 import datetime
 import os
 import random
-import re
 import shutil
 import statistics
 import subprocess
@@ -39,10 +38,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
-from kubecall.devtools.concordance import compare_records
+from kubecall.devtools.concordance import Concordance, compare_records
 from kubecall.devtools.simulate import SimulationParams, simulate_cohort
 from kubecall.pipeline.config import load_schema
+from kubecall.report.progress import REGION_DONE, REGION_START
 
 REPO = Path(__file__).resolve().parents[1]
 FREEBAYES_SCRIPTS = Path("/usr/share/freebayes/scripts")
@@ -163,15 +164,30 @@ def run_kubecall(cohort: Path, strategy: str, padding: int,
 
 def calling_window(workdir: Path) -> float:
     """Seconds from the first freebayes' start to the last one's end, over every calling job
-    (the timestamps of the jobs' logs: 'running: freebayes' and each region's outcome)."""
+    (the timestamps of the jobs' log lines `kubecall progress` reads: each freebayes' start
+    and each region's outcome)."""
     stamps = []
     for log in (workdir / "logs/call_batch").glob("**/*.log"):
         if log.name.endswith(".freebayes.log"):
             continue
         for line in log.read_text().splitlines():
-            if ": running: " in line or re.search(r": region \S+ \(\w+\): ", line):
+            if REGION_START.search(line) or REGION_DONE.search(line):
                 stamps.append(datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f"))
     return (max(stamps) - min(stamps)).total_seconds()
+
+
+class KubecallRun(NamedTuple):
+    """One workflow run's figures, as the summary line reports them."""
+
+    seconds: float
+    calls_ready: float
+    cpu: float  # freebayes CPU over the regions
+    compared: Concordance  # against serial freebayes
+    spread: float  # slowest region over the mean
+    overhead: float
+    window: float
+    idle: float
+    fixed: float
 
 
 def region_seconds(workdir: Path, column: str = "seconds") -> list[float]:
@@ -247,7 +263,7 @@ def main() -> int:
 
     paddings = [int(p) for p in args.paddings.split(",")] if args.paddings else \
         sorted({0, default_padding()})
-    runs = {}
+    runs: dict[tuple[str, int], KubecallRun] = {}
     for strategy in args.strategies.split(","):
         for padding in paddings:
             seconds, calls_ready, workdir = run_kubecall(cohort, strategy, padding, args)
@@ -270,15 +286,15 @@ def main() -> int:
                   f"calling window {window:.1f} s, {100 * idle:.1f}% of its core time idle; "
                   f"fixed cost {fixed:.1f} s (calls ready {calls_ready - window:.1f} s after "
                   f"the window's length); vs serial: {compared.summary_line()}")
-            runs[strategy, padding] = (seconds, calls_ready, cpu, compared, spread, overhead,
-                                       window, idle, fixed)
+            runs[strategy, padding] = KubecallRun(seconds, calls_ready, cpu, compared, spread,
+                                                  overhead, window, idle, fixed)
     if not args.keep:
         shutil.rmtree(tmp)
     # the summary: balanced (else the last strategy) at the largest padding, vs padding 0
     strategy = "balanced" if ("balanced", paddings[-1]) in runs else strategy
     seconds, calls_ready, cpu, compared, spread, overhead, window, idle, fixed = \
         runs[strategy, paddings[-1]]
-    base_seconds, _, base_cpu, base_compared, *_ = runs[strategy, paddings[0]]
+    base = runs[strategy, paddings[0]]
     print(f"serial_s={serial_s:.1f} fbparallel_s={fbp_s:.1f} kubecall_s={seconds:.1f} "
           f"speedup={serial_s / seconds:.2f} fbparallel_speedup={serial_s / fbp_s:.2f} "
           f"discordant_sites={compared.discordant_sites} "
@@ -288,10 +304,10 @@ def main() -> int:
           f"idle_pct={100 * idle:.1f} fixed_s={fixed:.1f} "
           f"kubecall_vs_fbparallel={fbp_s / seconds:.2f} strategy={strategy} "
           f"kubecall_calls_s={calls_ready:.1f} padding={paddings[-1]} "
-          f"freebayes_cpu_s={cpu:.1f} padding{paddings[0]}_freebayes_cpu_s={base_cpu:.1f} "
-          f"padding_cpu_pct={100 * (cpu - base_cpu) / base_cpu:.1f} "
-          f"padding{paddings[0]}_kubecall_s={base_seconds:.1f} "
-          f"padding{paddings[0]}_discordant_sites={base_compared.discordant_sites}")
+          f"freebayes_cpu_s={cpu:.1f} padding{paddings[0]}_freebayes_cpu_s={base.cpu:.1f} "
+          f"padding_cpu_pct={100 * (cpu - base.cpu) / base.cpu:.1f} "
+          f"padding{paddings[0]}_kubecall_s={base.seconds:.1f} "
+          f"padding{paddings[0]}_discordant_sites={base.compared.discordant_sites}")
     return 0
 
 
