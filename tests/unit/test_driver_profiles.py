@@ -4,6 +4,7 @@ profile, found next to the Snakefile) on top; it must not change any kubernetes 
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from kubecall.cluster.driver_job import DriverSpec
@@ -27,13 +28,15 @@ def test_the_workflow_profile_agrees_with_the_kubernetes_profile() -> None:
     assert not {"latency-wait", "cores", "jobs", "executor"} & set(default)
 
 
-def test_the_kubernetes_profile_selects_jobs_greedily() -> None:
+@pytest.mark.parametrize("name", ["local", "slurm", "kubernetes"])
+def test_every_profile_selects_jobs_greedily(name: str) -> None:
     # snakemake's default ILP selection solves a problem over every ready job each time a
-    # job ends: with thousands of ready jobs it was most of the driver's CPU (issue 18).
+    # job ends: with thousands of ready jobs it was most of the driver's CPU, and locally one
+    # solver process per job (issue 18). profiles/default says so beneath every profile.
     from snakemake.cli import parse_args
 
-    _, args = parse_args(["--profile", str(REPO / "profiles" / "kubernetes"),
-                          "--workflow-profile", "none"])
+    _, args = parse_args(["--profile", str(REPO / "profiles" / name),
+                          "--workflow-profile", str(REPO / "profiles" / "default")])
     assert args.scheduler == "greedy"
 
 
