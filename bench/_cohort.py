@@ -82,7 +82,8 @@ class Cohort:
 
 
 def build_dwgsim_cohort(cohort: Path, *, samples: int, length: int, contigs: int,
-                        depth: float | Sequence[float], seed: int, cores: int) -> Cohort:
+                        depth: float | Sequence[float], seed: int, cores: int,
+                        made: int = 0) -> Cohort:
     """Reference ``ref.fa`` (indexed for samtools and bwa), one sorted and indexed BAM per
     sample (S01, S02, ...) and ``samples.tsv`` listing them, made by dwgsim and bwa mem.
 
@@ -90,7 +91,8 @@ def build_dwgsim_cohort(cohort: Path, *, samples: int, length: int, contigs: int
     and indels, ``dwgsim -M``) are drawn once; each sample carries a random half of them
     (shared variants are what joint calling is for). Samples are made ``cores`` at a time,
     one bwa thread each; bwa reads a fixed 10 Mbp per batch (-K), so its alignments do not
-    depend on the thread count."""
+    depend on the thread count. ``made``: the first samples are already in ``cohort``, made
+    by this function with the same options (the same samples: they are drawn in order)."""
     rng = random.Random(seed)
     reference = cohort / "ref.fa"
     started = time.perf_counter()
@@ -111,6 +113,8 @@ def build_dwgsim_cohort(cohort: Path, *, samples: int, length: int, contigs: int
 
     def make(number: int) -> dict[str, float]:
         name, prefix = names[number - 1], cohort / names[number - 1]
+        if number <= made:
+            return {}
         pairs = max(1, int(depths[number - 1] * length / (2 * READ_LENGTH)))
         clock = time.perf_counter()
         subprocess.run(["dwgsim", "-m", str(cohort / f"{name}.carried.txt"), "-N", str(pairs),
