@@ -160,13 +160,18 @@ def write_sample_sheet(path: Path, bams: Sequence[str]) -> None:
 
 
 def run_freebayes_parallel(reference: Path, bams: Sequence[str], cores: int, size: int,
-                           out: Path) -> Measured:
-    """freebayes' own freebayes-parallel over ``size`` bp regions (fasta_generate_regions.py,
-    written beside ``out``), ``cores`` freebayes at once, into ``out`` (bgzipped)."""
+                           out: Path, spans: Sequence[str] = ()) -> Measured:
+    """freebayes' own freebayes-parallel over ``size`` bp regions (fasta_generate_regions.py;
+    or ``spans``, freebayes --region strings), listed beside ``out``, ``cores`` freebayes at
+    once, into ``out`` (bgzipped). The peak RSS is the largest process of its pipeline
+    (freebayes, parallel, vcfstreamsort, ...)."""
     regions = out.parent / f"{out.name.split('.')[0]}.regions"
     with open(regions, "w") as handle:
-        subprocess.run([sys.executable, str(FREEBAYES_SCRIPTS / "fasta_generate_regions.py"),
-                        f"{reference}.fai", str(size)], stdout=handle, check=True)
+        if spans:
+            handle.write("".join(f"{span}\n" for span in spans))
+        else:
+            subprocess.run([sys.executable, str(FREEBAYES_SCRIPTS / "fasta_generate_regions.py"),
+                            f"{reference}.fai", str(size)], stdout=handle, check=True)
     env = os.environ | {"PATH": f"{FREEBAYES_SCRIPTS}:{os.environ['PATH']}"}
     command = ["bash", str(FREEBAYES_SCRIPTS / "freebayes-parallel"), str(regions), str(cores),
                "-f", str(reference), *bams]

@@ -217,13 +217,23 @@ def run_size(n: int, bams: list[str], reference: Path, root: Path, args: argpars
     here.mkdir(parents=True)
     write_sample_sheet(here / "samples.tsv", bams[:n])
     stages = {}
+    spans, plan = [], f"  count: {args.regions}\n"
+    if args.call_length:  # the first --call-length bases, in regions of the plan's size
+        contig = (reference.parent / "ref.fa.fai").read_text().split("\t", 1)[0]
+        # each region's last base left out: the bed strategy merges targets that touch
+        cuts = [round(i * args.plan_bp) for i in range(args.called_regions + 1)]
+        pairs = [(a, b - 1) for a, b in zip(cuts, cuts[1:], strict=False)]
+        spans = [f"{contig}:{a}-{b}" for a, b in pairs]
+        (here / "targets.bed").write_text("".join(f"{contig}\t{a}\t{b}\n" for a, b in pairs))
+        plan = (f"  strategy: bed\n  targets: {here}/targets.bed\n"
+                f"  count: {args.called_regions}\n")
     fbp = run_freebayes_parallel(reference, bams[:n], args.cores, args.fbparallel_size,
-                                 here / "fbparallel.vcf.gz")
+                                 here / "fbparallel.vcf.gz", spans)
     subprocess.run(["tabix", "-p", "vcf", str(here / "fbparallel.vcf.gz")], check=True)
     stages["fbparallel"] = fbp.seconds
     workdir = here / "kubecall"
     config = (f"reference: {reference}\nsamples: {here}/samples.tsv\n"
-              f"regions:\n  count: {args.regions}\n  padding: {args.padding}\n"
+              f"regions:\n{plan}  padding: {args.padding}\n"
               f"  batches: {args.batches}\n"
               f"calling:\n  region_time_budget: {args.time_budget:g}\n")
     seconds, calls_ready = run_kubecall(workdir, config, args.cores, args.call_threads)
@@ -250,7 +260,7 @@ def report_size(run: SizeRun, args: argparse.Namespace) -> None:
     how = run.how
     budget = f"{args.time_budget:g} s" if args.time_budget else "0: off"
     print(f"N={run.samples}: freebayes-parallel {fbp.seconds:.1f} s (CPU {fbp.cpu_seconds:.1f} "
-          f"s, largest freebayes {fbp.max_rss_mb:.0f} MiB); kubecall {run.kubecall_s:.1f} s "
+          f"s, largest process {fbp.max_rss_mb:.0f} MiB); kubecall {run.kubecall_s:.1f} s "
           f"(indexed call set after {run.calls_ready_s:.1f} s), speed-up vs freebayes-parallel "
           f"{fbp.seconds / run.kubecall_s:.2f}x ({fbp.seconds / run.calls_ready_s:.2f}x to "
           f"the call set)")
@@ -273,7 +283,7 @@ def report_size(run: SizeRun, args: argparse.Namespace) -> None:
 def report_growth(runs: list[SizeRun], args: argparse.Namespace, defaults: dict
                   ) -> dict[str, object]:
     """The growth table, slopes and the extrapolation; the summary's key=value pairs."""
-    figures = [run.figures(args.length) for run in runs]
+    figures = [run.figures(args.called_bp) for run in runs]
     ns = [run.samples for run in runs]
     names = ["region_cpu_median", "region_cpu_max", "region_s_median", "region_rss_median",
              "region_rss_max", "cpu_per_mb", "job_s_max", "job_max_rss", "fbparallel_s",
@@ -315,7 +325,7 @@ def report_growth(runs: list[SizeRun], args: argparse.Namespace, defaults: dict
 
     cpu_slope = slope(n1, f1["cpu_per_mb"], n2, f2["cpu_per_mb"])
     rss_slope = slope(n1, f1["region_rss_max"], n2, f2["region_rss_max"])
-    plan_bp = args.length / args.regions
+    plan_bp = args.plan_bp
     region_med, region_max, rss = at("region_cpu_median"), at("region_cpu_max"), \
         at("region_rss_max")
     job, job_rss, per_mb = at("job_cpu_max"), at("job_max_rss"), at("cpu_per_mb")
@@ -325,7 +335,7 @@ def report_growth(runs: list[SizeRun], args: argparse.Namespace, defaults: dict
           f"{region_med['power']:.0f} | {region_med['line']:.0f}, slowest "
           f"{region_max['power']:.0f} | {region_max['line']:.0f}; peak RSS "
           f"{rss['power']:.0f} | {rss['line']:.0f} MiB")
-    print(f"  a calling job of this run ({len(runs[-1].jobs)} jobs over {args.length / 1e6:g} "
+    print(f"  a calling job of this run ({len(runs[-1].jobs)} jobs over {args.called_bp / 1e6:g} "
           f"Mb): its regions' CPU {job['power']:.0f} | {job['line']:.0f} s, snakemake's max_rss "
           f"{job_rss['power']:.0f} | {job_rss['line']:.0f} MB")
     # a genome under the schema's default plan, on profiles/kubernetes
@@ -414,14 +424,26 @@ def main() -> int:
     parser.add_argument("--headroom", type=float, default=1.5,
                         help="mem_mb and runtime over the extrapolated peak (default: "
                         "%(default)s)")
+    parser.add_argument("--call-length", type=int, default=0,
+                        help="call only the first bases of the reference, about this many, "
+                        "in regions of the plan's size (--length / --regions; the workflow "
+                        "with regions.strategy bed, one target each): the largest sizes in "
+                        "less time (default: the whole reference)")
     parser.add_argument("--no-concordance", action="store_true")
     parser.add_argument("--workdir", type=Path, help="keep the cohort and runs here (the "
                         "cohort is reused by a later run with the same cohort options)")
     parser.add_argument("--keep-runs", action="store_true",
                         help="keep each run's call sets and .snakemake too")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each size's lines as it ends, into a log too
     sizes = sorted({int(n) for n in args.samples.split(",")})
     args.fbparallel_size = args.fbparallel_size or math.ceil(args.length / args.regions)
+    args.plan_bp = args.length / args.regions
+    if args.contigs > 1 and args.call_length:
+        raise SystemExit("--call-length needs --contigs 1")
+    args.called_regions = max(1, round(min(args.call_length or args.length, args.length)
+                                       / args.plan_bp))
+    args.called_bp = args.called_regions * args.plan_bp if args.call_length else args.length
     for tool, package in TOOLS.items():
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: apt-get install {package}")
