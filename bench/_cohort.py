@@ -17,45 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _measure import Measured, run_measured
+
 REPO = Path(__file__).resolve().parents[1]
 FREEBAYES_SCRIPTS = Path("/usr/share/freebayes/scripts")
 READ_LENGTH = 100  # dwgsim reads: 2 x 100 bp pairs
 QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 
-@dataclass(frozen=True)
-class Measured:
-    """A command's wall seconds and, from wait4, the CPU seconds (user + system) of it and
-    its waited-for descendants, and the peak RSS of the largest of them in MiB."""
-
-    seconds: float
-    cpu_seconds: float
-    max_rss_mb: float
-
-
-def measured(command: list[str] | str, output: Path | None = None, **kwargs) -> Measured:
-    """Run a command (stdout to ``output``, bgzipped) and measure it."""
-    started = time.perf_counter()
-    if output is None:
-        process = subprocess.Popen(command, **kwargs)
-        _, status, usage = os.wait4(process.pid, 0)
-    else:
-        with open(output, "wb") as sink:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, **kwargs)
-            subprocess.run(["bgzip", "-c"], stdin=process.stdout, stdout=sink, check=True)
-            process.stdout.close()
-            _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"failed ({process.returncode}): {command}")
-    # ru_maxrss is in KiB on Linux
-    return Measured(time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
-                    usage.ru_maxrss / 1024)
-
-
-def timed(command: list[str] | str, output: Path | None = None, **kwargs) -> float:
+def timed(command: list[str], output: Path | None = None) -> float:
     """Run a command (stdout to ``output``, bgzipped), return its wall time in seconds."""
-    return measured(command, output, **kwargs).seconds
+    return run_measured(command, capture=False, bgzip_to=output).seconds
 
 
 def random_reference(path: Path, length: int, contigs: int, rng: random.Random) -> None:
@@ -175,7 +147,7 @@ def run_freebayes_parallel(reference: Path, bams: Sequence[str], cores: int, siz
     env = os.environ | {"PATH": f"{FREEBAYES_SCRIPTS}:{os.environ['PATH']}"}
     command = ["bash", str(FREEBAYES_SCRIPTS / "freebayes-parallel"), str(regions), str(cores),
                "-f", str(reference), *bams]
-    return measured(command, out, env=env, stderr=subprocess.DEVNULL)
+    return run_measured(command, bgzip_to=out, env=env)
 
 
 def run_kubecall(workdir: Path, config: str, cores: int,

@@ -128,7 +128,7 @@ class SizeRun:
             "job_max_rss": max(_number(j["max_rss"]) for j in jobs),
             "job_cpu_max": max(self.batch_sums("cpu_seconds").values()),
             "fbparallel_s": self.fbparallel.seconds,
-            "fbparallel_rss": self.fbparallel.max_rss_mb,
+            "fbparallel_rss": self.fbparallel.peak_mb,
             "kubecall_s": self.kubecall_s,
         }
 
@@ -260,7 +260,7 @@ def report_size(run: SizeRun, args: argparse.Namespace) -> None:
     how = run.how
     budget = f"{args.time_budget:g} s" if args.time_budget else "0: off"
     print(f"N={run.samples}: freebayes-parallel {fbp.seconds:.1f} s (CPU {fbp.cpu_seconds:.1f} "
-          f"s, largest process {fbp.max_rss_mb:.0f} MiB); kubecall {run.kubecall_s:.1f} s "
+          f"s, largest process {fbp.peak_mb:.0f} MiB); kubecall {run.kubecall_s:.1f} s "
           f"(indexed call set after {run.calls_ready_s:.1f} s), speed-up vs freebayes-parallel "
           f"{fbp.seconds / run.kubecall_s:.2f}x ({fbp.seconds / run.calls_ready_s:.2f}x to "
           f"the call set)")
