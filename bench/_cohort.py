@@ -132,11 +132,12 @@ def write_sample_sheet(path: Path, bams: Sequence[str]) -> None:
 
 
 def run_freebayes_parallel(reference: Path, bams: Sequence[str], cores: int, size: int,
-                           out: Path, spans: Sequence[str] = ()) -> Measured:
+                           out: Path, spans: Sequence[str] = (),
+                           options: Sequence[str] = ()) -> Measured:
     """freebayes' own freebayes-parallel over ``size`` bp regions (fasta_generate_regions.py;
     or ``spans``, freebayes --region strings), listed beside ``out``, ``cores`` freebayes at
-    once, into ``out`` (bgzipped). The peak RSS is the largest process of its pipeline
-    (freebayes, parallel, vcfstreamsort, ...)."""
+    once, into ``out`` (bgzipped), each freebayes with ``options`` too. The peak RSS is the
+    largest process of its pipeline (freebayes, parallel, vcfstreamsort, ...)."""
     regions = out.parent / f"{out.name.split('.')[0]}.regions"
     with open(regions, "w") as handle:
         if spans:
@@ -146,7 +147,7 @@ def run_freebayes_parallel(reference: Path, bams: Sequence[str], cores: int, siz
                             f"{reference}.fai", str(size)], stdout=handle, check=True)
     env = os.environ | {"PATH": f"{FREEBAYES_SCRIPTS}:{os.environ['PATH']}"}
     command = ["bash", str(FREEBAYES_SCRIPTS / "freebayes-parallel"), str(regions), str(cores),
-               "-f", str(reference), *bams]
+               "-f", str(reference), *options, *bams]
     return run_measured(command, bgzip_to=out, env=env)
 
 

@@ -19,6 +19,8 @@ size, on the same ``--cores``, one after the other:
    region's seconds, cpu_seconds, max_rss_mb and ``how``: normal, split, fallback) and
    snakemake's benchmarks/call_batch/ files (s, max_rss, cpu_time per job);
 3. the two call sets compared at CHROM/POS/REF/ALT/GT (kubecall.devtools.concordance).
+``--freebayes-options`` gives both the same freebayes options (the workflow's calling.extra),
+for instance the runaway fallback's, to see what they do to the growth.
 
 Then how a region's CPU seconds and peak RSS grow with N (log-log slope between sizes), and
 the extrapolation to ``--target`` samples (the larger of a power law and a straight line
@@ -41,6 +43,7 @@ import json
 import math
 import os
 import random
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -228,14 +231,16 @@ def run_size(n: int, bams: list[str], reference: Path, root: Path, args: argpars
         plan = (f"  strategy: bed\n  targets: {here}/targets.bed\n"
                 f"  count: {args.called_regions}\n")
     fbp = run_freebayes_parallel(reference, bams[:n], args.cores, args.fbparallel_size,
-                                 here / "fbparallel.vcf.gz", spans)
+                                 here / "fbparallel.vcf.gz", spans,
+                                 shlex.split(args.freebayes_options))
     subprocess.run(["tabix", "-p", "vcf", str(here / "fbparallel.vcf.gz")], check=True)
     stages["fbparallel"] = fbp.seconds
     workdir = here / "kubecall"
     config = (f"reference: {reference}\nsamples: {here}/samples.tsv\n"
               f"regions:\n{plan}  padding: {args.padding}\n"
               f"  batches: {args.batches}\n"
-              f"calling:\n  region_time_budget: {args.time_budget:g}\n")
+              f"calling:\n  region_time_budget: {args.time_budget:g}\n"
+              f"  extra: {json.dumps(args.freebayes_options)}\n")
     seconds, calls_ready = run_kubecall(workdir, config, args.cores, args.call_threads)
     stages["kubecall"] = seconds
     run = SizeRun(n, fbp, seconds, calls_ready, region_rows(workdir), benchmark_rows(workdir),
@@ -429,6 +434,9 @@ def main() -> int:
                         "in regions of the plan's size (--length / --regions; the workflow "
                         "with regions.strategy bed, one target each): the largest sizes in "
                         "less time (default: the whole reference)")
+    parser.add_argument("--freebayes-options", default="",
+                        help="freebayes options for both (kubecall's calling.extra), e.g. the "
+                        "runaway fallback's '--use-best-n-alleles 4 --limit-coverage 250'")
     parser.add_argument("--no-concordance", action="store_true")
     parser.add_argument("--workdir", type=Path, help="keep the cohort and runs here (the "
                         "cohort is reused by a later run with the same cohort options)")
