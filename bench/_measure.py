@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,14 +25,23 @@ class Measured:
     output: str  # stdout and stderr together when captured, else ""
 
 
-def run_measured(command: list[str], cwd: Path | None = None,
-                 capture: bool = True) -> Measured:
+def run_measured(command: list[str], cwd: Path | None = None, capture: bool = True, *,
+                 bgzip_to: Path | None = None, env: Mapping[str, str] | None = None) -> Measured:
     """Run ``command`` (output captured, or left on this process's own with ``capture``
-    False); exit with its tail and status if it fails."""
+    False; with ``bgzip_to`` its stdout bgzipped into that file and only stderr captured);
+    exit with its tail and status if it fails."""
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
-        sink = {"stdout": out, "stderr": subprocess.STDOUT} if capture else {}
-        process = subprocess.Popen(command, cwd=cwd, text=True, **sink)  # type: ignore[call-overload]
+        if bgzip_to is not None:
+            sink = {"stdout": subprocess.PIPE, "stderr": out}
+        else:
+            sink = {"stdout": out, "stderr": subprocess.STDOUT} if capture else {}
+        process = subprocess.Popen(command, cwd=cwd, env=env, text=True, **sink)  # type: ignore[call-overload]
+        if bgzip_to is not None:
+            with open(bgzip_to, "wb") as compressed:
+                subprocess.run(["bgzip", "-c"], stdin=process.stdout, stdout=compressed,
+                               check=True)
+            process.stdout.close()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)

@@ -16,8 +16,8 @@ and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. Run by h
 benchmark does not run only on data kubecall's own simulator made: a random reference of
 ``--contigs`` contigs, population mutations (SNPs and indels) from ``dwgsim -M``, each sample
 carrying a random half of them, 2x100 bp reads with sequencing errors from ``dwgsim``, aligned
-with ``bwa mem`` (read groups per sample), sorted and indexed with samtools (Debian:
-apt-get install dwgsim bwa).
+with ``bwa mem`` (read groups per sample), sorted and indexed with samtools, ``--cores``
+samples at a time (bench/_cohort.py; Debian: apt-get install dwgsim bwa).
 
 freebayes-parallel needs GNU parallel and vcflib (Debian: apt-get install parallel
 libvcflib-tools); its helper scripts come with Debian's freebayes in
@@ -27,112 +27,32 @@ libvcflib-tools); its helper scripts come with Debian's freebayes in
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
-import os
-import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import NamedTuple
 
+from _cohort import (
+    REPO,
+    build_dwgsim_cohort,
+    region_seconds,
+    run_freebayes_parallel,
+    timed,
+)
+from _cohort import run_kubecall as run_workflow
+
 from kubecall.devtools.concordance import Concordance, compare_records
 from kubecall.devtools.simulate import SimulationParams, simulate_cohort
 from kubecall.pipeline.config import load_schema
 from kubecall.report.progress import REGION_DONE, REGION_START
 
-REPO = Path(__file__).resolve().parents[1]
-FREEBAYES_SCRIPTS = Path("/usr/share/freebayes/scripts")
-
-
-def timed(command: list[str] | str, output: Path | None = None, **kwargs) -> float:
-    """Run a command (stdout to ``output``, bgzipped), return its wall time in seconds."""
-    started = time.perf_counter()
-    if output is None:
-        subprocess.run(command, check=True, **kwargs)
-    else:
-        with open(output, "wb") as sink:
-            producer = subprocess.Popen(command, stdout=subprocess.PIPE, **kwargs)
-            subprocess.run(["bgzip", "-c"], stdin=producer.stdout, stdout=sink, check=True)
-            if producer.wait() != 0:
-                raise SystemExit(f"failed: {command}")
-    return time.perf_counter() - started
-
-
-READ_LENGTH = 100  # dwgsim reads: 2 x 100 bp pairs
-
-
-def random_reference(path: Path, length: int, contigs: int, rng: random.Random) -> None:
-    """A FASTA of ``contigs`` random contigs of uneven lengths adding up to ``length``."""
-    shares = [rng.uniform(0.5, 1.5) for _ in range(contigs)]
-    lengths = [max(1000, int(length * share / sum(shares))) for share in shares]
-    with open(path, "w") as fasta:
-        for index, size in enumerate(lengths):
-            bases = "".join(rng.choices("ACGT", k=size))
-            fasta.write(f">ctg{index + 1}\n")
-            fasta.writelines(bases[i:i + 60] + "\n" for i in range(0, size, 60))
-
-
-def build_dwgsim_cohort(cohort: Path, args: argparse.Namespace) -> list[str]:
-    """Reference, one sorted and indexed BAM per sample and samples.tsv, made by dwgsim and
-    bwa mem (see the module docstring); the BAMs' paths."""
-    rng = random.Random(args.seed)
-    reference = cohort / "ref.fa"
-    random_reference(reference, args.length, args.contigs, rng)
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    subprocess.run(["samtools", "faidx", str(reference)], check=True)
-    subprocess.run(["bwa", "index", str(reference)], check=True, **quiet)
-    # Population sites once; each sample carries a random half of them (shared variants
-    # are what joint calling is for), as dwgsim's mutation file to re-create.
-    subprocess.run(["dwgsim", "-M", "-r", "0.001", "-R", "0.15", "-z", str(args.seed),
-                    str(reference), str(cohort / "population")], check=True, **quiet)
-    population = (cohort / "population.mutations.txt").read_text().splitlines(keepends=True)
-    pairs = max(1, int(args.depth * args.length / (2 * READ_LENGTH)))
-    bams, rows = [], []
-    for number in range(1, args.samples + 1):
-        name = f"S{number:02d}"
-        prefix = cohort / name
-        mutations = cohort / f"{name}.carried.txt"
-        mutations.write_text("".join(line for line in population if rng.random() < 0.5))
-        subprocess.run(["dwgsim", "-m", str(mutations), "-N", str(pairs),
-                        "-1", str(READ_LENGTH), "-2", str(READ_LENGTH), "-e", "0.002-0.01",
-                        "-E", "0.004-0.02", "-d", "350", "-s", "35", "-y", "0.01",
-                        "-z", str(args.seed + number), "-o", "1", str(reference), str(prefix)],
-                       check=True, **quiet)
-        bam = cohort / f"{name}.bam"
-        aligner = subprocess.Popen(
-            ["bwa", "mem", "-t", str(args.cores), "-R", f"@RG\\tID:{name}\\tSM:{name}",
-             str(reference), f"{prefix}.bwa.read1.fastq.gz", f"{prefix}.bwa.read2.fastq.gz"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        subprocess.run(["samtools", "sort", "-@", str(args.cores), "-o", str(bam), "-"],
-                       stdin=aligner.stdout, check=True, stderr=subprocess.DEVNULL)
-        if aligner.wait() != 0:
-            raise SystemExit(f"bwa mem failed for {name}")
-        subprocess.run(["samtools", "index", str(bam)], check=True)
-        bams.append(str(bam))
-        rows.append(f"{name}\t{bam}\n")
-    (cohort / "samples.tsv").write_text("sample\talignment\n" + "".join(rows))
-    return bams
-
 
 def run_serial(cohort: Path, bams: list[str], out: Path) -> float:
     return timed(["freebayes", "-f", str(cohort / "ref.fa"), *bams], out)
-
-
-def run_freebayes_parallel(cohort: Path, bams: list[str], cores: int, size: int,
-                           out: Path) -> float:
-    regions = cohort / "fbparallel.regions"
-    with open(regions, "w") as handle:
-        subprocess.run([sys.executable, str(FREEBAYES_SCRIPTS / "fasta_generate_regions.py"),
-                        str(cohort / "ref.fa.fai"), str(size)], stdout=handle, check=True)
-    env = os.environ | {"PATH": f"{FREEBAYES_SCRIPTS}:{os.environ['PATH']}"}
-    command = ["bash", str(FREEBAYES_SCRIPTS / "freebayes-parallel"), str(regions), str(cores),
-               "-f", str(cohort / "ref.fa"), *bams]
-    return timed(command, out, env=env, stderr=subprocess.DEVNULL)
 
 
 def default_padding() -> int:
@@ -144,21 +64,12 @@ def run_kubecall(cohort: Path, strategy: str, padding: int,
                  args: argparse.Namespace) -> tuple[float, float, Path]:
     """Wall seconds of the whole run, seconds until the indexed call set existed, workdir."""
     workdir = cohort / f"kubecall-{strategy}-pad{padding}"
-    workdir.mkdir()
-    config = workdir / "config.yaml"
-    config.write_text(
+    seconds, calls_ready = run_workflow(
+        workdir,
         f"reference: {cohort}/ref.fa\nsamples: {cohort}/samples.tsv\n"
         f"regions:\n  strategy: {strategy}\n  count: {args.regions}\n"
-        f"  padding: {padding}\n  batches: {args.batches}\n"
-    )
-    started = time.time()
-    seconds = timed([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                     "--profile", str(REPO / "profiles/local"), "--directory", str(workdir),
-                     "--configfile", str(config), "--cores", str(args.cores), "--quiet", "all",
-                     *(["--set-threads", f"call_batch={args.call_threads}"]
-                       if args.call_threads else [])])
-    # The call set (bgzipped and indexed) is ready before statistics and the report.
-    calls_ready = (workdir / "results/calls/cohort.vcf.gz.tbi").stat().st_mtime - started
+        f"  padding: {padding}\n  batches: {args.batches}\n",
+        args.cores, args.call_threads)
     return seconds, calls_ready, workdir
 
 
@@ -188,11 +99,6 @@ class KubecallRun(NamedTuple):
     window: float
     idle: float
     fixed: float
-
-
-def region_seconds(workdir: Path, column: str = "seconds") -> list[float]:
-    with open(workdir / "results/qc/region_runtimes.tsv", newline="") as handle:
-        return [float(row[column]) for row in csv.DictReader(handle, delimiter="\t")]
 
 
 def main() -> int:
@@ -236,7 +142,9 @@ def main() -> int:
     cohort.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if args.cohort == "dwgsim":
-        bams = build_dwgsim_cohort(cohort, args)
+        bams = build_dwgsim_cohort(cohort, samples=args.samples, length=args.length,
+                                   contigs=args.contigs, depth=args.depth, seed=args.seed,
+                                   cores=args.cores).bams
         print(f"dwgsim + bwa mem: {args.samples} samples x {args.length} bp in "
               f"{args.contigs} contigs at {args.depth}x in {time.perf_counter() - started:.1f} s")
     else:
@@ -255,8 +163,9 @@ def main() -> int:
 
     serial_s = run_serial(cohort, bams, cohort / "serial.vcf.gz")
     print(f"serial freebayes: {serial_s:.1f} s")
-    fbp_s = run_freebayes_parallel(cohort, bams, args.cores, args.fbparallel_region_size,
-                                   cohort / "fbparallel.vcf.gz")
+    fbp_s = run_freebayes_parallel(cohort / "ref.fa", bams, args.cores,
+                                   args.fbparallel_region_size,
+                                   cohort / "fbparallel.vcf.gz").seconds
     fbp = compare_records(cohort / "serial.vcf.gz", cohort / "fbparallel.vcf.gz")
     print(f"freebayes-parallel ({args.cores} cores, {args.fbparallel_region_size} bp regions): "
           f"{fbp_s:.1f} s, speed-up {serial_s / fbp_s:.2f}x; vs serial: {fbp.summary_line()}")
