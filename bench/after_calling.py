@@ -73,6 +73,16 @@ def stats_command(root: Path) -> str:
         output=Quoted(STATS), log=Quoted("logs/compute_stats.log"))
 
 
+def rule_threads(smk: str, rule: str) -> int:
+    """A rule's ``threads:`` in workflow/rules/<smk>, as the workflow gives its jobs."""
+    text = (REPO / "workflow/rules" / smk).read_text()
+    found = re.search(rf"^ *rule {rule}:\n(?:(?! *rule ).*\n)*? *threads: (\d+)", text,
+                      re.MULTILINE)
+    if found is None:
+        raise SystemExit(f"no threads: for rule {rule} in workflow/rules/{smk}")
+    return int(found.group(1))
+
+
 def _namedlist(*items: object, **named: object):
     """What snakemake hands a script: a list whose items may also have names."""
     from snakemake.iocontainers import Namedlist
@@ -104,7 +114,7 @@ def step_merge(root: Path) -> dict[str, float]:
                          fai=f"{root / 'reference.fa'}.fai"),
         output=_namedlist(vcf=VCF, tbi=f"{VCF}.tbi"),
         log=_namedlist("logs/merge_calls/cohort.log"),
-        wildcards=_namedlist(callset="cohort"))
+        wildcards=_namedlist(callset="cohort"), threads=rule_threads("merge.smk", "merge_calls"))
     return {}
 
 
@@ -134,7 +144,8 @@ def step_report(root: Path) -> dict[str, float]:
         output=_namedlist(html="results/report.html", figures="results/report/figures",
                           summary="results/report/call_summary.json"),
         params=_namedlist(publish={"enabled": False}),
-        log=_namedlist("logs/render_report.log"), threads=2)
+        log=_namedlist("logs/render_report.log"),
+        threads=rule_threads("report.smk", "render_report"))
     measured["render_s"] = time.perf_counter() - started - measured["summarize_s"]
     return measured
 

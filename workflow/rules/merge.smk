@@ -11,6 +11,10 @@ rule merge_calls:
     output:
         vcf="results/calls/{callset}.vcf.gz",
         tbi="results/calls/{callset}.vcf.gz.tbi",
+    # bcftools view's bgzip compression threads: compression is most of a large merge
+    # (2,504 samples: 84 of 149 CPU-s), and 2 took it from 116 s to 67 s on 2 cores, the
+    # same bytes (bench/after_calling.py; README, Measured).
+    threads: 2
     log:
         "logs/merge_calls/{callset}.log",
     benchmark:
@@ -31,6 +35,7 @@ if not JOINT:
         output:
             vcf="results/calls/cohort.vcf.gz",
             tbi="results/calls/cohort.vcf.gz.tbi",
+        threads: 2  # compression threads, as merge_calls
         log:
             "logs/merge_callsets.log",
         benchmark:

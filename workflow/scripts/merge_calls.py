@@ -16,5 +16,6 @@ run_logged(
         contig_order=[name for name, _ in read_fai(Path(snakemake.input.fai))],
         sample_order=Path(snakemake.input.samples),
         work_dir=Path(snakemake.output.vcf).parent / f".merge-{snakemake.wildcards.callset}",
+        threads=snakemake.threads,
     ),
 )

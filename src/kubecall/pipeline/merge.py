@@ -18,16 +18,19 @@ def merge_region_vcfs(
     contig_order: Sequence[str],
     sample_order: Path,
     work_dir: Path,
+    threads: int = 1,
 ) -> int:
     """Concatenate ``inputs`` (in region-plan order), check the result, bgzip and tabix it.
 
     Sample columns follow ``sample_order`` (the sheet's order; freebayes uses its own).
-    Returns the number of records. Regions own disjoint intervals in reference order, so a
-    plain concatenation is sorted; :func:`check_sorted_unique` proves it rather than trusts it.
+    ``threads``: compression threads (bgzip is most of a large merge's time; the bytes
+    written are the same whatever the number). Returns the number of records. Regions own
+    disjoint intervals in reference order, so a plain concatenation is sorted;
+    :func:`check_sorted_unique` proves it rather than trusts it.
     """
     file_list, partial = _prepare(inputs, output, work_dir)
     _write_reordered(["bcftools", "concat", "--no-version", "--file-list", str(file_list),
-                      "-Ou"], sample_order, partial)
+                      "-Ou"], sample_order, partial, threads)
     return _check_and_index(partial, output, contig_order)
 
 
@@ -37,8 +40,10 @@ def merge_callsets(
     contig_order: Sequence[str],
     sample_order: Path,
     work_dir: Path,
+    threads: int = 1,
 ) -> int:
-    """Merge call sets of disjoint samples (per group or per sample) into one, sample-wise.
+    """Merge call sets of disjoint samples (per group or per sample) into one, sample-wise,
+    with ``threads`` compression threads.
 
     A site called in one call set but not another gets missing genotypes there (``./.``):
     that group was not called at the site, which is not the same as hom-ref. Records with
@@ -46,7 +51,7 @@ def merge_callsets(
     """
     file_list, partial = _prepare(inputs, output, work_dir)
     _write_reordered(["bcftools", "merge", "--no-version", "--merge", "none", "--file-list",
-                      str(file_list), "-Ou"], sample_order, partial)
+                      str(file_list), "-Ou"], sample_order, partial, threads)
     return _check_and_index(partial, output, contig_order)
 
 
@@ -58,8 +63,10 @@ def _prepare(inputs: Sequence[Path], output: Path, work_dir: Path) -> tuple[Path
     return file_list, output.with_name(output.name + ".partial.vcf.gz")
 
 
-def _write_reordered(command: list[str], sample_order: Path, partial: Path) -> None:
-    """Run a bcftools command writing BCF to stdout; bgzip its VCF with samples reordered.
+def _write_reordered(command: list[str], sample_order: Path, partial: Path,
+                     threads: int) -> None:
+    """Run a bcftools command writing BCF to stdout; bgzip its VCF with samples reordered,
+    in ``threads`` compression threads.
 
     The producer's stderr goes to a file: bcftools concat writes a line per input to it, and
     a pipe nobody reads until the end fills (64 KiB, some 600 regions) and stops it."""
@@ -67,7 +74,7 @@ def _write_reordered(command: list[str], sample_order: Path, partial: Path) -> N
         producer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=producer_stderr)
         reorder = subprocess.run(
             ["bcftools", "view", "--no-version", "--samples-file", str(sample_order),
-             "-Oz", "-o", str(partial), "-"],
+             "--threads", str(threads), "-Oz", "-o", str(partial), "-"],
             stdin=producer.stdout, capture_output=True, text=True, check=False,
         )
         assert producer.stdout is not None
