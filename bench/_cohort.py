@@ -25,6 +25,16 @@ READ_LENGTH = 100  # dwgsim reads: 2 x 100 bp pairs
 QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 
+def schema_defaults() -> dict[str, dict[str, object]]:
+    """The schema's defaults of regions.* and calling.*."""
+    from kubecall.pipeline.config import load_schema
+
+    schema = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+    return {section: {key: spec.get("default") for key, spec in
+                      schema["properties"][section]["properties"].items()}
+            for section in ("regions", "calling")}
+
+
 def timed(command: list[str], output: Path | None = None) -> float:
     """Run a command (stdout to ``output``, bgzipped), return its wall time in seconds."""
     return run_measured(command, capture=False, bgzip_to=output).seconds

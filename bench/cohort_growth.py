@@ -63,23 +63,15 @@ from _cohort import (
     region_rows,
     run_freebayes_parallel,
     run_kubecall,
+    schema_defaults,
     write_sample_sheet,
 )
 
 from kubecall.devtools.concordance import compare_records
-from kubecall.pipeline.config import load_schema
 
 TOOLS = {"dwgsim": "dwgsim", "bwa": "bwa", "samtools": "samtools", "parallel": "parallel",
          "vcfstreamsort": "libvcflib-tools", "vcfuniq": "libvcflib-tools", "bgzip": "tabix",
          "tabix": "tabix", "freebayes": "freebayes"}
-
-
-def schema_defaults() -> dict[str, dict[str, object]]:
-    """The schema's defaults of regions.* and calling.*."""
-    schema = load_schema(REPO / "workflow/schemas/config.schema.yaml")
-    return {section: {key: spec.get("default") for key, spec in
-                      schema["properties"][section]["properties"].items()}
-            for section in ("regions", "calling")}
 
 
 def kubernetes_profile() -> dict[str, object]:

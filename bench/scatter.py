@@ -37,17 +37,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 from _cohort import (
-    REPO,
     build_dwgsim_cohort,
     region_seconds,
     run_freebayes_parallel,
+    schema_defaults,
     timed,
 )
 from _cohort import run_kubecall as run_workflow
 
 from kubecall.devtools.concordance import Concordance, compare_records
 from kubecall.devtools.simulate import SimulationParams, simulate_cohort
-from kubecall.pipeline.config import load_schema
 from kubecall.report.progress import REGION_DONE, REGION_START
 
 
@@ -56,8 +55,7 @@ def run_serial(cohort: Path, bams: list[str], out: Path) -> float:
 
 
 def default_padding() -> int:
-    schema = load_schema(REPO / "workflow/schemas/config.schema.yaml")
-    return schema["properties"]["regions"]["properties"]["padding"]["default"]
+    return int(schema_defaults()["regions"]["padding"])
 
 
 def run_kubecall(cohort: Path, strategy: str, padding: int,
