@@ -74,13 +74,14 @@ def stats_command(root: Path) -> str:
 
 
 def rule_threads(smk: str, rule: str) -> int:
-    """A rule's ``threads:`` in workflow/rules/<smk>, as the workflow gives its jobs."""
+    """A rule's ``threads:`` in workflow/rules/<smk>, as the workflow gives its jobs (1, as
+    snakemake, when the rule has none)."""
     text = (REPO / "workflow/rules" / smk).read_text()
+    if not re.search(rf"^ *rule {rule}:$", text, re.MULTILINE):
+        raise SystemExit(f"no rule {rule} in workflow/rules/{smk}")
     found = re.search(rf"^ *rule {rule}:\n(?:(?! *rule ).*\n)*? *threads: (\d+)", text,
                       re.MULTILINE)
-    if found is None:
-        raise SystemExit(f"no threads: for rule {rule} in workflow/rules/{smk}")
-    return int(found.group(1))
+    return int(found.group(1)) if found else 1
 
 
 def _namedlist(*items: object, **named: object):
@@ -119,9 +120,6 @@ def step_merge(root: Path) -> dict[str, float]:
 
 
 def step_report(root: Path) -> dict[str, float]:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import kubecall.report.data as data
     from kubecall.layout import DELIVERABLES
 

@@ -25,10 +25,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-
 from kubecall.report.data import load_run  # noqa: E402
 from kubecall.report.render import write_report  # noqa: E402
 from kubecall.report.vcf_summary import summarize_calls  # noqa: E402

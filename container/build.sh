@@ -182,7 +182,6 @@ umoci config --image "$image" --no-history --created "$created" --author kubecal
     --config.env "PATH=$venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --config.env HOME=/tmp --config.env XDG_CACHE_HOME=/tmp/.cache --config.env TMPDIR=/tmp \
     --config.env LANG=C.UTF-8 --config.env PYTHONDONTWRITEBYTECODE=1 \
-    --config.env MPLCONFIGDIR=/tmp/.config/matplotlib \
     --config.cmd snakemake --config.cmd --version \
     --config.label "org.opencontainers.image.title=kubecall" \
     --config.label "org.opencontainers.image.version=$tag"

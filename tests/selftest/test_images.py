@@ -25,7 +25,8 @@ PROBE = "; ".join([
     "&& echo token", "grep -c localhost /etc/hosts",
     "python -c 'import kubecall, snakemake_executor_plugin_kubecall; print(kubecall.__file__)'",
     # no warning about an unwritable cache or config directory (stderr is in the log too)
-    "snakemake --version", "python -c 'import matplotlib.pyplot, pysam'", "freebayes --version",
+    "snakemake --version", "python -c 'import kubecall.report.render, pysam'",
+    "freebayes --version",
 ])
 EXPECTED = [
     "10001", "10001", "/workspace", "/tmp", "/opt/kubecall/venv/bin/python", "samtools 1.16.1",

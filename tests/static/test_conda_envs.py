@@ -17,8 +17,7 @@ from tests.conftest import REPO
 SRC = REPO / "src"
 # Import name -> the conda packages that provide it (any one suffices).
 PROVIDERS = {
-    "yaml": {"pyyaml"}, "matplotlib": {"matplotlib-base", "matplotlib"},
-    "numpy": {"numpy", "matplotlib-base"}, "pysam": {"pysam"}, "jsonschema": {"jsonschema"},
+    "yaml": {"pyyaml"}, "numpy": {"numpy"}, "pysam": {"pysam"}, "jsonschema": {"jsonschema"},
     "boto3": {"boto3"}, "botocore": {"boto3", "botocore"},
     "kubernetes": {"python-kubernetes"},
 }
@@ -105,5 +104,5 @@ def test_the_rules_env_provides_what_its_script_imports(rule: str, script: Path,
 def test_the_walk_sees_imports_that_are_only_inside_functions() -> None:
     """The report reads the publication URL through kubecall.publish (boto3) lazily."""
     imports, _ = third_party_imports(REPO / "workflow" / "scripts" / "render_report.py")
-    assert {"boto3", "matplotlib", "pysam"} <= imports, imports
+    assert {"boto3", "pysam"} <= imports, imports
     assert len(rule_scripts()) >= 9

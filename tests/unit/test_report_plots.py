@@ -1,22 +1,17 @@
-"""The report's figures hold the series they claim (checked on the Figure objects)."""
+"""The report's figures hold the series they claim (checked on the charts' series)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import pytest
 
-matplotlib.use("Agg")
-
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.container import BarContainer  # noqa: E402
-
-from kubecall.errors import KubecallError  # noqa: E402
-from kubecall.report import plots  # noqa: E402
-from kubecall.report.bcftools_stats import SampleCounts, parse_stats  # noqa: E402
-from kubecall.report.data import RegionRow  # noqa: E402
-from kubecall.report.vcf_summary import Reservoir  # noqa: E402
+from kubecall.errors import KubecallError
+from kubecall.report import plots
+from kubecall.report.bcftools_stats import SampleCounts, parse_stats
+from kubecall.report.data import RegionRow
+from kubecall.report.svg import Chart
+from kubecall.report.vcf_summary import Reservoir
 
 
 def region(name: str, batch: str, seconds: float, how: str = "normal", weight: float = 1.0,
@@ -32,93 +27,96 @@ REGIONS = [
 ]
 
 
-def bars(figure: matplotlib.figure.Figure) -> dict[str, list[float]]:
-    """Bar heights by series label, for the figure's only axes."""
-    (axes,) = figure.axes
-    return {c.get_label(): [p.get_height() for p in c.patches]
-            for c in axes.containers if isinstance(c, BarContainer)}
+def series(chart: Chart, kind: str = "bars") -> dict[str, list[float]]:
+    """Values by series label, for the chart's series of ``kind``."""
+    return {s.label: list(s.ys) for s in chart.series if s.kind == kind}
+
+
+def tick_labels(chart: Chart) -> list[str]:
+    return [label for _, label in chart.xticks or []]
 
 
 def test_region_runtimes_separate_runaway_regions_and_draw_the_budget() -> None:
-    figure = plots.region_runtimes_figure(REGIONS, budget=5.0)
-    series = bars(figure)
-    assert series == {"normal": [1.5, 2.5], "runaway (split or fallback)": [9.0, 7.0]}
-    (axes,) = figure.axes
-    runaway = next(c for c in axes.containers if c.get_label().startswith("runaway"))
-    assert [p.get_x() + p.get_width() / 2 for p in runaway.patches] == [1, 3]  # plan order
-    assert to_hex(runaway.patches[0].get_facecolor()) == plots.RUNAWAY_COLOUR
-    (budget,) = axes.get_lines()
-    assert list(budget.get_ydata()) == [5.0, 5.0] and "budget" in budget.get_label()
-    assert [t.get_text() for t in axes.get_xticklabels()] == ["r0", "r1", "r2", "r3"]
+    chart = plots.region_runtimes_figure(REGIONS, budget=5.0)
+    assert series(chart) == {"normal": [1.5, 2.5], "runaway (split or fallback)": [9.0, 7.0]}
+    runaway = next(s for s in chart.series if s.label.startswith("runaway"))
+    assert list(runaway.xs) == [1, 3]  # plan order
+    assert runaway.colours[0] == plots.RUNAWAY_COLOUR and runaway.hatch
+    (budget,) = [s for s in chart.series if s.kind == "hline"]
+    assert budget.ys == (5.0,) and "budget" in budget.label
+    assert tick_labels(chart) == ["r0", "r1", "r2", "r3"]
+    assert runaway.tips[0] == "r1 (c:1-r1): 9 s"  # what hovering a bar says
 
 
 def test_region_runtimes_without_runaways_has_one_series_and_no_budget_line() -> None:
-    figure = plots.region_runtimes_figure(REGIONS[::2], budget=None)
-    assert bars(figure) == {"normal": [1.5, 2.5]}
-    assert figure.axes[0].get_lines() == []
+    chart = plots.region_runtimes_figure(REGIONS[::2], budget=None)
+    assert series(chart) == {"normal": [1.5, 2.5]}
+    assert series(chart, "hline") == {}
 
 
 def test_many_regions_are_drawn_as_lines_with_a_readable_number_of_tick_labels() -> None:
     many = [region(f"r{i}", "b0", float(i % 7), "split" if i % 100 == 3 else "normal")
             for i in range(1000)]
-    axes = plots.region_runtimes_figure(many, None).axes[0]
-    assert bars(axes.figure) == {}  # no patch per region at this size
-    lines = {c.get_label(): c.get_segments() for c in axes.collections}
+    chart = plots.region_runtimes_figure(many, None)
+    assert series(chart) == {}  # no rectangle per region at this size
+    lines = {s.label: list(zip(s.xs, s.ys, strict=True)) for s in chart.series}
     assert len(lines["normal"]) == 990 and len(lines["runaway (split or fallback)"]) == 10
-    assert [s[1].tolist() for s in lines["runaway (split or fallback)"][:2]] == [[3, 3], [103, 5]]
-    assert len(axes.get_xticklabels()) <= plots.MAX_TICK_LABELS
-    records = plots.variants_per_region_figure(many).axes[0]
-    assert [len(c.get_segments()) for c in records.collections] == [1000]
+    assert lines["runaway (split or fallback)"][:2] == [(3, 3), (103, 5)]
+    assert len(tick_labels(chart)) <= plots.MAX_TICK_LABELS
+    records = plots.variants_per_region_figure(many)
+    assert [len(s.ys) for s in records.series if s.kind == "lines"] == [1000]
 
 
 def test_batch_runtimes_colour_batches_holding_a_runaway() -> None:
-    figure = plots.batch_runtimes_figure({"b0": 4.0, "b1": 16.0}, frozenset({"b1"}))
-    assert bars(figure) == {"batch wall time": [4.0, 16.0]}
-    patches = figure.axes[0].containers[0].patches
-    assert [to_hex(p.get_facecolor()) for p in patches] == [plots.NORMAL_COLOUR,
-                                                           plots.RUNAWAY_COLOUR]
+    chart = plots.batch_runtimes_figure({"b0": 4.0, "b1": 16.0}, frozenset({"b1"}))
+    assert series(chart) == {"batch wall time": [4.0, 16.0]}
+    assert list(chart.series[0].colours) == [plots.NORMAL_COLOUR, plots.RUNAWAY_COLOUR]
 
 
 def test_work_vs_runtime_plots_each_region_once() -> None:
-    axes = plots.work_vs_runtime_figure(REGIONS).axes[0]
-    points = {c.get_label(): c.get_offsets().tolist() for c in axes.collections}
-    assert points == {"normal": [[10, 1.5], [11, 2.5]], "runaway": [[12, 9.0], [13, 7.0]]}
+    chart = plots.work_vs_runtime_figure(REGIONS)
+    points = {s.label: list(zip(s.xs, s.ys, strict=True)) for s in chart.series}
+    assert points == {"normal": [(10, 1.5), (11, 2.5)], "runaway": [(12, 9.0), (13, 7.0)]}
 
 
 def test_variants_per_contig_skips_empty_contigs_in_reference_order() -> None:
-    figure = plots.variants_per_contig_figure({"chr1": 5, "chrUn": 0, "HLA-S*01:01": 2})
-    assert bars(figure) == {"records": [5, 2]}
-    labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
-    assert labels == ["chr1", "HLA-S*01:01"]
+    chart = plots.variants_per_contig_figure({"chr1": 5, "chrUn": 0, "HLA-S*01:01": 2})
+    assert series(chart) == {"records": [5, 2]}
+    assert tick_labels(chart) == ["chr1", "HLA-S*01:01"]
 
 
 def test_variants_per_region_in_plan_order() -> None:
-    assert bars(plots.variants_per_region_figure(REGIONS)) == {"records": [7, 30, 4, 2]}
+    assert series(plots.variants_per_region_figure(REGIONS)) == {"records": [7, 30, 4, 2]}
 
 
 def test_histogram_counts_every_value_and_notes_an_empty_series() -> None:
-    figure = plots.histogram_figure([0.1, 0.2, 0.5, 0.55, 0.9], "Allele balance", "AB",
-                                    bins=10, value_range=(0.0, 1.0))
-    heights = bars(figure)["Allele balance"]
+    chart = plots.histogram_figure([0.1, 0.2, 0.5, 0.55, 0.9], "Allele balance", "AB",
+                                   bins=10, value_range=(0.0, 1.0))
+    heights = series(chart)["Allele balance"]
     assert len(heights) == 10 and sum(heights) == 5 and heights[5] == 2
+    (bars,) = chart.series
+    assert bars.xs[0] == pytest.approx(0.05) and bars.width == pytest.approx(0.1)
     empty = plots.histogram_figure([], "QUAL", "QUAL")
-    assert bars(empty) == {}
-    assert [t.get_text() for t in empty.axes[0].texts] == ["no values"]
+    assert series(empty) == {} and empty.note == "no values"
+
+
+def test_bin_counts_follow_numpy_histogram_at_the_edges() -> None:
+    # numpy.histogram's rules: half-open bins, the last one closed, values outside dropped
+    assert plots.bin_counts([0.0, 0.25, 0.5, 1.0, 1.5, -0.1], 4, 0.0, 1.0) == [1, 1, 1, 1]
+    values = [i / 7 for i in range(100)]
+    assert sum(plots.bin_counts(values, 40, min(values), max(values))) == 100
 
 
 def test_per_sample_figure_has_one_series_per_count() -> None:
     samples = [SampleCounts("A", 10, 3, 5, 4, 4, 1, 20.0, 2, 0),
                SampleCounts("B", 11, 1, 6, 5, 2, 0, 30.0, 0, 4)]
-    series = bars(plots.per_sample_figure(samples))
-    assert series == {"het SNPs": [5, 6], "hom-alt SNPs": [3, 1], "indels": [1, 0],
-                      "singletons": [2, 0]}
-
-
-def test_figure_png_is_a_png() -> None:
-    import base64
-
-    encoded = plots.figure_png_base64(plots.variants_per_region_figure(REGIONS))
-    assert base64.b64decode(encoded)[:8] == b"\x89PNG\r\n\x1a\n"
+    chart = plots.per_sample_figure(samples)
+    assert series(chart) == {"het SNPs": [5, 6], "hom-alt SNPs": [3, 1], "indels": [1, 0],
+                             "singletons": [2, 0]}
+    # each sample's four bars sit side by side around its tick, not on the next sample's
+    centres = sorted(x for s in chart.series for x in s.xs)
+    assert all(-0.4 < x < 0.4 for x in centres[:4]) and all(0.6 < x < 1.4 for x in centres[4:])
+    assert tick_labels(chart) == ["A", "B"]
 
 
 def test_reservoir_keeps_everything_below_capacity_and_a_fixed_sample_above() -> None:

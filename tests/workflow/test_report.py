@@ -17,7 +17,7 @@ import yaml
 from kubecall.pipeline.batching import read_batches
 from kubecall.report.bcftools_stats import parse_stats
 from kubecall.report.progress import _read_batch_log, format_progress, read_progress
-from kubecall.report.render import FIGURES, SECTIONS, draw_figures
+from kubecall.report.render import FIGURES, SECTIONS
 from tests.conftest import REPO
 from tests.support.browser import load_page, needs_chromium
 
@@ -61,9 +61,9 @@ def tsv(path: Path) -> list[dict[str, str]]:
 
 def test_report_is_self_contained_and_shows_the_run(run_dir: Path) -> None:
     page = (run_dir / "results/report.html").read_text()
-    # nothing fetched from elsewhere: every image is inline
+    # nothing fetched from elsewhere: every figure is inline
     assert not re.search(r"""(src|href)=["'](https?:|//)""", page)
-    assert page.count('src="data:image/png;base64,') == 9
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == len(FIGURES) == 9
     run = json.loads((run_dir / "results/run.json").read_text())
     assert run["run_id"] in page
     for tool, version in run["tools"].items():
@@ -104,23 +104,22 @@ def test_regions_the_run_split_or_retried_are_marked_with_the_budget(run_dir: Pa
             f"{data.regions[4].name}") in page
 
 
-def test_figures_are_written_for_snakemake_report(run_dir: Path) -> None:
-    names = sorted(p.stem for p in (run_dir / "results/report/figures").glob("*.png"))
-    assert names == sorted(FIGURES)
-    for path in (run_dir / "results/report/figures").glob("*.png"):
-        assert path.read_bytes()[:4] == b"\x89PNG"
+def test_figures_are_written_for_snakemake_report_as_the_page_shows_them(run_dir: Path) -> None:
+    import xml.etree.ElementTree as ET
 
-
-def test_figures_drawn_in_parallel_processes_equal_those_drawn_serially(run_dir: Path) -> None:
-    from kubecall.report.data import load_run
-
-    data = load_run(run_dir)
-    parallel = draw_figures(data, workers=2)
-    assert list(parallel) == list(FIGURES)  # every figure, in page order
-    assert parallel == draw_figures(data, workers=1)
-    # and the run (render_report has 2 threads) wrote exactly these bytes
-    for name, png in parallel.items():
-        assert (run_dir / f"results/report/figures/{name}.png").read_bytes() == png
+    figures = run_dir / "results/report/figures"
+    written = sorted(p.name for p in figures.iterdir() if not p.name.startswith("."))
+    assert written == sorted(f"{name}.svg" for name in FIGURES)
+    page = (run_dir / "results/report.html").read_text()
+    for name in FIGURES:
+        svg = (figures / f"{name}.svg").read_text()
+        ET.fromstring(svg)  # well-formed on its own
+        assert f'<figure id="figure-{name}" aria-label="' in page and svg in page
+    # the run's regions are the runtime figure's bars, one each with the region's name
+    regions = tsv(run_dir / "results/qc/region_runtimes.tsv")
+    runtimes = ET.fromstring((figures / "region_runtimes.svg").read_text())
+    tips = [t.text for t in runtimes.iterfind(".//{*}g[@class='series']/{*}rect/{*}title")]
+    assert [tip.split(" ")[0] for tip in tips] == [row["region"] for row in regions]
 
 
 def test_snakemake_report_collects_the_marked_outputs(run_dir: Path) -> None:

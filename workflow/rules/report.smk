@@ -1,5 +1,5 @@
-# Report: results/report.html, one self-contained page (figures embedded) that is published
-# with the run, and its figures as PNG files for `snakemake --report`. With publishing on,
+# Report: results/report.html, one self-contained page (figures inline) that is published
+# with the run, and its figures as SVG files for `snakemake --report`. With publishing on,
 # results/publish/report.html is rendered again after publication, adding the receipt.
 # run.json describes the run (tool versions, config, run id) for the report and publication.
 
@@ -32,7 +32,7 @@ rule render_report:
         ),
         figures=report(
             directory("results/report/figures"),
-            patterns=["{name}.png"],
+            patterns=["{name}.svg"],
             caption="../report/figures.rst",
             category="Figures",
             labels={"figure": "{name}"},
@@ -40,8 +40,6 @@ rule render_report:
         summary="results/report/call_summary.json",
     params:
         publish=config["publish"],
-    # The figures are drawn in parallel processes: at the end of a run the cores are free.
-    threads: 2
     log:
         "logs/render_report.log",
     benchmark:

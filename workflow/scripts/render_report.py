@@ -2,10 +2,6 @@
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on a cluster node
-
 from kubecall.layout import BENCHMARKS, DELIVERABLES
 from kubecall.pipeline.scripting import run_logged
 from kubecall.report.data import load_report_data
@@ -23,8 +19,7 @@ def main() -> None:
     data = load_report_data(deliverables, Path(BENCHMARKS), snakemake.params.publish,
                             Path(receipt) if receipt else None, calls=calls)
     figures = snakemake.output.get("figures")
-    write_report(data, Path(snakemake.output.html), Path(figures) if figures else None,
-                 workers=snakemake.threads)
+    write_report(data, Path(snakemake.output.html), Path(figures) if figures else None)
     if "summary" in snakemake.output.keys():
         data.calls.write_json(Path(snakemake.output.summary))
 

@@ -2,5 +2,6 @@
 
 Split by concern: :mod:`.bcftools_stats` parses ``bcftools stats``, :mod:`.vcf_summary`
 reads the call set, :mod:`.data` gathers a run directory's facts into :class:`.data.ReportData`,
-:mod:`.plots` draws matplotlib figures from it and :mod:`.html` renders the page.
+:mod:`.plots` makes the figures (SVG charts, :mod:`.svg`) from it and :mod:`.render`
+renders the page.
 """

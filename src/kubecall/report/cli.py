@@ -55,9 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
     from kubecall.report.data import load_run
     from kubecall.report.render import write_report
 

@@ -1,136 +1,133 @@
-"""The report's figures, drawn with matplotlib's object API (no pyplot state, Agg only).
+"""The report's figures as :class:`~kubecall.report.svg.Chart` objects.
 
-Each function takes plain data and returns a :class:`~matplotlib.figure.Figure`; series are
-labelled (bar containers, lines, collections) so tests can check what a figure holds.
+Each function takes plain data and returns a chart whose series are labelled, so tests can
+check what a figure holds; :meth:`~kubecall.report.svg.Chart.svg` writes it.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping, Sequence
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from kubecall.report.bcftools_stats import SampleCounts
 from kubecall.report.data import RegionRow
+from kubecall.report.svg import Chart
 
 NORMAL_COLOUR = "#4c72b0"
 RUNAWAY_COLOUR = "#d62728"
 ACCENT_COLOUR = "#55a868"
+# One colour per series of the per-sample figure.
+SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 # Above this many bars, per-bar tick labels would overlap: label a subset.
 MAX_TICK_LABELS = 40
-# Above this many regions, one bar patch each is slow to draw (seconds at 3,000): each series
-# becomes one collection of vertical lines instead, which looks the same at that density.
+# Above this many regions, a rectangle (with its tooltip) per region makes a heavy page: each
+# series becomes one path of vertical lines instead, which looks the same at that density.
 MAX_BARS = 400
-WIDE = (9.0, 3.4)
-SMALL = (4.6, 3.2)
+WIDE = (864, 326)  # px
+SMALL = (442, 307)
 
 
-def region_runtimes_figure(regions: Sequence[RegionRow], budget: float | None) -> Figure:
+def region_runtimes_figure(regions: Sequence[RegionRow], budget: float | None) -> Chart:
     """Seconds per region in plan order; runaway regions (split or fallback) in red."""
-    figure = Figure(figsize=WIDE, layout="constrained")
-    axes = figure.add_subplot()
+    chart = Chart("Calling time per region", *WIDE, ylabel="seconds", legend=True)
     normal = [(i, r) for i, r in enumerate(regions) if not r.runaway]
     runaway = [(i, r) for i, r in enumerate(regions) if r.runaway]
     dense = len(regions) > MAX_BARS
-    _bars(axes, [i for i, _ in normal], [r.seconds for _, r in normal], NORMAL_COLOUR,
-          "normal", dense)
+    _bars(chart, normal, [r.seconds for _, r in normal], NORMAL_COLOUR, "normal", dense, "s")
     if runaway:
-        _bars(axes, [i for i, _ in runaway], [r.seconds for _, r in runaway], RUNAWAY_COLOUR,
-              "runaway (split or fallback)", dense, hatch="//")
+        _bars(chart, runaway, [r.seconds for _, r in runaway], RUNAWAY_COLOUR,
+              "runaway (split or fallback)", dense, "s", hatch=True)
     if budget:
-        axes.axhline(budget, color="black", linestyle="--", linewidth=1,
-                     label=f"time budget ({budget:g} s)")
-    _region_ticks(axes, [r.name for r in regions])
-    axes.set_ylabel("seconds")
-    axes.set_title("Calling time per region")
-    axes.legend(loc="upper right", fontsize="small")
-    return figure
+        chart.hline(budget, "#000000", f"time budget ({budget:g} s)")
+    _region_ticks(chart, [r.name for r in regions])
+    return chart
 
 
 def batch_runtimes_figure(batch_seconds: Mapping[str, float],
-                          runaway_batches: frozenset[str] = frozenset()) -> Figure:
+                          runaway_batches: frozenset[str] = frozenset()) -> Chart:
     """Wall seconds per calling job (batch); batches holding a runaway region in red."""
-    figure = Figure(figsize=WIDE, layout="constrained")
-    axes = figure.add_subplot()
+    chart = Chart("Wall time per calling job (batch)"
+                  + ("; red: holds a runaway region" if runaway_batches else ""), *WIDE,
+                  ylabel="seconds")
     names = list(batch_seconds)
-    colours = [RUNAWAY_COLOUR if n in runaway_batches else NORMAL_COLOUR for n in names]
-    axes.bar(range(len(names)), [batch_seconds[n] for n in names], color=colours,
-             label="batch wall time")
-    _region_ticks(axes, names)
-    axes.set_ylabel("seconds")
-    axes.set_title("Wall time per calling job (batch)"
-                   + ("; red: holds a runaway region" if runaway_batches else ""))
-    return figure
+    chart.bars(range(len(names)), [batch_seconds[n] for n in names],
+               [RUNAWAY_COLOUR if n in runaway_batches else NORMAL_COLOUR for n in names],
+               "batch wall time",
+               tips=[f"{n}: {batch_seconds[n]:,.1f} s" for n in names])
+    _region_ticks(chart, names)
+    return chart
 
 
-def work_vs_runtime_figure(regions: Sequence[RegionRow]) -> Figure:
+def work_vs_runtime_figure(regions: Sequence[RegionRow]) -> Chart:
     """Expected work (the plan's weight) against measured seconds, one point per region."""
-    figure = Figure(figsize=SMALL, layout="constrained")
-    axes = figure.add_subplot()
-    normal = [r for r in regions if not r.runaway]
-    runaway = [r for r in regions if r.runaway]
-    axes.scatter([r.weight for r in normal], [r.seconds for r in normal], s=14,
-                 color=NORMAL_COLOUR, label="normal")
-    if runaway:
-        axes.scatter([r.weight for r in runaway], [r.seconds for r in runaway], s=28,
-                     marker="x", color=RUNAWAY_COLOUR, label="runaway")
-    axes.set_xlabel("expected work (plan weight)")
-    axes.set_ylabel("seconds")
-    axes.set_title("Expected work vs runtime")
-    axes.legend(fontsize="small")
-    return figure
+    chart = Chart("Expected work vs runtime", *SMALL, xlabel="expected work (plan weight)",
+                  ylabel="seconds", legend=True)
+    for label, colour, marker, chosen in (
+            ("normal", NORMAL_COLOUR, "o", [r for r in regions if not r.runaway]),
+            ("runaway", RUNAWAY_COLOUR, "x", [r for r in regions if r.runaway])):
+        if chosen or label == "normal":
+            chart.points([r.weight for r in chosen], [r.seconds for r in chosen], colour,
+                         label, marker=marker,
+                         tips=[f"{r.name}: weight {r.weight:,.0f}, {r.seconds:,.1f} s"
+                               for r in chosen])
+    return chart
 
 
-def variants_per_contig_figure(contig_records: Mapping[str, int], limit: int = 40) -> Figure:
+def variants_per_contig_figure(contig_records: Mapping[str, int], limit: int = 40) -> Chart:
     """Records per contig, in reference order; contigs without records are left out."""
     shown = [(name, count) for name, count in contig_records.items() if count][:limit]
-    figure = Figure(figsize=SMALL, layout="constrained")
-    axes = figure.add_subplot()
-    axes.bar(range(len(shown)), [count for _, count in shown], color=NORMAL_COLOUR,
-             label="records")
-    axes.set_xticks(range(len(shown)), [name for name, _ in shown], rotation=45, ha="right",
-                    fontsize="small")
-    axes.set_ylabel("records")
-    axes.set_title("Variants per contig")
-    return figure
+    chart = Chart("Variants per contig", *SMALL, ylabel="records", xtick_rotation=45,
+                  xtick_font="small", xlim=(-0.6, len(shown) - 0.4))
+    chart.bars(range(len(shown)), [count for _, count in shown], NORMAL_COLOUR, "records",
+               tips=[f"{name}: {count:,} records" for name, count in shown])
+    chart.xticks = [(i, name) for i, (name, _) in enumerate(shown)]
+    return chart
 
 
-def variants_per_region_figure(regions: Sequence[RegionRow]) -> Figure:
+def variants_per_region_figure(regions: Sequence[RegionRow]) -> Chart:
     """Records each region kept, in plan order."""
-    figure = Figure(figsize=WIDE, layout="constrained")
-    axes = figure.add_subplot()
-    dense = len(regions) > MAX_BARS
-    _bars(axes, list(range(len(regions))), [r.records for r in regions],
-          [RUNAWAY_COLOUR if r.runaway else ACCENT_COLOUR for r in regions], "records", dense)
-    _region_ticks(axes, [r.name for r in regions])
-    axes.set_ylabel("records")
-    axes.set_title("Variants per region")
-    return figure
+    chart = Chart("Variants per region", *WIDE, ylabel="records")
+    _bars(chart, list(enumerate(regions)), [r.records for r in regions],
+          [RUNAWAY_COLOUR if r.runaway else ACCENT_COLOUR for r in regions], "records",
+          len(regions) > MAX_BARS, "records")
+    _region_ticks(chart, [r.name for r in regions])
+    return chart
 
 
 def histogram_figure(values: Sequence[float], title: str, xlabel: str, bins: int = 40,
                      value_range: tuple[float, float] | None = None,
-                     log_counts: bool = False) -> Figure:
-    """A histogram of ``values`` (an empty figure with a note when there are none);
+                     log_counts: bool = False) -> Chart:
+    """A histogram of ``values`` (an empty chart with a note when there are none);
     ``log_counts`` for skewed values such as QUAL, where most records sit near zero."""
-    figure = Figure(figsize=SMALL, layout="constrained")
-    axes = figure.add_subplot()
-    if values:
-        _, _, patches = axes.hist(values, bins=bins, range=value_range, color=NORMAL_COLOUR,
-                                  log=log_counts)
-        patches.set_label(title)  # hist labels only its first bar; name the whole series
-    else:
-        axes.text(0.5, 0.5, "no values", ha="center", va="center", transform=axes.transAxes)
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel("records")
-    axes.set_title(title)
-    return figure
+    chart = Chart(title, *SMALL, xlabel=xlabel, ylabel="records", log_y=log_counts)
+    if not values:
+        chart.note = "no values"
+        return chart
+    low, high = value_range if value_range else (min(values), max(values))
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    counts = bin_counts(values, bins, low, high)
+    width = (high - low) / bins
+    edges = [low + i * width for i in range(bins + 1)]
+    chart.bars([low + (i + 0.5) * width for i in range(bins)], counts, NORMAL_COLOUR, title,
+               width=width, tips=[f"{edges[i]:,.3g} to {edges[i + 1]:,.3g}: {n:,}"
+                                  for i, n in enumerate(counts)])
+    if value_range:
+        chart.xlim = value_range
+    return chart
 
 
-def per_sample_figure(samples: Sequence[SampleCounts]) -> Figure:
+def bin_counts(values: Sequence[float], bins: int, low: float, high: float) -> list[int]:
+    """How many values fall in each of ``bins`` equal bins over ``[low, high]``: the last
+    bin holds ``high`` itself and values outside the range are not counted (as numpy)."""
+    counts = [0] * bins
+    scale = bins / (high - low)
+    for value in values:
+        if low <= value <= high:
+            counts[min(int((value - low) * scale), bins - 1)] += 1
+    return counts
+
+
+def per_sample_figure(samples: Sequence[SampleCounts]) -> Chart:
     """Heterozygous, homozygous-alt, indel and singleton counts per sample."""
     series = {
         "het SNPs": [s.hets for s in samples],
@@ -138,56 +135,38 @@ def per_sample_figure(samples: Sequence[SampleCounts]) -> Figure:
         "indels": [s.indels for s in samples],
         "singletons": [s.singletons for s in samples],
     }
-    figure = Figure(figsize=WIDE, layout="constrained")
-    axes = figure.add_subplot()
-    width = 0.8 / len(series)
-    for offset, (label, counts) in enumerate(series.items()):
-        axes.bar([i + offset * width for i in range(len(samples))], counts, width=width,
-                 label=label)
     names = [s.sample for s in samples]
-    centre = width * (len(series) - 1) / 2
-    if len(names) <= MAX_TICK_LABELS:
-        axes.set_xticks([i + centre for i in range(len(names))], names, rotation=45,
-                        ha="right", fontsize="small")
-    axes.set_ylabel("count")
-    axes.set_title("Per-sample counts (bcftools stats)")
-    axes.legend(fontsize="small", ncols=4)
-    return figure
+    chart = Chart("Per-sample counts (bcftools stats)", *WIDE, ylabel="count", legend=True,
+                  xtick_rotation=45, xtick_font="small", xlim=(-0.5, max(len(names), 1) - 0.5))
+    width = 0.8 / len(series)
+    for offset, ((label, counts), colour) in enumerate(zip(series.items(), SERIES_COLOURS,
+                                                           strict=True)):
+        chart.bars([i - 0.4 + (offset + 0.5) * width for i in range(len(samples))], counts,
+                   colour, label, width=width,
+                   tips=[f"{name}: {count:,} {label}" for name, count in zip(names, counts,
+                                                                            strict=True)])
+    chart.xticks = [(i, name) for i, name in enumerate(names)] \
+        if len(names) <= MAX_TICK_LABELS else []
+    return chart
 
 
-def warm_up_figure() -> Figure:
-    """A tiny figure with the text elements every figure has: drawing it loads the fonts."""
-    figure = Figure(figsize=(1, 1))
-    axes = figure.subplots()
-    axes.set_title("t")
-    axes.set_xlabel("x")
-    return figure
-
-
-def figure_png(figure: Figure, dpi: int = 96) -> bytes:
-    """The figure as PNG bytes."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
-def figure_png_base64(figure: Figure, dpi: int = 96) -> str:
-    """The figure as a base64 PNG, for an ``<img src="data:...">`` in a self-contained page."""
-    return base64.b64encode(figure_png(figure, dpi)).decode("ascii")
-
-
-def _bars(axes: Axes, positions: Sequence[int], heights: Sequence[float],
-          colour: str | Sequence[str], label: str, dense: bool, hatch: str | None = None) -> None:
-    """One labelled series: a bar per value, or vertical lines when ``dense``."""
+def _bars(chart: Chart, rows: Sequence[tuple[int, RegionRow]], heights: Sequence[float],
+          colour: str | Sequence[str], label: str, dense: bool, unit: str,
+          hatch: bool = False) -> None:
+    """One labelled series of regions (by plan position): a bar each, or lines when
+    ``dense``."""
+    positions = [i for i, _ in rows]
     if dense:
-        axes.vlines(positions, 0, heights, colors=colour, label=label, linewidth=0.8)
+        chart.vlines(positions, heights, colour, label)
     else:
-        axes.bar(positions, heights, color=colour, label=label, hatch=hatch)
+        chart.bars(positions, heights, colour, label, hatch=hatch,
+                   tips=[f"{r.name} ({r.span}): {h:,.6g} {unit}" for (_, r), h in zip(rows, heights,
+                                                                           strict=True)])
 
 
-def _region_ticks(axes: Axes, names: Sequence[str]) -> None:
+def _region_ticks(chart: Chart, names: Sequence[str]) -> None:
     """Label every bar when few, else about MAX_TICK_LABELS evenly spaced ones."""
     step = max(1, -(-len(names) // MAX_TICK_LABELS))
-    positions = list(range(0, len(names), step))
-    axes.set_xticks(positions, [names[i] for i in positions], rotation=90, fontsize="x-small")
-    axes.set_xlim(-0.6, len(names) - 0.4)
+    chart.xticks = [(i, names[i]) for i in range(0, len(names), step)]
+    chart.xtick_rotation, chart.xtick_font = 90, "x-small"
+    chart.xlim = (-0.6, len(names) - 0.4)

@@ -1,27 +1,24 @@
 """Render :class:`~kubecall.report.data.ReportData` as one self-contained HTML page.
 
-Figures are embedded as base64 PNG and the style and script are inline, so the file can be
-mailed, published to S3 or opened offline. The script only filters the region table; a page
-whose script ran to the end carries ``data-report-ready="yes"`` on ``<html>`` (the headless
-browser test looks for it).
+Figures are inline SVG (each bar and point with a tooltip) and the style and script are
+inline, so the file can be mailed, published to S3 or opened offline. The script only
+filters the region table; a page whose script ran to the end carries
+``data-report-ready="yes"`` on ``<html>`` (the headless browser test looks for it).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from matplotlib.figure import Figure
-
 from kubecall import __version__
 from kubecall.report import plots
 from kubecall.report.data import Publication, ReportData
 from kubecall.report.resources import rule_uses, suggested_profile
+from kubecall.report.svg import Chart
 
 # (anchor, heading): the page's sections in order; the browser test expects every anchor.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -49,7 +46,8 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left}
 th{background:#f0f2f4} td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.runaway td{background:#fde8e8}
-.figures{display:flex;flex-wrap:wrap;gap:1em} img{max-width:100%;height:auto}
+.figures{display:flex;flex-wrap:wrap;gap:1em} figure{margin:0}
+figure svg{max-width:100%;height:auto}
 .scroll{max-height:24em;overflow:auto}
 .ok{color:#1a7f37;font-weight:bold} .bad{color:#c62828;font-weight:bold}
 .note{color:#555;font-size:.9em}
@@ -75,7 +73,7 @@ def _runaway_batches(data: ReportData) -> frozenset[str]:
 
 
 # Every figure of the page by file-friendly name, in page order: name -> how to draw it.
-FIGURES: dict[str, Callable[[ReportData], Figure]] = {
+FIGURES: dict[str, Callable[[ReportData], Chart]] = {
     "region_runtimes": lambda d: plots.region_runtimes_figure(d.regions, d.budget_seconds),
     "batch_runtimes": lambda d: plots.batch_runtimes_figure(d.batch_seconds(),
                                                             _runaway_batches(d)),
@@ -93,39 +91,15 @@ FIGURES: dict[str, Callable[[ReportData], Figure]] = {
 }
 
 
-# The data a forked drawing process works on (inherited at fork, never pickled).
-_FORKED_DATA: ReportData | None = None
+def draw_figures(data: ReportData) -> dict[str, str]:
+    """Each figure's SVG by name, in page order."""
+    return {name: draw(data).svg() for name, draw in FIGURES.items()}
 
 
-def _png_in_fork(name: str) -> bytes:
-    assert _FORKED_DATA is not None
-    return plots.figure_png(FIGURES[name](_FORKED_DATA))
-
-
-def draw_figures(data: ReportData, workers: int = 1) -> dict[str, bytes]:
-    """Each figure's PNG by name. Drawing (layout and rasterising) is most of a report's
-    time and the figures are independent, so with ``workers`` > 1 they are drawn in that
-    many forked processes; the bytes are the same either way."""
-    global _FORKED_DATA
-    names = list(FIGURES)
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return {name: plots.figure_png(FIGURES[name](data)) for name in names}
-    # Load fonts once here, so that every forked process inherits them instead of each
-    # loading its own.
-    plots.figure_png(plots.warm_up_figure())
-    _FORKED_DATA = data
-    try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(names))) as pool:
-            return dict(zip(names, pool.map(_png_in_fork, names, chunksize=1), strict=True))
-    finally:
-        _FORKED_DATA = None
-
-
-def render_report(data: ReportData, pngs: dict[str, bytes] | None = None) -> str:
-    """The whole page as a string (``pngs``: each figure's PNG by name, drawn if absent)."""
-    if pngs is None:
-        pngs = draw_figures(data)
-    images = {name: base64.b64encode(png).decode("ascii") for name, png in pngs.items()}
+def render_report(data: ReportData, images: dict[str, str] | None = None) -> str:
+    """The whole page as a string (``images``: each figure's SVG by name, drawn if absent)."""
+    if images is None:
+        images = draw_figures(data)
     run_id = str(data.run.get("run_id", "?"))
     body = "\n".join([
         _run_section(data),
@@ -162,19 +136,17 @@ def render_report(data: ReportData, pngs: dict[str, bytes] | None = None) -> str
 """
 
 
-def write_report(data: ReportData, path: Path, figure_dir: Path | None = None,
-                 workers: int = 1) -> None:
+def write_report(data: ReportData, path: Path, figure_dir: Path | None = None) -> None:
     """Write the page atomically (a reader never sees half a report); with ``figure_dir``,
-    also each figure as ``<name>.png`` there (what ``snakemake --report`` shows). ``workers``:
-    processes drawing the figures."""
-    # Each figure is drawn once; the page and the PNG files share the bytes.
-    pngs = draw_figures(data, workers)
+    also each figure as ``<name>.svg`` there (what ``snakemake --report`` shows)."""
+    # Each figure is drawn once; the page and the SVG files share the text.
+    images = draw_figures(data)
     if figure_dir is not None:
         figure_dir.mkdir(parents=True, exist_ok=True)
-        for name, png in pngs.items():
-            (figure_dir / f"{name}.png").write_bytes(png)
+        for name, svg in images.items():
+            (figure_dir / f"{name}.svg").write_text(svg)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(render_report(data, pngs))
+    partial.write_text(render_report(data, images))
     partial.replace(path)
 
 
@@ -185,8 +157,7 @@ def _section(anchor: str, *parts: str) -> str:
 
 
 def _figure(images: dict[str, str], name: str, alt: str) -> str:
-    source = f"data:image/png;base64,{images[name]}"
-    return f'<img id="figure-{name}" alt="{escape(alt)}" src="{source}">'
+    return f'<figure id="figure-{name}" aria-label="{escape(alt)}">{images[name]}</figure>'
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], table_id: str = "",
