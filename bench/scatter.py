@@ -77,8 +77,6 @@ def calling_window(workdir: Path) -> float:
     and each region's outcome)."""
     stamps = []
     for log in (workdir / "logs/call_batch").glob("**/*.log"):
-        if log.name.endswith(".freebayes.log"):
-            continue
         for line in log.read_text().splitlines():
             if REGION_START.search(line) or REGION_DONE.search(line):
                 stamps.append(datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f"))

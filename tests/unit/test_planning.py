@@ -10,7 +10,12 @@ import pytest
 
 from kubecall.devtools.simulate import SimulationParams, simulate_cohort
 from kubecall.errors import KubecallError
-from kubecall.pipeline.batching import assign_batches, batch_names
+from kubecall.pipeline.batching import (
+    assign_batches,
+    batch_names,
+    read_batch_regions,
+    write_batches,
+)
 from kubecall.pipeline.index_weights import WINDOW, cohort_weights, read_index_weights
 from kubecall.pipeline.planning import (
     WeightedRegion,
@@ -158,6 +163,22 @@ def test_batches_balance_work_longest_first() -> None:
     assert sorted(loads.values()) == [100.0, 100.0, 100.0]
     assert assign_batches(plan, 3) == assignment  # deterministic
     assert batch_names(1200)[0] == "b0000"
+
+
+def test_a_batch_reads_its_regions_back_whole_from_the_batches_table(tmp_path: Path) -> None:
+    # a region across a contig end, and contig names with colons (HLA alleles)
+    plan = [WeightedRegion(Region("r0000", (Interval("chr1", 0, 500),)), 12.0),
+            WeightedRegion(Region("r0001", (Interval("chr1", 500, 900),
+                                            Interval("HLA-A*01:01:01:01", 0, 80))), 9.5),
+            WeightedRegion(Region("r0002", (Interval("HLA-A*01:01:01:01", 80, 3000),)), 3.0)]
+    table = tmp_path / "batches.tsv"
+    write_batches(plan, {"r0000": "b000", "r0001": "b001", "r0002": "b000"}, table)
+    assert read_batch_regions(table, "b000") == [(plan[0].region, 12.0), (plan[2].region, 3.0)]
+    assert read_batch_regions(table, "b001") == [(plan[1].region, 9.5)]
+    assert read_batch_regions(table, "b002") == []
+    table.write_text("region\tbatch\tweight\tbases\nr0000\tb000\t12.0\t500\n")  # an old plan
+    with pytest.raises(KubecallError, match=r"batches.tsv:2: .*rerun plan_regions"):
+        read_batch_regions(table, "b000")
 
 
 def test_cohort_weights_sample_the_cohort(uneven) -> None:

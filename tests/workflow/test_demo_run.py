@@ -11,6 +11,7 @@ from pathlib import Path
 import pysam
 import pytest
 
+from kubecall.pipeline.batching import read_batches
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.workflow
@@ -70,9 +71,15 @@ def test_every_rule_leaves_logs_and_benchmarks(demo_run: Path) -> None:
     assert len(regions) == 16
     batches = sorted(p.name for p in (demo_run / "results/calls/cohort/batches").iterdir())
     assert batches == ["b000", "b001", "b002", "b003"]  # twice the 2 cores
+    plan = read_batches(demo_run / "results/regions/batches.tsv")
     for batch in batches:
-        assert (demo_run / f"logs/call_batch/cohort/{batch}.log").stat().st_size > 0
-        assert (demo_run / f"logs/call_batch/cohort/{batch}.freebayes.log").exists()
+        log = (demo_run / f"logs/call_batch/cohort/{batch}.log").read_text()
+        # kubecall's lines, and each region's freebayes stderr under its command
+        assert "freebayes at a time, longest expected first" in log
+        headings = sorted(line.split(":")[0] for line in log.splitlines()
+                          if line.startswith("# region ") and ": freebayes -f " in line)
+        assert headings == sorted(f"# region {row['region']}"
+                                  for row in plan if row["batch"] == batch)
         header = (demo_run / f"benchmarks/call_batch/cohort/{batch}.tsv").read_text().split("\t")
         assert header[0] == "s"
     for name in ("preflight_cohort", "plan_regions", "merge_calls/cohort",

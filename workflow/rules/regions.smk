@@ -1,5 +1,6 @@
 # Region plan: results/regions/regions.bed (0-based, half-open; column 4 names the region)
-# and results/regions/batches.tsv (which calling job each region belongs to, and its weight).
+# and results/regions/batches.tsv (which calling job each region belongs to, its weight and,
+# for the calling job, its intervals again).
 # The number of batches is fixed at load time, so the DAG is known before the plan exists.
 
 

@@ -3,20 +3,18 @@
 from pathlib import Path
 
 from kubecall.pipeline.allocator import resolve_allocator
-from kubecall.pipeline.batching import read_batches
+from kubecall.pipeline.batching import read_batch_regions
 from kubecall.pipeline.calling import CallSettings, call_batch
-from kubecall.pipeline.regions import read_fai, read_plan
+from kubecall.pipeline.regions import read_fai
 from kubecall.pipeline.scripting import run_logged
 
 
 def main() -> None:
-    batch = snakemake.wildcards.batch
-    # the plan's expected work per region: the job starts the longest first
-    weights = {row["region"]: float(row["weight"])
-               for row in read_batches(Path(snakemake.input.batches)) if row["batch"] == batch}
-    regions = [r for r in read_plan(Path(snakemake.input.plan)) if r.name in weights]
+    # the regions with the plan's expected work: the job starts the longest first
+    chosen = read_batch_regions(Path(snakemake.input.batches), snakemake.wildcards.batch)
+    reference = Path(snakemake.input.reference)
     settings = CallSettings(
-        reference=Path(snakemake.input.reference),
+        reference=reference,
         manifest=Path(snakemake.input.manifest),
         extra=snakemake.params.extra,
         padding=int(snakemake.params.padding),
@@ -24,9 +22,12 @@ def main() -> None:
         fallback_extra=snakemake.params.fallback,
         allocator=resolve_allocator(snakemake.params.allocator),
     )
-    call_batch(regions, dict(read_fai(Path(snakemake.input.fai))), settings,
-               Path(snakemake.output[0]), Path(snakemake.log.freebayes),
-               workers=snakemake.threads, weights=weights)
+    # the reference's index, which freebayes reads beside it (the rule's comment says why
+    # it is not an input)
+    fai = reference.with_name(reference.name + ".fai")
+    call_batch([region for region, _ in chosen], dict(read_fai(fai)), settings,
+               Path(snakemake.output[0]), Path(snakemake.log[0]), workers=snakemake.threads,
+               weights={region.name: weight for region, weight in chosen})
 
 
-run_logged(snakemake.log.main, main)
+run_logged(snakemake.log[0], main)

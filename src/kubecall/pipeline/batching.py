@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kubecall.errors import KubecallError
+from kubecall.pipeline.regions import Interval, Region
 
 if TYPE_CHECKING:
     # Only a type here: importing planning (and pysam with it) would cost every snakemake
@@ -43,16 +44,45 @@ def assign_batches(regions: Sequence[WeightedRegion], batches: int) -> dict[str,
 
 def write_batches(regions: Sequence[WeightedRegion], assignment: dict[str, str],
                   path: Path) -> None:
-    """TSV: region, batch, weight, bases — in plan order."""
+    """TSV: region, batch, weight, bases, intervals — in plan order.
+
+    ``intervals`` repeats the region's lines of regions.bed (``contig:start-end``, 0-based
+    half-open, space-separated: a FASTA name ends at whitespace), so that a calling job
+    needs this one file of the plan: each file a job declares costs the DAG at 3,000 jobs.
+    """
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(["region", "batch", "weight", "bases"])
+        writer.writerow(["region", "batch", "weight", "bases", "intervals"])
         for item in regions:
             writer.writerow([item.region.name, assignment[item.region.name],
-                             f"{item.weight:.1f}", item.region.length])
+                             f"{item.weight:.1f}", item.region.length,
+                             " ".join(f"{i.contig}:{i.start}-{i.end}"
+                                      for i in item.region.intervals)])
 
 
 def read_batches(path: Path) -> list[dict[str, str]]:
     """Rows of a batches TSV, in plan order."""
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def read_batch_regions(path: Path, batch: str) -> list[tuple[Region, float]]:
+    """The regions of ``batch`` with their expected work, in plan order."""
+    chosen = []
+    for lineno, row in enumerate(read_batches(path), 2):
+        if row["batch"] != batch:
+            continue
+        try:
+            intervals = tuple(_interval(token) for token in row["intervals"].split(" "))
+            chosen.append((Region(row["region"], intervals), float(row["weight"])))
+        except (KeyError, AttributeError, ValueError) as exc:
+            raise KubecallError(f"{path}:{lineno}: not a batches row with intervals ({exc}); "
+                                f"rerun plan_regions (snakemake --forcerun plan_regions)") from None
+    return chosen
+
+
+def _interval(token: str) -> Interval:
+    """``contig:start-end`` (the last colon ends the name, which may hold colons)."""
+    contig, _, span = token.rpartition(":")
+    start, _, end = span.partition("-")
+    return Interval(contig, int(start), int(end))

@@ -280,8 +280,8 @@ def _call_into(
     returns records kept and dropped, and what freebayes used.
 
     freebayes' stderr goes to a file of this run's own, appended whole to ``stderr_log``
-    when it ends: regions running at once share the batch's log, and a fatal line found in
-    it must be this run's."""
+    (the batch's log) when it ends: regions running at once share the batch's log, and a
+    fatal line found in it must be this run's."""
     targets = output.with_name(f"{output.name}.{region.name}.targets.bed")
     own_stderr = output.with_name(f"{output.name}.{region.name}.stderr")
     write_targets(padded_intervals(region, settings.padding, lengths), targets)
@@ -326,9 +326,16 @@ def _call_into(
 
 
 def _append_log(stderr_log: Path, heading: str, text: str) -> None:
-    """Append one freebayes run's stderr, under its heading, to the batch's log in one piece."""
-    with _LOG_LOCK, open(stderr_log, "a") as handle:
-        handle.write(heading + text)
+    """Append one freebayes run's stderr, under its heading, to the batch's log in one
+    write: the job's logging handler appends its lines to the same file (O_APPEND)."""
+    data = (heading + text + ("" if not text or text.endswith("\n") else "\n")).encode()
+    with _LOG_LOCK:
+        fd = os.open(stderr_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
 
 
 def _reap(process: subprocess.Popen) -> tuple[int, Usage]:
@@ -401,9 +408,9 @@ def call_batch(
 ) -> list[RegionOutcome]:
     """Call each region into ``out_dir/<region>.vcf.gz``, ``workers`` freebayes at a time,
     longest expected first (``weights``: the plan's expected work per region); write
-    ``out_dir/regions.tsv`` in plan order."""
+    ``out_dir/regions.tsv`` in plan order. Each freebayes' stderr is appended to
+    ``stderr_log`` (the job's log) under a heading naming its region."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stderr_log.write_text("")
     allocator = allocator_name(settings.allocator)
     log.info("freebayes allocator: %s", settings.allocator or "system malloc")
     order = dispatch_order(regions, weights or {})
