@@ -61,14 +61,14 @@ def work_vs_runtime_figure(regions: Sequence[RegionRow]) -> Chart:
     """Expected work (the plan's weight) against measured seconds, one point per region."""
     chart = Chart("Expected work vs runtime", *SMALL, xlabel="expected work (plan weight)",
                   ylabel="seconds", legend=True)
-    for label, colour, marker, chosen in (
-            ("normal", NORMAL_COLOUR, "o", [r for r in regions if not r.runaway]),
-            ("runaway", RUNAWAY_COLOUR, "x", [r for r in regions if r.runaway])):
-        if chosen or label == "normal":
-            chart.points([r.weight for r in chosen], [r.seconds for r in chosen], colour,
-                         label, marker=marker,
-                         tips=[f"{r.name}: weight {r.weight:,.0f}, {r.seconds:,.1f} s"
-                               for r in chosen])
+    def points(chosen: list[RegionRow], colour: str, label: str, marker: str) -> None:
+        chart.points([r.weight for r in chosen], [r.seconds for r in chosen], colour, label,
+                     marker=marker, tips=[f"{r.name}: weight {r.weight:,.0f}, {r.seconds:,.1f} s"
+                                          for r in chosen])
+
+    points([r for r in regions if not r.runaway], NORMAL_COLOUR, "normal", "o")
+    if any(r.runaway for r in regions):
+        points([r for r in regions if r.runaway], RUNAWAY_COLOUR, "runaway", "x")
     return chart
 
 
