@@ -117,6 +117,11 @@ def test_per_sample_figure_has_one_series_per_count() -> None:
     centres = sorted(x for s in chart.series for x in s.xs)
     assert all(-0.4 < x < 0.4 for x in centres[:4]) and all(0.6 < x < 1.4 for x in centres[4:])
     assert tick_labels(chart) == ["A", "B"]
+    # a cohort's worth of samples: one line per count, no tooltip-carrying bar each
+    cohort = [SampleCounts(f"HG{i:05d}", 10, 3, 5, 4, 4, 1, 20.0, 2, 0) for i in range(2504)]
+    wide = plots.per_sample_figure(cohort)
+    assert {s.kind for s in wide.series} == {"lines"}
+    assert [len(s.ys) for s in wide.series] == [2504] * 4 and tick_labels(wide) == []
 
 
 def test_reservoir_keeps_everything_below_capacity_and_a_fixed_sample_above() -> None:

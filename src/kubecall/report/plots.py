@@ -19,8 +19,9 @@ ACCENT_COLOUR = "#55a868"
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 # Above this many bars, per-bar tick labels would overlap: label a subset.
 MAX_TICK_LABELS = 40
-# Above this many regions, a rectangle (with its tooltip) per region makes a heavy page: each
-# series becomes one path of vertical lines instead, which looks the same at that density.
+# Above this many bars (regions, or samples times counts), a rectangle with its tooltip each
+# makes a heavy page (1.1 MB for 2,504 samples' counts): each series becomes one path of
+# vertical lines instead (0.2 MB), which looks the same at that density.
 MAX_BARS = 400
 WIDE = (864, 326)  # px
 SMALL = (442, 307)
@@ -139,12 +140,16 @@ def per_sample_figure(samples: Sequence[SampleCounts]) -> Chart:
     chart = Chart("Per-sample counts (bcftools stats)", *WIDE, ylabel="count", legend=True,
                   xtick_rotation=45, xtick_font="small", xlim=(-0.5, max(len(names), 1) - 0.5))
     width = 0.8 / len(series)
+    dense = len(samples) * len(series) > MAX_BARS  # 1000 Genomes: 2,504 samples
     for offset, ((label, counts), colour) in enumerate(zip(series.items(), SERIES_COLOURS,
                                                            strict=True)):
-        chart.bars([i - 0.4 + (offset + 0.5) * width for i in range(len(samples))], counts,
-                   colour, label, width=width,
-                   tips=[f"{name}: {count:,} {label}" for name, count in zip(names, counts,
-                                                                            strict=True)])
+        positions = [i - 0.4 + (offset + 0.5) * width for i in range(len(samples))]
+        if dense:
+            chart.vlines(positions, counts, colour, label)
+        else:
+            chart.bars(positions, counts, colour, label, width=width,
+                       tips=[f"{name}: {count:,} {label}"
+                             for name, count in zip(names, counts, strict=True)])
     chart.xticks = [(i, name) for i, name in enumerate(names)] \
         if len(names) <= MAX_TICK_LABELS else []
     return chart
