@@ -181,8 +181,8 @@ class _Drawing:
         values = [y for s in self.chart.series for y in s.ys]
         if self.chart.log_y:
             positive = [v for v in values if v > 0] or [1.0]
-            # a decade below the smallest value when it sits on a power of ten (a count of
-            # 1), so that its bar still shows
+            # the axis starts a decade lower when the smallest value is under twice a power
+            # of ten (a count of 1), so that its bar still shows
             low = 10.0 ** math.floor(math.log10(min(positive) / 2))
             high = 10.0 ** math.ceil(math.log10(max(positive)))
             if high <= low:
