@@ -68,6 +68,7 @@ from _cohort import (
 )
 
 from kubecall.devtools.concordance import compare_records
+from kubecall.pipeline.batching import default_batch_count
 
 TOOLS = {"dwgsim": "dwgsim", "bwa": "bwa", "samtools": "samtools", "parallel": "parallel",
          "vcfstreamsort": "libvcflib-tools", "vcfuniq": "libvcflib-tools", "bgzip": "tabix",
@@ -155,15 +156,9 @@ def round_up(value: float, step: float) -> int:
     return int(math.ceil(value / step) * step)
 
 
-def default_batches(count: int, threads: int, jobs: int) -> int:
-    """regions.batches 0 on a cluster: twice the calling jobs at once, at most count / threads
-    (config/README.md)."""
-    return max(1, min(2 * jobs, count // max(1, threads)))
-
-
 def job_seconds(count: int, region_s: float, threads: int, jobs: int) -> float:
     """A calling job's wall: its regions, ``threads`` at a time, each of ``region_s``."""
-    per_job = math.ceil(count / default_batches(count, threads, jobs))
+    per_job = math.ceil(count / default_batch_count(count, threads, jobs))
     return math.ceil(per_job / threads) * region_s
 
 
@@ -348,7 +343,7 @@ def report_growth(runs: list[SizeRun], args: argparse.Namespace, defaults: dict
     runtime_min = round_up(args.headroom * job_s / 60, 10)
     print(f"  a genome of {args.genome_length / 1e9:g} Gb, the default plan (regions.count "
           f"{count}: {region_bp / 1e6:.0f} Mb a region), profiles/kubernetes (call_batch "
-          f"{threads} threads, {jobs} jobs at once: {default_batches(count, threads, jobs)} "
+          f"{threads} threads, {jobs} jobs at once: {default_batch_count(count, threads, jobs)} "
           f"batches): {per_mb['value']:.0f} CPU s per Mb (x{unevenness:.2f} in the slowest "
           f"region), so a region {region_s / 3600:.1f} h and a calling job {job_s / 3600:.1f} h")
     print(f"  call_batch at {target} samples: mem_mb: {mem_per} * threads ({args.headroom:g}x the "

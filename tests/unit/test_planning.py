@@ -13,6 +13,7 @@ from kubecall.errors import KubecallError
 from kubecall.pipeline.batching import (
     assign_batches,
     batch_names,
+    default_batch_count,
     read_batch_regions,
     write_batches,
 )
@@ -163,6 +164,14 @@ def test_batches_balance_work_longest_first() -> None:
     assert sorted(loads.values()) == [100.0, 100.0, 100.0]
     assert assign_batches(plan, 3) == assignment  # deterministic
     assert batch_names(1200)[0] == "b0000"
+
+
+def test_default_batches_are_twice_the_jobs_at_once_or_one_job_of_every_core() -> None:
+    assert default_batch_count(32, threads=2, jobs_at_once=1) == 1  # local: every core
+    assert default_batch_count(32, threads=1, jobs_at_once=2) == 4
+    assert default_batch_count(3000, threads=4, jobs_at_once=100) == 200  # a cluster
+    assert default_batch_count(32, threads=4, jobs_at_once=100) == 8  # a region a thread
+    assert default_batch_count(1, threads=4, jobs_at_once=100) == 1
 
 
 def test_a_batch_reads_its_regions_back_whole_from_the_batches_table(tmp_path: Path) -> None:

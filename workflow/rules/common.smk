@@ -11,7 +11,7 @@ try:
     from kubecall.errors import KubecallError
     from kubecall.layout import DELIVERABLES, RESULTS
     from kubecall.pipeline.allocator import resolve_allocator
-    from kubecall.pipeline.batching import batch_names
+    from kubecall.pipeline.batching import batch_names, default_batch_count
     from kubecall.pipeline.calling import parse_extra
     from kubecall.pipeline.cohort import callsets, load_cohort
     from kubecall.pipeline.config import validate_config
@@ -100,9 +100,8 @@ def _check_reference(reference: Path) -> None:
 
 
 def _batch_count() -> int:
-    """regions.batches, or twice the calling jobs this run has at once (--jobs on a cluster,
-    the cores divided by a calling job's threads, CALL_THREADS, on local cores), and no more
-    than regions.count / CALL_THREADS, so that every thread of a calling job has a region.
+    """regions.batches, or the default for the calling jobs this run has at once (--jobs on
+    a cluster, the cores divided by a calling job's threads, CALL_THREADS, on local cores).
 
     Only the grouping of regions into jobs depends on it, never a record: each region is
     called on its own, so any batch count gives the same call set.
@@ -110,8 +109,8 @@ def _batch_count() -> int:
     configured = config["regions"]["batches"]
     if configured:
         return configured
-    most = config["regions"]["count"] // CALL_THREADS
-    return max(1, min(most, 2 * jobs_at_once(workflow, CALL_THREADS)))
+    return default_batch_count(config["regions"]["count"], CALL_THREADS,
+                               jobs_at_once(workflow, CALL_THREADS))
 
 
 # freebayes processes one calling job runs at once (the threads of call_batch): one unless

@@ -28,6 +28,19 @@ def batch_names(count: int) -> list[str]:
     return [f"b{index:0{width}d}" for index in range(count)]
 
 
+def default_batch_count(regions: int, threads: int, jobs_at_once: int) -> int:
+    """regions.batches 0: how many calling jobs to make of ``regions`` regions.
+
+    Twice the jobs that run at once, so a job whose plan weights were off is made up for
+    by the others taking the remaining batches; but one batch when only one job runs at a
+    time, since a job already keeps its threads busy (each freebayes takes the next region)
+    and a second job in series would add a second tail and a job start with every core
+    idle. At most ``regions // threads``, so every thread of a job has a region.
+    """
+    wanted = 1 if jobs_at_once <= 1 else 2 * jobs_at_once
+    return max(1, min(wanted, regions // max(1, threads)))
+
+
 def assign_batches(regions: Sequence[WeightedRegion], batches: int) -> dict[str, str]:
     """Region name -> batch name, longest-first onto the least-loaded batch."""
     if batches < 1:
