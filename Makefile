@@ -39,8 +39,13 @@ report: run
 	$(SNAKEMAKE) --profile profiles/local --report results/snakemake-report.html
 	@echo "Reports: results/report.html and results/snakemake-report.html"
 
+# Test processes at once (pytest-xdist), each module's tests in one of them: most of the
+# suite waits on clusters, daemons and outages rather than the CPU, so two overlap those
+# waits on a 2-core machine; more would only crowd it (every worker runs its own clusters).
+TEST_WORKERS ?= 2
+
 test: test-tools $(TEST_STAMP) test-image
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadscope
 
 # The job image, without a container daemon (container/README.md); same inputs, same digest.
 image:

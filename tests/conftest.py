@@ -35,15 +35,31 @@ def job_image_archive() -> Path:
     return job_image()
 
 
+# What xdist workers (`make test` runs several) found left behind: a worker's own exit
+# status does not reach the controller, so the controller fails the session for them.
+_WORKER_LEFTOVERS: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    worker = getattr(node, "workerinput", {}).get("workerid", "?")
+    _WORKER_LEFTOVERS.extend(f"{line} (worker {worker})"
+                             for line in getattr(node, "workeroutput", {}).get("leftovers", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the session if a test left a driver, pod, sandbox, mount, cgroup or
     temporary cluster directory behind (every fixture has ended by now)."""
     remove_stage()
-    found = leftovers.find()
-    lines = found.lines()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    found = leftovers.find(every_mount=workeroutput is None)
+    leftovers.clean(found)
+    if workeroutput is not None:  # an xdist worker: its controller reports them
+        workeroutput["leftovers"] = found.lines()
+        return
+    lines = found.lines() + _WORKER_LEFTOVERS
     if not lines:
         return
-    leftovers.clean(found)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     message = "tests left these behind (now removed):\n  " + "\n  ".join(lines)
     if reporter is not None:

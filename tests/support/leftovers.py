@@ -63,12 +63,12 @@ def _processes(marker: bytes) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(found))
 
 
-def _mounts() -> tuple[str, ...]:
+def _mounts(within: str) -> tuple[str, ...]:
     try:
         lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
         return ()
-    return tuple(sorted({line.split()[4] for line in lines if "kubecall" in line.split()[4]}))
+    return tuple(sorted({line.split()[4] for line in lines if within in line.split()[4]}))
 
 
 def _cgroups(tag: str) -> tuple[Path, ...]:
@@ -80,13 +80,16 @@ def _cgroups(tag: str) -> tuple[Path, ...]:
     return tuple(sorted(p for p in base.iterdir() if p.name.startswith(tag)))
 
 
-def find() -> Leftovers:
-    """This session's processes, cgroups and temporary dirs, and any kubecall mount."""
+def find(every_mount: bool = True) -> Leftovers:
+    """This session's processes, cgroups and temporary dirs, and any kubecall mount (with
+    ``every_mount`` false, only those under this session's directories: an xdist worker's
+    sessions beside it still have theirs, which their controller checks once all ended)."""
     tag = session_tag()
     marker = f"{SESSION_ENV}={os.getpid()}".encode()
     temp = tuple(sorted(p for d in TEMP_DIRS if d.is_dir() for p in d.iterdir()
                         if p.name.startswith(tag)))
-    return Leftovers(_processes(marker), _mounts(), _cgroups(tag), temp)
+    return Leftovers(_processes(marker), _mounts("kubecall" if every_mount else tag),
+                     _cgroups(tag), temp)
 
 
 def clean(found: Leftovers) -> None:
