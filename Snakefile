@@ -30,8 +30,8 @@ rule all:
 
 
 onsuccess:
-    cancel_rate_limit_timers()
+    exit_promptly()
 
 
 onerror:
-    cancel_rate_limit_timers()
+    exit_promptly()

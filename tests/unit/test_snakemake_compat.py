@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import re
 import threading
@@ -31,6 +32,15 @@ def test_the_schedulers_rearmed_timer_is_cancelled_and_no_other() -> None:
         assert own.is_alive()
     finally:
         own.cancel()
+
+
+def test_at_the_end_of_a_run_no_collection_walks_what_it_made() -> None:
+    made = [[] for _ in range(1000)]
+    try:
+        snakemake_compat.exit_promptly()
+        assert gc.get_freeze_count() >= len(made)  # left out of every later collection
+    finally:
+        gc.unfreeze()
 
 
 def test_configfiles_and_parallelism_are_read_through_public_properties() -> None:

@@ -17,9 +17,9 @@ try:
     from kubecall.pipeline.config import validate_config
     from kubecall.pipeline.reference_check import check_not_compressed
     from kubecall.pipeline.snakemake_compat import (
-        cancel_rate_limit_timers,
         check_each_script_once,
         config_source,
+        exit_promptly,
         jobs_at_once,
         rule_threads,
     )

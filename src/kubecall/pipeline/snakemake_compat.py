@@ -6,6 +6,7 @@ fails when snakemake changes it.
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,18 @@ def _cores_or_none(workflow: Any) -> int | None:
         return workflow.cores  # raises when no --cores was given (e.g. a dry run)
     except Exception:
         return None
+
+
+def exit_promptly() -> None:
+    """At the end of a run (onsuccess, onerror): nothing keeps the process alive after it.
+
+    Besides the scheduler's timers (below), the interpreter's last garbage collection at
+    exit walks every object the run made, the DAG's included: 0.4-0.5 s of the demo run's
+    wall, after its last job. ``gc.freeze()`` leaves those objects out of every later
+    collection; the process frees its memory by exiting, so nothing is lost.
+    """
+    cancel_rate_limit_timers()
+    gc.freeze()
 
 
 def cancel_rate_limit_timers() -> None:
