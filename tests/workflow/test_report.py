@@ -34,11 +34,13 @@ def snakemake(workdir: Path, *extra: str, cores: int = 2) -> subprocess.Complete
     )
 
 
-def demo_copy(workdir: Path, **calling: object) -> Path:
+def demo_copy(workdir: Path, regions: dict[str, object] | None = None,
+              **calling: object) -> Path:
     shutil.copytree(REPO / "config", workdir / "config")
     shutil.copytree(REPO / "resources" / "demo", workdir / "resources" / "demo")
     path = workdir / "config" / "config.yaml"
     config = yaml.safe_load(path.read_text())
+    config["regions"].update(regions or {})
     config["calling"].update(calling)
     path.write_text(yaml.safe_dump(config))
     return workdir
@@ -173,7 +175,9 @@ def test_progress_of_a_finished_run(run_dir: Path) -> None:
 
 
 def test_progress_of_a_failed_run(tmp_path: Path) -> None:
-    workdir = demo_copy(tmp_path, extra="--min-coverage not-a-number")
+    # three batches, so one fails and the others are seen never to start (on one core the
+    # default is a single batch)
+    workdir = demo_copy(tmp_path, regions={"batches": 3}, extra="--min-coverage not-a-number")
     done = snakemake(workdir, cores=1)
     assert done.returncode != 0
     progress = read_progress(workdir)
