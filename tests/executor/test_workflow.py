@@ -12,6 +12,7 @@ from tests.executor.conftest import (
     SENTINEL,
     KubeEnv,
     demo_config,
+    differing_records,
     is_driver,
     vcf_records,
     write_demo_sheet,
@@ -33,7 +34,7 @@ def test_demo_workflow_matches_local_run(kube_env: KubeEnv, tmp_path: Path) -> N
 
     records = vcf_records(cluster_vcf)
     assert records, "the cluster run called no variants"
-    assert records == vcf_records(local / "results" / "calls" / "cohort.vcf.gz")
+    assert differing_records(records, vcf_records(local / "results/calls/cohort.vcf.gz")) == []
     # Every snakemake job ran as a Job (the driver ran none but the localrule).
     created = kube_env.cluster.requests.filter(verb="create", resource="jobs")
     assert len(created) >= 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from kubernetes import client
@@ -19,7 +20,7 @@ from tests.support.image import REFERENCE
 
 PROBE = "; ".join([
     "id -u", "id -g", "pwd", 'echo "$HOME"', "command -v python", "samtools --version | head -1",
-    f"test -e {Path(__file__).resolve()} && echo host || echo image",
+    f"test -e {shlex.quote(str(Path(__file__).resolve()))} && echo host || echo image",
     "touch /etc/written 2>&1 || true", "touch /tmp/written && echo tmp-writable",
     "cat /config/greeting", "test -s /var/run/secrets/kubernetes.io/serviceaccount/token "
     "&& echo token", "grep -c localhost /etc/hosts",
