@@ -7,7 +7,12 @@ On one simulated cohort (``kubecall simulate``) and the same core count, runs
 3. this workflow with profiles/local, once per region strategy and padding (by default 0 and
    the schema's default regions.padding, side by side: what padding costs in freebayes CPU
    seconds, user + system summed over the regions, and in wall time);
-and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. Run by hand:
+and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. ``--rounds N`` runs
+2 and 3 N times, taking turns (freebayes-parallel, then each workflow run, then again), and
+compares them round by round: on a shared virtual machine the speed can change by more than
+the difference being measured within minutes (serial freebayes once took 370 s where it
+took 125 s a quarter of an hour later), so a run that always comes last would take the
+quiet minutes. Run by hand:
 
     python bench/scatter.py --samples 4 --length 3000000 --depth 20 --uneven
     python bench/scatter.py --cohort dwgsim --samples 4 --length 3000000 --depth 20 --contigs 8
@@ -58,10 +63,11 @@ def default_padding() -> int:
     return int(schema_defaults()["regions"]["padding"])
 
 
-def run_kubecall(cohort: Path, strategy: str, padding: int,
-                 args: argparse.Namespace) -> tuple[float, float, Path]:
+def run_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.Namespace,
+                 round_number: int = 1) -> tuple[float, float, Path]:
     """Wall seconds of the whole run, seconds until the indexed call set existed, workdir."""
-    workdir = cohort / f"kubecall-{strategy}-pad{padding}"
+    suffix = f"-round{round_number}" if args.rounds > 1 else ""
+    workdir = cohort / f"kubecall-{strategy}-pad{padding}{suffix}"
     seconds, calls_ready = run_workflow(
         workdir,
         f"reference: {cohort}/ref.fa\nsamples: {cohort}/samples.tsv\n"
@@ -97,6 +103,42 @@ class KubecallRun(NamedTuple):
     fixed: float
 
 
+def measure_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.Namespace,
+                     serial_s: float, label: str, round_number: int) -> KubecallRun:
+    """One workflow run, printed on one line and compared with serial freebayes."""
+    seconds, calls_ready, workdir = run_kubecall(cohort, strategy, padding, args, round_number)
+    compared = compare_records(cohort / "serial.vcf.gz", workdir / "results/calls/cohort.vcf.gz")
+    times = region_seconds(workdir)
+    cpu = sum(region_seconds(workdir, "cpu_seconds"))
+    spread = max(times) / statistics.mean(times)
+    overhead = seconds - sum(times) / args.cores
+    # the calling window: its idle core time is what balance loses; the rest of the wall is
+    # the fixed cost around calling (start, plan, merge, stats, report)
+    window = calling_window(workdir)
+    idle = 1 - sum(times) / (args.cores * window)
+    fixed = seconds - window
+    print(f"{label}kubecall {strategy} padding {padding} ({args.regions} regions, "
+          f"{args.cores} cores): {seconds:.1f} s (indexed call set after {calls_ready:.1f} s), "
+          f"freebayes CPU {cpu:.1f} s, speed-up {serial_s / seconds:.2f}x, slowest region "
+          f"{spread:.2f}x the mean, overhead {overhead:.1f} s ({100 * overhead / seconds:.0f}% "
+          f"of wall); calling window {window:.1f} s, {100 * idle:.1f}% of its core time idle; "
+          f"fixed cost {fixed:.1f} s (calls ready {calls_ready - window:.1f} s after the "
+          f"window's length); vs serial: {compared.summary_line()}")
+    return KubecallRun(seconds, calls_ready, cpu, compared, spread, overhead, window, idle,
+                       fixed)
+
+
+def median_run(runs: list[KubecallRun]) -> KubecallRun:
+    """Each timing's median over rounds; the call-set comparison of the first round (the
+    tests hold that the call set does not depend on the run)."""
+    def median(field: str) -> float:
+        return statistics.median(getattr(run, field) for run in runs)
+
+    return KubecallRun(median("seconds"), median("calls_ready"), median("cpu"),
+                       runs[0].compared, median("spread"), median("overhead"),
+                       median("window"), median("idle"), median("fixed"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -124,6 +166,8 @@ def main() -> int:
     parser.add_argument("--strategies", default="equal,balanced")
     parser.add_argument("--fbparallel-region-size", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="keep the cohort and outputs here")
+    parser.add_argument("--rounds", type=int, default=1, help="run freebayes-parallel and "
+                        "the workflow runs this many times, taking turns")
     args = parser.parse_args()
     needed = {} if args.cohort_only else {tool: "parallel libvcflib-tools"
                                           for tool in ("parallel", "vcfstreamsort", "vcfuniq")}
@@ -159,47 +203,43 @@ def main() -> int:
 
     serial_s = run_serial(cohort, bams, cohort / "serial.vcf.gz")
     print(f"serial freebayes: {serial_s:.1f} s")
-    fbp_s = run_freebayes_parallel(cohort / "ref.fa", bams, args.cores,
-                                   args.fbparallel_region_size,
-                                   cohort / "fbparallel.vcf.gz").seconds
-    fbp = compare_records(cohort / "serial.vcf.gz", cohort / "fbparallel.vcf.gz")
-    print(f"freebayes-parallel ({args.cores} cores, {args.fbparallel_region_size} bp regions): "
-          f"{fbp_s:.1f} s, speed-up {serial_s / fbp_s:.2f}x; vs serial: {fbp.summary_line()}")
-
     paddings = [int(p) for p in args.paddings.split(",")] if args.paddings else \
         sorted({0, default_padding()})
-    runs: dict[tuple[str, int], KubecallRun] = {}
-    for strategy in args.strategies.split(","):
-        for padding in paddings:
-            seconds, calls_ready, workdir = run_kubecall(cohort, strategy, padding, args)
-            compared = compare_records(cohort / "serial.vcf.gz",
-                                       workdir / "results/calls/cohort.vcf.gz")
-            times = region_seconds(workdir)
-            cpu = sum(region_seconds(workdir, "cpu_seconds"))
-            spread = max(times) / statistics.mean(times)
-            overhead = seconds - sum(times) / args.cores
-            # the calling window: its idle core time is what balance loses; the rest of the
-            # wall is the fixed cost around calling (start, plan, merge, stats, report)
-            window = calling_window(workdir)
-            idle = 1 - sum(times) / (args.cores * window)
-            fixed = seconds - window
-            print(f"kubecall {strategy} padding {padding} ({args.regions} regions, "
-                  f"{args.cores} cores): {seconds:.1f} s (indexed call set after "
-                  f"{calls_ready:.1f} s), freebayes CPU {cpu:.1f} s, "
-                  f"speed-up {serial_s / seconds:.2f}x, slowest region {spread:.2f}x the mean, "
-                  f"overhead {overhead:.1f} s ({100 * overhead / seconds:.0f}% of wall); "
-                  f"calling window {window:.1f} s, {100 * idle:.1f}% of its core time idle; "
-                  f"fixed cost {fixed:.1f} s (calls ready {calls_ready - window:.1f} s after "
-                  f"the window's length); vs serial: {compared.summary_line()}")
-            runs[strategy, padding] = KubecallRun(seconds, calls_ready, cpu, compared, spread,
-                                                  overhead, window, idle, fixed)
+    fbp_rounds: list[float] = []
+    rounds: list[dict[tuple[str, int], KubecallRun]] = []
+    for round_number in range(1, args.rounds + 1):
+        label = f"round {round_number}: " if args.rounds > 1 else ""
+        fbp_out = cohort / (f"fbparallel-round{round_number}.vcf.gz" if args.rounds > 1
+                            else "fbparallel.vcf.gz")
+        fbp_s = run_freebayes_parallel(cohort / "ref.fa", bams, args.cores,
+                                       args.fbparallel_region_size, fbp_out).seconds
+        fbp = compare_records(cohort / "serial.vcf.gz", fbp_out)
+        fbp_rounds.append(fbp_s)
+        print(f"{label}freebayes-parallel ({args.cores} cores, {args.fbparallel_region_size} "
+              f"bp regions): {fbp_s:.1f} s, speed-up {serial_s / fbp_s:.2f}x; vs serial: "
+              f"{fbp.summary_line()}")
+        runs: dict[tuple[str, int], KubecallRun] = {}
+        for strategy in args.strategies.split(","):
+            for padding in paddings:
+                runs[strategy, padding] = measure_kubecall(
+                    cohort, strategy, padding, args, serial_s, label, round_number)
+        rounds.append(runs)
     if not args.keep:
         shutil.rmtree(tmp)
-    # the summary: balanced (else the last strategy) at the largest padding, vs padding 0
-    strategy = "balanced" if ("balanced", paddings[-1]) in runs else strategy
-    seconds, calls_ready, cpu, compared, spread, overhead, window, idle, fixed = \
-        runs[strategy, paddings[-1]]
-    base = runs[strategy, paddings[0]]
+    # the summary: balanced (else the last strategy) at the largest padding, vs padding 0;
+    # over several rounds, each figure's median and freebayes-parallel against the workflow
+    # round by round
+    strategy = "balanced" if ("balanced", paddings[-1]) in rounds[0] else strategy
+    summary, base = (median_run([runs[strategy, padding] for runs in rounds])
+                     for padding in (paddings[-1], paddings[0]))
+    seconds, calls_ready, cpu, compared, spread, overhead, window, idle, fixed = summary
+    fbp_s = statistics.median(fbp_rounds)
+    if args.rounds > 1:
+        ratios = [f / runs[strategy, paddings[-1]].seconds
+                  for f, runs in zip(fbp_rounds, rounds, strict=True)]
+        print(f"kubecall {strategy} padding {paddings[-1]} vs freebayes-parallel (its wall "
+              f"over kubecall's), round by round: {', '.join(f'{r:.2f}x' for r in ratios)}; "
+              f"medians of {args.rounds} rounds below")
     print(f"serial_s={serial_s:.1f} fbparallel_s={fbp_s:.1f} kubecall_s={seconds:.1f} "
           f"speedup={serial_s / seconds:.2f} fbparallel_speedup={serial_s / fbp_s:.2f} "
           f"discordant_sites={compared.discordant_sites} "
@@ -212,7 +252,8 @@ def main() -> int:
           f"freebayes_cpu_s={cpu:.1f} padding{paddings[0]}_freebayes_cpu_s={base.cpu:.1f} "
           f"padding_cpu_pct={100 * (cpu - base.cpu) / base.cpu:.1f} "
           f"padding{paddings[0]}_kubecall_s={base.seconds:.1f} "
-          f"padding{paddings[0]}_discordant_sites={base.compared.discordant_sites}")
+          f"padding{paddings[0]}_discordant_sites={base.compared.discordant_sites} "
+          f"rounds={args.rounds}")
     return 0
 
 
