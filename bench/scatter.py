@@ -10,9 +10,9 @@ On one simulated cohort (``kubecall simulate``) and the same core count, runs
 and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. ``--rounds N`` runs
 2 and 3 N times, taking turns (freebayes-parallel, then each workflow run, then again), and
 compares them round by round: on a shared virtual machine the speed can change by more than
-the difference being measured within minutes (serial freebayes once took 370 s where it
-took 125 s a quarter of an hour later), so a run that always comes last would take the
-quiet minutes. Run by hand:
+the difference being measured within minutes (serial freebayes on one simulated cohort took
+111 s, then 68 s half an hour later), so a run that always comes last would take the quiet
+minutes. Run by hand:
 
     python bench/scatter.py --samples 4 --length 3000000 --depth 20 --uneven
     python bench/scatter.py --cohort dwgsim --samples 4 --length 3000000 --depth 20 --contigs 8
