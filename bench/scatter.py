@@ -64,9 +64,9 @@ def default_padding() -> int:
 
 
 def run_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.Namespace,
-                 round_number: int = 1) -> tuple[float, float, Path]:
-    """Wall seconds of the whole run, seconds until the indexed call set existed, workdir."""
-    suffix = f"-round{round_number}" if args.rounds > 1 else ""
+                 suffix: str = "") -> tuple[float, float, Path]:
+    """Wall seconds of the whole run, seconds until the indexed call set existed, workdir
+    (``suffix`` after its name: the round's)."""
     workdir = cohort / f"kubecall-{strategy}-pad{padding}{suffix}"
     seconds, calls_ready = run_workflow(
         workdir,
@@ -104,9 +104,10 @@ class KubecallRun(NamedTuple):
 
 
 def measure_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.Namespace,
-                     serial_s: float, label: str, round_number: int) -> KubecallRun:
-    """One workflow run, printed on one line and compared with serial freebayes."""
-    seconds, calls_ready, workdir = run_kubecall(cohort, strategy, padding, args, round_number)
+                     serial_s: float, label: str, suffix: str) -> KubecallRun:
+    """One workflow run, printed on one line (after ``label``) and compared with serial
+    freebayes."""
+    seconds, calls_ready, workdir = run_kubecall(cohort, strategy, padding, args, suffix)
     compared = compare_records(cohort / "serial.vcf.gz", workdir / "results/calls/cohort.vcf.gz")
     times = region_seconds(workdir)
     cpu = sum(region_seconds(workdir, "cpu_seconds"))
@@ -131,12 +132,9 @@ def measure_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.N
 def median_run(runs: list[KubecallRun]) -> KubecallRun:
     """Each timing's median over rounds; the call-set comparison of the first round (the
     tests hold that the call set does not depend on the run)."""
-    def median(field: str) -> float:
-        return statistics.median(getattr(run, field) for run in runs)
-
-    return KubecallRun(median("seconds"), median("calls_ready"), median("cpu"),
-                       runs[0].compared, median("spread"), median("overhead"),
-                       median("window"), median("idle"), median("fixed"))
+    return KubecallRun(*(runs[0].compared if field == "compared" else
+                         statistics.median(getattr(run, field) for run in runs)
+                         for field in KubecallRun._fields))
 
 
 def main() -> int:
@@ -208,9 +206,9 @@ def main() -> int:
     fbp_rounds: list[float] = []
     rounds: list[dict[tuple[str, int], KubecallRun]] = []
     for round_number in range(1, args.rounds + 1):
-        label = f"round {round_number}: " if args.rounds > 1 else ""
-        fbp_out = cohort / (f"fbparallel-round{round_number}.vcf.gz" if args.rounds > 1
-                            else "fbparallel.vcf.gz")
+        label, suffix = ((f"round {round_number}: ", f"-round{round_number}")
+                         if args.rounds > 1 else ("", ""))
+        fbp_out = cohort / f"fbparallel{suffix}.vcf.gz"
         fbp_s = run_freebayes_parallel(cohort / "ref.fa", bams, args.cores,
                                        args.fbparallel_region_size, fbp_out).seconds
         fbp = compare_records(cohort / "serial.vcf.gz", fbp_out)
@@ -222,7 +220,7 @@ def main() -> int:
         for strategy in args.strategies.split(","):
             for padding in paddings:
                 runs[strategy, padding] = measure_kubecall(
-                    cohort, strategy, padding, args, serial_s, label, round_number)
+                    cohort, strategy, padding, args, serial_s, label, suffix)
         rounds.append(runs)
     if not args.keep:
         shutil.rmtree(tmp)
