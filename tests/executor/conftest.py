@@ -178,7 +178,8 @@ def differing_records(ours: list[str], theirs: list[str]) -> list[tuple[str, str
     freebayes prints the QUAL of a site it finds no variant at (AC=0, QUAL about 1e-12)
     as a difference of two nearly equal probabilities, so its 5th and 6th digits change
     between processes reading the same data (seen between two local runs of one plan:
-    6.39048e-13 and 6.3904e-13, every other field equal); any QUAL above 1e-6 must match.
+    6.39048e-13 and 6.3904e-13, every other field equal). So two QUALs agree when they are
+    within 1e-6 of each other or within 0.1% of the larger; every other field must match.
     """
     def differ(one: str, other: str) -> bool:
         a, b = one.split("\t"), other.split("\t")
