@@ -93,14 +93,18 @@ if [ ! -f "$rootfs_tar" ]; then
     fi
     echo "Debian root filesystem: ${packages[*]} (mmdebstrap --variant=essential)"
     mkdir -p "$cache/debs"
-    printf '%s\n' "$hooks" > "$work/hooks.sh"
+    # The hook runs as an executable file, which mmdebstrap calls with the root as its
+    # argument without a shell, and sync-in/out parse their paths shell-like: a checkout or
+    # cache path with a space then still works.
+    printf '#!/bin/sh\n%s\n' "$hooks" > "$work/hooks.sh"
+    chmod +x "$work/hooks.sh"
     mmdebstrap --quiet --mode="$mode" --variant=essential --include="$(IFS=,; echo "${packages[*]}")" \
         --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
         --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
         --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
-        --setup-hook="sync-in $cache/debs /var/cache/apt/archives" \
-        --customize-hook="sync-out /var/cache/apt/archives $cache/debs" \
-        --customize-hook="sh $work/hooks.sh \"\$1\"" \
+        --setup-hook="sync-in $(printf %q "$cache/debs") /var/cache/apt/archives" \
+        --customize-hook="sync-out /var/cache/apt/archives $(printf %q "$cache/debs")" \
+        --customize-hook="$work/hooks.sh" \
         "$suite" "$work/rootfs.tar" "${mirrors[@]}"
     mv "$work/rootfs.tar" "$rootfs_tar"
     # keep the three newest root filesystems (checkouts at other recipe commits use them)
