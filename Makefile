@@ -2,8 +2,7 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 # The venv lives in the checkout, except where the checkout's path has a space: make cannot
-# name such paths, and snakemake runs `script:` rules as `<python path> <script>` without
-# quoting the interpreter (snakemake issue 2645), so the venv then goes to a space-free path.
+# name such paths, so the venv then goes to a space-free path.
 ifeq ($(words $(CURDIR)),1)
 VENV ?= .venv
 else

@@ -7,10 +7,10 @@ batches, sample files, QC tables, run.json), then runs, each in a process of its
 that its peak RSS (``os.wait4``'s ``ru_maxrss``: the largest single process of the step,
 not the sum of a pipeline's processes) is the step's alone:
 
-1. merge: workflow/scripts/merge_calls.py, the merge_calls rule's script, run with the
-   rule's inputs and outputs;
+1. merge: workflow/scripts/merge_calls.py, the merge_calls rule's adapter, run with the
+   options its rule gives it;
 2. stats: the compute_stats rule's shell command, read from workflow/rules/stats.smk;
-3. report: workflow/scripts/render_report.py with the render_report rule's inputs (no saved
+3. report: workflow/scripts/render_report.py with the render_report rule's options (no saved
    summary, so summarize_calls reads the call set; its seconds and the RSS it reached are
    shown apart from rendering's).
 
@@ -84,38 +84,27 @@ def rule_threads(smk: str, rule: str) -> int:
     return int(found.group(1)) if found else 1
 
 
-def _namedlist(*items: object, **named: object):
-    """What snakemake hands a script: a list whose items may also have names."""
-    from snakemake.iocontainers import Namedlist
-
-    return Namedlist(fromdict=named) if named else Namedlist(list(items))
-
-
-def _run_script(script: str, **parts: object) -> None:
-    """Run a workflow script as snakemake would, with a ``snakemake`` object of ``parts``."""
+def _run_script(script: str, *argv: str) -> None:
+    """Run a workflow adapter in this process with the options its rule's shell gives it."""
     import runpy
 
-    defaults = {"input": _namedlist(), "output": _namedlist(), "params": _namedlist(),
-                "wildcards": _namedlist(), "log": _namedlist(), "threads": 1, "config": {}}
-    stub = SimpleNamespace(**(defaults | parts))
-    for path in stub.log:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    runpy.run_path(str(REPO / "workflow/scripts" / script), init_globals={"snakemake": stub})
+    log = Path(argv[argv.index("--log") + 1])
+    log.parent.mkdir(parents=True, exist_ok=True)
+    path = str(REPO / "workflow/scripts" / script)
+    saved, sys.argv = sys.argv, [path, *argv]
+    try:
+        runpy.run_path(path, run_name="__main__")
+    finally:
+        sys.argv = saved
 
 
 def step_merge(root: Path) -> dict[str, float]:
-    from kubecall.pipeline.batching import read_batches
-
-    batches = sorted({row["batch"] for row in read_batches(root / "results/regions/batches.tsv")})
     _run_script(
-        "merge_calls.py",
-        input=_namedlist(batch_dirs=[f"results/calls/cohort/batches/{b}" for b in batches],
-                         batches="results/regions/batches.tsv",
-                         samples="results/cohort/callsets/cohort.samples.txt",
-                         fai=f"{root / 'reference.fa'}.fai"),
-        output=_namedlist(vcf=VCF, tbi=f"{VCF}.tbi"),
-        log=_namedlist("logs/merge_calls/cohort.log"),
-        wildcards=_namedlist(callset="cohort"), threads=rule_threads("merge.smk", "merge_calls"))
+        "merge_calls.py", "--callset", "cohort", "--batches", "results/regions/batches.tsv",
+        "--samples", "results/cohort/callsets/cohort.samples.txt",
+        "--fai", f"{root / 'reference.fa'}.fai", "--output", VCF,
+        "--threads", str(rule_threads("merge.smk", "merge_calls")),
+        "--log", "logs/merge_calls/cohort.log")
     return {}
 
 
@@ -134,16 +123,15 @@ def step_report(root: Path) -> dict[str, float]:
         return result
 
     data.summarize_calls = timed  # the name load_report_data calls
+    deliverables = [f"--deliverable={key}=results/{path}" for key, path in DELIVERABLES.items()
+                    if key != "report"]
     started = time.perf_counter()
     _run_script(
-        "render_report.py",
-        input=_namedlist(**{key: f"results/{path}" for key, path in DELIVERABLES.items()
-                            if key != "report"}),
-        output=_namedlist(html="results/report.html", figures="results/report/figures",
-                          summary="results/report/call_summary.json"),
-        params=_namedlist(publish={"enabled": False}),
-        log=_namedlist("logs/render_report.log"),
-        threads=rule_threads("report.smk", "render_report"))
+        "render_report.py", *deliverables, "--publish", json.dumps({"enabled": False}),
+        "--html", "results/report.html", "--figures", "results/report/figures",
+        "--summary-out", "results/report/call_summary.json",
+        "--threads", str(rule_threads("report.smk", "render_report")),
+        "--log", "logs/render_report.log")
     measured["render_s"] = time.perf_counter() - started - measured["summarize_s"]
     return measured
 

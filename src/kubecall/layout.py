@@ -8,6 +8,11 @@ RESULTS = "results"
 BENCHMARKS = "benchmarks"  # snakemake's per-job timings, benchmarks/<rule>[/<wildcards>].tsv
 # Written by the publish stage: each object uploaded or skipped, verified.
 RECEIPT = f"{RESULTS}/publish/receipt.json"
+# One calling job's directory (its regions' VCFs and regions.tsv) and a call set's merged
+# calls, as snakemake patterns: the rules' outputs, and how the merge and QC steps find them
+# by name (a list of 3,000 paths would not fit a command line).
+BATCH_DIR = f"{RESULTS}/calls/{{callset}}/batches/{{batch}}"
+CALLSET_VCF = f"{RESULTS}/calls/{{callset}}.vcf.gz"
 
 # What a finished run delivers: key -> path under results/ (also its object name in S3).
 # The workflow's rule all and publish stage, and `kubecall publish`, all read this list.

@@ -21,21 +21,21 @@ PROVIDERS = {
     "boto3": {"boto3"}, "botocore": {"boto3", "botocore"},
     "kubernetes": {"python-kubernetes"},
 }
-# The script runner puts snakemake's own package on the job's path; kubecall comes from the
-# env's post-deploy script.
-PROVIDED = {"snakemake", "kubecall"}
+# kubecall comes from the env's post-deploy script. snakemake does not: a rule's shell runs
+# its adapter in the env's own Python (common.smk, step()).
+PROVIDED = {"kubecall"}
 
 
 def rule_scripts() -> list[tuple[str, Path, Path]]:
-    """(rule, script, env) for every rule with both a script and a conda env."""
+    """(rule, adapter, env) for every rule whose shell runs an adapter, with a conda env."""
     found = []
     for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
         for block in re.split(r"^\s*rule ", smk.read_text(), flags=re.MULTILINE)[1:]:
             name = block.split(":", 1)[0]
-            script = re.search(r"script:\s*\n\s*\"([^\"]+)\"", block)
+            script = re.search(r"shell:\s*\n\s*step\(\"(\w+)\"", block)
             env = re.search(r"conda:\s*\n\s*\"([^\"]+)\"", block)
             if script and env:
-                found.append((name, (smk.parent / script.group(1)).resolve(),
+                found.append((name, REPO / "workflow" / "scripts" / f"{script.group(1)}.py",
                               (smk.parent / env.group(1)).resolve()))
     return found
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import inspect
-import re
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -96,54 +95,3 @@ def test_calling_threads_and_jobs_at_once_follow_set_threads_cores_and_jobs() ->
     # a cluster executor: --jobs counts jobs, each on its own node's CPUs
     assert jobs_at_once(workflow(None, 15), 4) == 15
     assert jobs_at_once(workflow(1, 15), 4) == 15
-
-
-def test_a_rules_script_is_checked_for_its_first_job_only(monkeypatch) -> None:
-    """snakemake's per-job script check reads the script and raises if it is missing,
-    nothing else; after check_each_script_once a rule's jobs share its first job's check,
-    unless the script path is formatted per job."""
-    import pytest
-    from snakemake import dag, script
-    from snakemake.exceptions import WorkflowError
-
-    snakemake_compat.check_each_script_once()
-    original = dag.ScriptProcessor.process_job.kubecall_original  # type: ignore[attr-defined]
-    calls = re.findall(r"([\w.]+)\(", inspect.getsource(original))
-    assert set(calls) == {"process_job", "getattr", "isinstance", "str", "script.get_source",
-                          "self.dag.workflow.sourcecache.exists", "WorkflowError",
-                          "self.script_type.capitalize"}, calls
-    snakemake_compat.check_each_script_once()  # idempotent
-    assert getattr(dag.ScriptProcessor.process_job, "kubecall_once", False)
-
-    looked_up: list[str] = []
-    present = {"s.py", "b_1.py", "b_2.py"}
-
-    def get_source(path, sourcecache, basedir=None, wildcards=None, params=None):
-        path = str(path).format(wildcards=wildcards) if wildcards is not None else str(path)
-        looked_up.append(path)
-        return path, "", "python", True, path
-
-    monkeypatch.setattr(script, "get_source", get_source)
-    cache = SimpleNamespace(exists=lambda path: path in present)
-    processor = dag.ScriptProcessor(SimpleNamespace(workflow=SimpleNamespace(sourcecache=cache)))
-
-    def job(rule, number=1):
-        return SimpleNamespace(is_script=True, rule=rule,
-                               wildcards=SimpleNamespace(n=number), params={})
-
-    class Rule:  # hashable, as snakemake's rules are
-        def __init__(self, script: str) -> None:
-            self.script, self.basedir = script, "."
-
-    fixed, per_job = Rule("s.py"), Rule("b_{wildcards.n}.py")
-    for number in (1, 2):
-        processor.process_job(job(fixed, number))
-        processor.process_job(job(per_job, number))
-    assert looked_up == ["s.py", "b_1.py", "b_2.py"]
-    missing = Rule("gone.py")
-    for _ in range(2):  # every job of a rule whose script is missing still fails
-        with pytest.raises(WorkflowError):
-            processor.process_job(job(missing))
-    other_dag = dag.ScriptProcessor(SimpleNamespace(workflow=SimpleNamespace(sourcecache=cache)))
-    other_dag.process_job(job(fixed))  # each DAG checks anew
-    assert looked_up.count("s.py") == 2

@@ -16,7 +16,7 @@ rule call_batch:
         manifest="results/cohort/callsets/{callset}.txt",
         batches="results/regions/batches.tsv",
     output:
-        directory("results/calls/{callset}/batches/{batch}"),
+        directory(BATCH_DIR),
     params:
         extra=config["calling"]["extra"],
         padding=config["regions"]["padding"],
@@ -32,5 +32,11 @@ rule call_batch:
         "benchmarks/call_batch/{callset}/{batch}.tsv"
     conda:
         "../envs/freebayes.yaml"
-    script:
-        "../scripts/call_batch.py"
+    # options with = : calling.extra may start with a dash
+    shell:
+        step("call_batch") +
+        " --reference {input.reference:q} --manifest {input.manifest:q}"
+        " --batches {input.batches:q} --batch {wildcards.batch} --extra={params.extra:q}"
+        " --padding {params.padding} --time-budget {params.time_budget}"
+        " --fallback={params.fallback:q} --allocator={params.allocator:q}"
+        " --output {output:q} --threads {threads} --log {log:q}"

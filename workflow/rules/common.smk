@@ -1,15 +1,19 @@
 # Shared setup: validate config and sample sheet at load time (a bad config runs no job),
 # and the get_<thing>() helpers the rules use as input functions.
+import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
+from snakemake import __version__ as SNAKEMAKE_VERSION
 from snakemake.exceptions import WorkflowError
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 # The installed kubecall package (make run: pip install -e .; the job image; conda's env).
 try:
     from kubecall.errors import KubecallError
-    from kubecall.layout import DELIVERABLES, RESULTS
+    from kubecall.layout import BATCH_DIR, CALLSET_VCF, DELIVERABLES, RESULTS
     from kubecall.pipeline.allocator import resolve_allocator
     from kubecall.pipeline.batching import batch_names, default_batch_count
     from kubecall.pipeline.calling import parse_extra
@@ -17,7 +21,6 @@ try:
     from kubecall.pipeline.config import validate_config
     from kubecall.pipeline.reference_check import check_not_compressed
     from kubecall.pipeline.snakemake_compat import (
-        check_each_script_once,
         config_source,
         exit_promptly,
         jobs_at_once,
@@ -30,24 +33,37 @@ except ImportError as exc:
         f"the conda environment in environment.yml"
     )
 
-if " " in sys.executable:
-    # snakemake runs `script:` rules as `<python> <script>` without quoting the interpreter
-    # (snakemake issue 2645): every script job would fail; stop before any runs.
-    raise WorkflowError(
-        f"the Python running snakemake has a space in its path ({sys.executable}), which "
-        f"snakemake cannot run the workflow's scripts with; use a virtual environment whose "
-        f"path has no space ('make run' makes one for a checkout whose path has a space)"
-    )
-
 # With --software-deployment-method conda, each env's post-deploy script installs kubecall
 # from this checkout (workflow/envs/install-kubecall.sh).
 os.environ.setdefault("KUBECALL_SOURCE", workflow.basedir)
 
-# snakemake checks a rule's script once per job before running (a fifth of the dry run at
-# 3,000 calling jobs); the answer is the same for all jobs of a rule: check it once.
-check_each_script_once()
-
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+# The Python that runs the adapters: this snakemake's, whose environment holds kubecall, or
+# under --software-deployment-method conda the env's own (the choice snakemake's scripts make).
+STEP_PYTHON = (
+    "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    else sys.executable
+)
+
+
+def step(name, *options):
+    """The start of a shell command that runs workflow/scripts/<name>.py with ``options``;
+    the rules add their paths and params as options after it.
+
+    shell: rather than script:, whose preamble imports snakemake in every job (0.1-0.26 s,
+    on each of the seven steps outside freebayes on a run's way), and whose interpreter path
+    snakemake does not quote (snakemake issue 2645). Braces are doubled: snakemake formats
+    the command.
+    """
+    command = f"{shlex.quote(STEP_PYTHON)} {shlex.quote(str(SCRIPTS / f'{name}.py'))}"
+    return " ".join([command.replace("{", "{{").replace("}", "}}"), *options])
+
+
+def deliverable_options(inputs):
+    """The report adapter's --deliverable KEY=PATH options, one per named input."""
+    return " ".join(f"--deliverable {key}={{input.{key}:q}}" for key in inputs)
+
 CONFIG_SOURCE = config_source(workflow)
 
 
@@ -133,18 +149,17 @@ wildcard_constraints:
 
 def get_batch_dirs(wildcards):
     """The calling batches' output directories of one call set."""
-    return expand("results/calls/{callset}/batches/{batch}", callset=wildcards.callset,
-                  batch=BATCHES)
+    return expand(BATCH_DIR, callset=wildcards.callset, batch=BATCHES)
 
 
 def get_all_batch_dirs(wildcards=None):
     """Every call set's batch directories (for the per-region QC tables)."""
-    return expand("results/calls/{callset}/batches/{batch}", callset=CALLSETS, batch=BATCHES)
+    return expand(BATCH_DIR, callset=CALLSETS, batch=BATCHES)
 
 
 def get_callset_vcfs(wildcards=None):
     """The call sets merged into the cohort call set (modes per_group and per_sample)."""
-    return expand("results/calls/{callset}.vcf.gz", callset=CALLSETS)
+    return expand(CALLSET_VCF, callset=CALLSETS)
 
 
 def get_targets_input(wildcards=None):
@@ -152,6 +167,11 @@ def get_targets_input(wildcards=None):
     if config["regions"]["strategy"] == "bed":
         return {"targets": config["regions"]["targets"]}
     return {}
+
+
+def get_targets_option(wildcards, input):
+    """plan_regions' --targets option when the targets BED is an input, else nothing."""
+    return f"--targets {shlex.quote(input.targets)}" if "targets" in input.keys() else ""
 
 
 def get_deliverables(wildcards=None):

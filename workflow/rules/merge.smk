@@ -9,8 +9,8 @@ rule merge_calls:
         samples="results/cohort/callsets/{callset}.samples.txt",
         fai=f"{REFERENCE}.fai",
     output:
-        vcf="results/calls/{callset}.vcf.gz",
-        tbi="results/calls/{callset}.vcf.gz.tbi",
+        vcf=CALLSET_VCF,
+        tbi=f"{CALLSET_VCF}.tbi",
     # bcftools view's bgzip compression threads: compression is most of a large merge
     # (2,504 samples: 84 of 149 CPU-s), and 2 took it from 116 s to 67 s on 2 cores, the
     # same bytes (bench/after_calling.py; README, Measured).
@@ -21,8 +21,13 @@ rule merge_calls:
         "benchmarks/merge_calls/{callset}.tsv"
     conda:
         "../envs/bcftools.yaml"
-    script:
-        "../scripts/merge_calls.py"
+    # the batch directories by name (kubecall.layout.BATCH_DIR), not listed: bash gets the
+    # command as one argument, at most 128 KiB, and 3,000 batch directories take 110 KB
+    shell:
+        step("merge_calls") +
+        " --callset {wildcards.callset} --batches {input.batches:q}"
+        " --samples {input.samples:q} --fai {input.fai:q} --output {output.vcf:q}"
+        " --threads {threads} --log {log:q}"
 
 
 if not JOINT:
@@ -35,6 +40,8 @@ if not JOINT:
         output:
             vcf="results/calls/cohort.vcf.gz",
             tbi="results/calls/cohort.vcf.gz.tbi",
+        params:
+            callsets=list(CALLSETS),
         threads: 2  # compression threads, as merge_calls
         log:
             "logs/merge_callsets.log",
@@ -42,5 +49,8 @@ if not JOINT:
             "benchmarks/merge_callsets.tsv"
         conda:
             "../envs/bcftools.yaml"
-        script:
-            "../scripts/merge_callsets.py"
+        # the call sets' VCFs by name (kubecall.layout.CALLSET_VCF)
+        shell:
+            step("merge_callsets") +
+            " --callsets {params.callsets:q} --samples {input.samples:q}"
+            " --fai {input.fai:q} --output {output.vcf:q} --threads {threads} --log {log:q}"

@@ -36,10 +36,12 @@ rule preflight_cohort:
         callset_samples=expand("results/cohort/callsets/{callset}.samples.txt",
                                callset=CALLSETS),
     params:
-        callsets=CALLSETS,
-        schema=str(SCHEMAS / "samples.schema.yaml"),
+        schema=SCHEMAS / "samples.schema.yaml",
         # A changed selection changes the cohort: params are a rerun trigger.
-        cohort=config["cohort"],
+        cohort=json.dumps(config["cohort"]),
+        # the call sets (one file each above), as common.smk makes them
+        mode=config["calling"]["mode"],
+        group_by=config["calling"]["group_by"],
         # Header facts by (path, size, mtime), kept outside results/ so they survive a
         # clean rerun (config/README.md, "Preflight at scale").
         cache=PREFLIGHT_CACHE,
@@ -51,5 +53,11 @@ rule preflight_cohort:
         "benchmarks/preflight_cohort.tsv"
     conda:
         "../envs/kubecall.yaml"
-    script:
-        "../scripts/preflight_cohort.py"
+    shell:
+        step("preflight_cohort") +
+        " --sheet {input.sheet:q} --schema {params.schema:q} --cohort {params.cohort:q}"
+        " --mode={params.mode:q} --group-by={params.group_by:q}"
+        " --reference {input.reference:q} --fai {input.fai:q} --cache {params.cache:q}"
+        " --iupac={params.iupac:q} --manifest {output.manifest:q}"
+        " --samples {output.samples:q} --report {output.report:q}"
+        " --threads {threads} --log {log:q}"

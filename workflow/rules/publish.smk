@@ -17,7 +17,11 @@ rule publish_results:
         "logs/publish_results.log",
     benchmark:
         "benchmarks/publish_results.tsv"
+    params:
+        publish=json.dumps(config["publish"]),
     conda:
         "../envs/kubecall.yaml"
-    script:
-        "../scripts/publish_results.py"
+    shell:
+        step("publish_results") +
+        " --run {input.run:q} --publish {params.publish:q} --receipt {output.receipt:q}"
+        " --log {log:q}"

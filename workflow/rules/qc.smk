@@ -22,11 +22,16 @@ rule summarize_regions:
         ),
     params:
         budget=config["calling"]["region_time_budget"],
+        callsets=list(CALLSETS),
     log:
         "logs/summarize_regions.log",
     benchmark:
         "benchmarks/summarize_regions.tsv"
     conda:
         "../envs/kubecall.yaml"
-    script:
-        "../scripts/summarize_regions.py"
+    # the batch directories by call set and name (kubecall.layout.BATCH_DIR)
+    shell:
+        step("summarize_regions") +
+        " --batches {input.batches:q} --callsets {params.callsets:q}"
+        " --budget {params.budget} --runtimes {output.runtimes:q}"
+        " --runaways {output.runaways:q} --log {log:q}"

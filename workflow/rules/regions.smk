@@ -20,11 +20,16 @@ rule plan_regions:
         n_regions=config["regions"]["count"],
         n_batches=len(BATCHES),
         weight_samples=config["regions"]["weight_samples"],
+        targets=get_targets_option,
     log:
         "logs/plan_regions.log",
     benchmark:
         "benchmarks/plan_regions.tsv"
     conda:
         "../envs/kubecall.yaml"
-    script:
-        "../scripts/plan_regions.py"
+    shell:
+        step("plan_regions") +
+        " --report {input.report:q} --fai {input.fai:q} --reference {input.reference:q}"
+        " {params.targets} --strategy={params.strategy:q} --regions {params.n_regions}"
+        " --batch-count {params.n_batches} --weight-samples {params.weight_samples}"
+        " --plan {output.plan:q} --batches {output.batches:q} --log {log:q}"

@@ -11,14 +11,20 @@ rule describe_run:
         batches="results/regions/batches.tsv",
     output:
         report("results/run.json", caption="../report/run_json.rst", category="Run"),
+    params:
+        config=json.dumps(config),
+        snakemake_version=SNAKEMAKE_VERSION,
     log:
         "logs/describe_run.log",
     benchmark:
         "benchmarks/describe_run.tsv"
     conda:
         "../envs/run-info.yaml"
-    script:
-        "../scripts/describe_run.py"
+    shell:
+        step("describe_run") +
+        " --samples {input.samples:q} --fai {input.fai:q} --batches {input.batches:q}"
+        " --config {params.config:q} --snakemake-version {params.snakemake_version:q}"
+        " --output {output:q} --log {log:q}"
 
 
 rule render_report:
@@ -39,15 +45,17 @@ rule render_report:
         ),
         summary="results/report/call_summary.json",
     params:
-        publish=config["publish"],
+        publish=json.dumps(config["publish"]),
     log:
         "logs/render_report.log",
     benchmark:
         "benchmarks/render_report.tsv"
     conda:
         "../envs/kubecall.yaml"
-    script:
-        "../scripts/render_report.py"
+    shell:
+        step("render_report", deliverable_options(get_report_inputs())) +
+        " --publish {params.publish:q} --html {output.html:q} --figures {output.figures:q}"
+        " --summary-out {output.summary:q} --log {log:q}"
 
 
 rule render_published_report:
@@ -63,12 +71,14 @@ rule render_published_report:
             category="Run report",
         ),
     params:
-        publish=config["publish"],
+        publish=json.dumps(config["publish"]),
     log:
         "logs/render_published_report.log",
     benchmark:
         "benchmarks/render_published_report.tsv"
     conda:
         "../envs/kubecall.yaml"
-    script:
-        "../scripts/render_report.py"
+    shell:
+        step("render_report", deliverable_options(get_report_inputs())) +
+        " --publish {params.publish:q} --summary {input.summary:q}"
+        " --receipt {input.receipt:q} --html {output.html:q} --log {log:q}"

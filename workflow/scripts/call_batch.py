@@ -1,33 +1,43 @@
 """Adapter: call one batch of regions with freebayes over the cohort."""
 
+import argparse
 from pathlib import Path
 
 from kubecall.pipeline.allocator import resolve_allocator
 from kubecall.pipeline.batching import read_batch_regions
 from kubecall.pipeline.calling import CallSettings, call_batch
 from kubecall.pipeline.regions import read_fai
-from kubecall.pipeline.scripting import run_logged
+from kubecall.pipeline.scripting import run_step, step_parser
 
 
-def main() -> None:
+def main(args: argparse.Namespace) -> None:
     # the regions with the plan's expected work: the job starts the longest first
-    chosen = read_batch_regions(Path(snakemake.input.batches), snakemake.wildcards.batch)
-    reference = Path(snakemake.input.reference)
+    chosen = read_batch_regions(args.batches, args.batch)
     settings = CallSettings(
-        reference=reference,
-        manifest=Path(snakemake.input.manifest),
-        extra=snakemake.params.extra,
-        padding=int(snakemake.params.padding),
-        time_budget=float(snakemake.params.time_budget),
-        fallback_extra=snakemake.params.fallback,
-        allocator=resolve_allocator(snakemake.params.allocator),
+        reference=args.reference,
+        manifest=args.manifest,
+        extra=args.extra,
+        padding=args.padding,
+        time_budget=args.time_budget,
+        fallback_extra=args.fallback,
+        allocator=resolve_allocator(args.allocator),
     )
     # the reference's index, which freebayes reads beside it (the rule's comment says why
     # it is not an input)
-    fai = reference.with_name(reference.name + ".fai")
-    call_batch([region for region, _ in chosen], dict(read_fai(fai)), settings,
-               Path(snakemake.output[0]), Path(snakemake.log[0]), workers=snakemake.threads,
+    fai = args.reference.with_name(args.reference.name + ".fai")
+    call_batch([region for region, _ in chosen], dict(read_fai(fai)), settings, args.output,
+               args.log, workers=args.threads,
                weights={region.name: weight for region, weight in chosen})
 
 
-run_logged(snakemake.log[0], main)
+parser = step_parser(__doc__)
+for name in ("reference", "manifest", "batches", "output"):
+    parser.add_argument(f"--{name}", type=Path, required=True)
+parser.add_argument("--batch", required=True, help="the batch's name in batches.tsv")
+parser.add_argument("--extra", required=True, help="config calling.extra")
+parser.add_argument("--padding", type=int, required=True, help="config regions.padding")
+parser.add_argument("--time-budget", type=float, required=True,
+                    help="config calling.region_time_budget")
+parser.add_argument("--fallback", required=True, help="config calling.runaway_fallback")
+parser.add_argument("--allocator", required=True, help="config calling.allocator")
+run_step(parser, main)

@@ -1,21 +1,27 @@
 """Adapter: write results/run.json (config, samples, tool versions, run id)."""
 
+import argparse
 from pathlib import Path
 
 from kubecall.pipeline.allocator import allocator_name, resolve_allocator
 from kubecall.pipeline.batching import read_batches
 from kubecall.pipeline.runinfo import describe_run, tool_versions, write_run_info
-from kubecall.pipeline.scripting import run_logged
+from kubecall.pipeline.scripting import json_option, run_step, step_parser
 
 
-def main() -> None:
-    samples = Path(snakemake.input.samples).read_text().split()
-    regions = len(read_batches(Path(snakemake.input.batches)))
+def main(args: argparse.Namespace) -> None:
+    samples = args.samples.read_text().split()
+    regions = len(read_batches(args.batches))
     # The allocator can change QUAL's last digit, so it is part of what identifies a run.
-    allocator = allocator_name(resolve_allocator(snakemake.config["calling"]["allocator"]))
-    info = describe_run(dict(snakemake.config), samples, regions, Path(snakemake.input.fai),
-                        tool_versions() | {"freebayes allocator": allocator})
-    write_run_info(info, Path(snakemake.output[0]))
+    allocator = allocator_name(resolve_allocator(args.config["calling"]["allocator"]))
+    versions = tool_versions() | {"freebayes allocator": allocator,
+                                  "snakemake": args.snakemake_version}
+    write_run_info(describe_run(args.config, samples, regions, args.fai, versions), args.output)
 
 
-run_logged(snakemake.log[0], main)
+parser = step_parser(__doc__)
+for name in ("samples", "fai", "batches", "output"):
+    parser.add_argument(f"--{name}", type=Path, required=True)
+parser.add_argument("--config", type=json_option, required=True, help="the run's config, as JSON")
+parser.add_argument("--snakemake-version", required=True, help="of the snakemake running the run")
+run_step(parser, main)

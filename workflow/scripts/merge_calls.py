@@ -1,21 +1,28 @@
-"""Adapter: merge region VCFs into the cohort call set."""
+"""Adapter: merge a call set's region VCFs into its call set VCF."""
 
+import argparse
 from pathlib import Path
 
+from kubecall.pipeline.batching import batch_dirs
 from kubecall.pipeline.merge import merge_region_vcfs, region_vcfs_in_plan_order
 from kubecall.pipeline.regions import read_fai
-from kubecall.pipeline.scripting import run_logged
+from kubecall.pipeline.scripting import run_step, step_parser
 
-run_logged(
-    snakemake.log[0],
-    lambda: merge_region_vcfs(
-        inputs=region_vcfs_in_plan_order(
-            Path(snakemake.input.batches), map(Path, snakemake.input.batch_dirs)
-        ),
-        output=Path(snakemake.output.vcf),
-        contig_order=[name for name, _ in read_fai(Path(snakemake.input.fai))],
-        sample_order=Path(snakemake.input.samples),
-        work_dir=Path(snakemake.output.vcf).parent / f".merge-{snakemake.wildcards.callset}",
-        threads=snakemake.threads,
-    ),
-)
+
+def main(args: argparse.Namespace) -> None:
+    merge_region_vcfs(
+        inputs=region_vcfs_in_plan_order(args.batches,
+                                         batch_dirs(args.batches, [args.callset])),
+        output=args.output,
+        contig_order=[name for name, _ in read_fai(args.fai)],
+        sample_order=args.samples,
+        work_dir=args.output.parent / f".merge-{args.callset}",
+        threads=args.threads,
+    )
+
+
+parser = step_parser(__doc__)
+for name in ("batches", "samples", "fai", "output"):
+    parser.add_argument(f"--{name}", type=Path, required=True)
+parser.add_argument("--callset", required=True, help="the call set (its batches' directories)")
+run_step(parser, main)

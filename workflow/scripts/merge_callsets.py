@@ -1,19 +1,27 @@
 """Adapter: merge the per-group (or per-sample) call sets into the cohort call set."""
 
+import argparse
 from pathlib import Path
 
+from kubecall.layout import CALLSET_VCF
 from kubecall.pipeline.merge import merge_callsets
 from kubecall.pipeline.regions import read_fai
-from kubecall.pipeline.scripting import run_logged
+from kubecall.pipeline.scripting import run_step, step_parser
 
-run_logged(
-    snakemake.log[0],
-    lambda: merge_callsets(
-        inputs=[Path(p) for p in snakemake.input.vcfs],
-        output=Path(snakemake.output.vcf),
-        contig_order=[name for name, _ in read_fai(Path(snakemake.input.fai))],
-        sample_order=Path(snakemake.input.samples),
-        work_dir=Path(snakemake.output.vcf).parent / ".merge-callsets",
-        threads=snakemake.threads,
-    ),
-)
+
+def main(args: argparse.Namespace) -> None:
+    merge_callsets(
+        inputs=[Path(CALLSET_VCF.format(callset=name)) for name in args.callsets],
+        output=args.output,
+        contig_order=[name for name, _ in read_fai(args.fai)],
+        sample_order=args.samples,
+        work_dir=args.output.parent / ".merge-callsets",
+        threads=args.threads,
+    )
+
+
+parser = step_parser(__doc__)
+for name in ("samples", "fai", "output"):
+    parser.add_argument(f"--{name}", type=Path, required=True)
+parser.add_argument("--callsets", nargs="+", required=True, help="the call sets merged")
+run_step(parser, main)

@@ -1,8 +1,9 @@
 """Adapter: preflight every selected alignment, write the cohort manifest and report."""
 
+import argparse
 from pathlib import Path
 
-from kubecall.pipeline.cohort import load_cohort
+from kubecall.pipeline.cohort import callsets, load_cohort
 from kubecall.pipeline.preflight import (
     run_preflight,
     write_callset_manifests,
@@ -11,28 +12,33 @@ from kubecall.pipeline.preflight import (
     write_sample_names,
 )
 from kubecall.pipeline.regions import read_fai
-from kubecall.pipeline.scripting import run_logged
+from kubecall.pipeline.scripting import json_option, run_step, step_parser
 
 
-def main() -> None:
-    # The same selection as at workflow load (common.smk), so both agree on the cohort.
-    samples = load_cohort(
-        Path(snakemake.input.sheet), Path(snakemake.params.schema), snakemake.params.cohort
-    )
-    contigs = read_fai(Path(snakemake.input.fai))
+def main(args: argparse.Namespace) -> None:
+    # The same selection and call sets as at workflow load (common.smk), so both agree.
+    samples = load_cohort(args.sheet, args.schema, args.cohort)
     outcome = run_preflight(
         samples,
-        Path(snakemake.input.reference),
-        contigs,
-        cache=Path(snakemake.params.cache) if snakemake.params.cache else None,
-        threads=snakemake.threads,
-        iupac=snakemake.params.iupac,
+        args.reference,
+        read_fai(args.fai),
+        cache=args.cache,
+        threads=args.threads,
+        iupac=args.iupac,
     )
-    write_manifest(outcome.infos, Path(snakemake.output.manifest))
-    write_sample_names(outcome.infos, Path(snakemake.output.samples))
-    write_report(outcome.infos, Path(snakemake.output.report))
-    write_callset_manifests(outcome.infos, dict(snakemake.params.callsets),
-                            Path(snakemake.output.report).parent / "callsets")
+    write_manifest(outcome.infos, args.manifest)
+    write_sample_names(outcome.infos, args.samples)
+    write_report(outcome.infos, args.report)
+    write_callset_manifests(outcome.infos, callsets(samples, args.mode, args.group_by),
+                            args.report.parent / "callsets")
 
 
-run_logged(snakemake.log[0], main)
+parser = step_parser(__doc__)
+for name in ("sheet", "schema", "reference", "fai", "manifest", "samples", "report"):
+    parser.add_argument(f"--{name}", type=Path, required=True)
+parser.add_argument("--cohort", type=json_option, required=True, help="config cohort, as JSON")
+parser.add_argument("--mode", required=True, help="config calling.mode")
+parser.add_argument("--group-by", required=True, help="config calling.group_by")
+parser.add_argument("--cache", type=Path, help="the header cache (none: no cache)")
+parser.add_argument("--iupac", required=True, help="config reference_iupac")
+run_step(parser, main)

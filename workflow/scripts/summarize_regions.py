@@ -1,15 +1,22 @@
 """Adapter: per-region runtimes and runaway regions for QC."""
 
+import argparse
 from pathlib import Path
 
+from kubecall.pipeline.batching import batch_dirs
 from kubecall.pipeline.qc import summarize_regions
-from kubecall.pipeline.scripting import run_logged
+from kubecall.pipeline.scripting import run_step, step_parser
 
-run_logged(
-    snakemake.log[0],
-    lambda: summarize_regions(
-        Path(snakemake.input.batches), snakemake.input.batch_dirs,
-        float(snakemake.params.budget), Path(snakemake.output.runtimes),
-        Path(snakemake.output.runaways),
-    ),
-)
+
+def main(args: argparse.Namespace) -> None:
+    summarize_regions(args.batches, batch_dirs(args.batches, args.callsets), args.budget,
+                      args.runtimes, args.runaways)
+
+
+parser = step_parser(__doc__)
+for name in ("batches", "runtimes", "runaways"):
+    parser.add_argument(f"--{name}", type=Path, required=True)
+parser.add_argument("--callsets", nargs="+", required=True, help="every call set of the run")
+parser.add_argument("--budget", type=float, required=True,
+                    help="config calling.region_time_budget")
+run_step(parser, main)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kubecall.errors import KubecallError
+from kubecall.layout import BATCH_DIR
 from kubecall.pipeline.regions import Interval, Region
 
 if TYPE_CHECKING:
@@ -77,6 +78,14 @@ def read_batches(path: Path) -> list[dict[str, str]]:
     """Rows of a batches TSV, in plan order."""
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def batch_dirs(batches_tsv: Path, callsets: Sequence[str]) -> list[Path]:
+    """The calling jobs' directories of ``callsets`` (``kubecall.layout.BATCH_DIR``), one per
+    batch the plan gives regions, in plan order."""
+    batches = dict.fromkeys(row["batch"] for row in read_batches(batches_tsv))
+    return [Path(BATCH_DIR.format(callset=callset, batch=batch))
+            for callset in callsets for batch in batches]
 
 
 def read_batch_regions(path: Path, batch: str) -> list[tuple[Region, float]]:

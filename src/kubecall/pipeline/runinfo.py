@@ -45,16 +45,18 @@ def describe_run(
     config: Mapping[str, Any], samples: Sequence[str], regions: int, fai: Path,
     versions: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The run's metadata, with ``run_id`` from config or derived from everything else."""
-    from snakemake import __version__ as snakemake_version
+    """The run's metadata, with ``run_id`` from config or derived from everything else.
 
+    ``versions`` holds the tools' and snakemake's (the workflow passes the version of the
+    snakemake running it: a rule's environment need not hold snakemake).
+    """
     science = {key: value for key, value in config.items() if key != "publish"}
     info: dict[str, Any] = {
         "config": science,
         "samples": list(samples),
         "regions": regions,
         "reference_index_sha256": hashlib.sha256(fai.read_bytes()).hexdigest(),
-        "tools": dict(versions) | {"kubecall": __version__, "snakemake": snakemake_version},
+        "tools": dict(versions) | {"kubecall": __version__},
     }
     configured = str(config.get("publish", {}).get("run_id", "") or "")
     digest = hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()

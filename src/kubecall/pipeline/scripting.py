@@ -1,7 +1,11 @@
-"""Glue for Snakemake ``script:`` adapters: log to the rule's log file, report user errors."""
+"""Glue for the workflow's adapters (workflow/scripts/): each is run by its rule's ``shell:``
+with the rule's paths and params as options; it logs to the rule's log file and reports user
+errors without a traceback."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -11,6 +15,26 @@ from typing import TypeVar
 from kubecall.errors import KubecallError
 
 T = TypeVar("T")
+
+
+def step_parser(description: str | None) -> argparse.ArgumentParser:
+    """An adapter's parser, with the options every rule passes: ``--log`` and ``--threads``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--log", type=Path, required=True, help="the rule's log file")
+    parser.add_argument("--threads", type=int, default=1, help="the job's threads")
+    return parser
+
+
+def json_option(text: str) -> object:
+    """An option's JSON value (a config section the rule passes as ``json.dumps``)."""
+    return json.loads(text)
+
+
+def run_step(parser: argparse.ArgumentParser,
+             action: Callable[[argparse.Namespace], T]) -> T:
+    """Parse the command line, then run ``action`` logged to ``--log`` (run_logged)."""
+    args = parser.parse_args()
+    return run_logged(args.log, lambda: action(args))
 
 
 def run_logged(log_path: str | Path, action: Callable[[], T]) -> T:

@@ -94,38 +94,3 @@ def cancel_rate_limit_timers() -> None:
         if isinstance(thread, threading.Timer) and \
                 getattr(function, "__module__", "") == SCHEDULER_MODULE:
             thread.cancel()
-
-
-def check_each_script_once() -> None:
-    """Have snakemake check a rule's ``script:`` for its first job, not for every job.
-
-    Before running (and in a dry run) snakemake's ``ScriptProcessor.process_job``
-    (snakemake.dag) looks every job's script up through its source cache, reads it and
-    raises if it is not accessible: about 1 ms a job, a fifth of the dry run at 3,000
-    calling jobs (bench/dag_scale.py). For a script path without braces the path, and so the
-    answer, is the same for every job of the rule; such a rule is checked for its first job
-    only, in each DAG. A path with braces (formatted per job) is still checked for every
-    job. Idempotent; does nothing on a snakemake without that class.
-    """
-    try:
-        from snakemake.dag import ScriptProcessor
-    except ImportError:
-        return
-    original = ScriptProcessor.process_job
-    if getattr(original, "kubecall_once", False):
-        return
-
-    def process_job(self: Any, job: Any) -> None:
-        kind = self.script_type  # "script", or "notebook" for the NotebookProcessor
-        if getattr(job, f"is_{kind}", False) and "{" not in str(getattr(job.rule, kind)):
-            checked = self.__dict__.setdefault("kubecall_checked_rules", set())
-            if job.rule in checked:
-                return
-            original(self, job)  # raises for a missing script: the rule stays unchecked
-            checked.add(job.rule)
-            return
-        original(self, job)
-
-    process_job.kubecall_once = True  # type: ignore[attr-defined]
-    process_job.kubecall_original = original  # type: ignore[attr-defined]
-    ScriptProcessor.process_job = process_job  # type: ignore[method-assign]
