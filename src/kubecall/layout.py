@@ -10,7 +10,8 @@ BENCHMARKS = "benchmarks"  # snakemake's per-job timings, benchmarks/<rule>[/<wi
 RECEIPT = f"{RESULTS}/publish/receipt.json"
 # One calling job's directory (its regions' VCFs and regions.tsv) and a call set's merged
 # calls, as snakemake patterns: the rules' outputs, and how the merge and QC steps find them
-# by name (a list of 3,000 paths would not fit a command line).
+# by name (listed, 3,000 batch directories or 2,504 call sets would fill the 128 KiB that one
+# shell command may hold).
 BATCH_DIR = f"{RESULTS}/calls/{{callset}}/batches/{{batch}}"
 CALLSET_VCF = f"{RESULTS}/calls/{{callset}}.vcf.gz"
 
