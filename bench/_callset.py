@@ -26,7 +26,7 @@ import numpy as np
 import pysam
 from _benchmark_file import write_benchmark
 
-from kubecall.pipeline.batching import assign_batches, write_batches
+from kubecall.pipeline.batching import assign_batches, batch_dir, write_batches
 from kubecall.pipeline.calling import RegionOutcome, write_outcomes
 from kubecall.pipeline.planning import WeightedRegion
 from kubecall.pipeline.qc import summarize_regions
@@ -253,9 +253,9 @@ def write_run(root: Path, samples: int, records: int, regions: int, batches: int
     per_batch: dict[str, list[tuple[str, str, int]]] = {}
     vcf_bytes = 0
     for number, region in enumerate(plan):
-        batch_dir = results / f"calls/{CALLSET}/batches/{assignment[region.name]}"
-        batch_dir.mkdir(parents=True, exist_ok=True)
-        path = batch_dir / f"{region.name}.vcf.gz"
+        directory = batch_dir(CALLSET, assignment[region.name], root)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{region.name}.vcf.gz"
         first, last = int(boundaries[number]), int(boundaries[number + 1])
         with open(path, "wb") as out:
             bgzip = subprocess.Popen(["bgzip", "-@2", "-l", "1", "-c"], stdin=subprocess.PIPE,
@@ -301,11 +301,10 @@ def write_run(root: Path, samples: int, records: int, regions: int, batches: int
         # holding some 450 MiB
         write_outcomes([RegionOutcome(name, how, took, count, 0, took * 0.97, 450.0)
                         for (name, how, count), took in zip(rows, seconds, strict=True)],
-                       "system", results / f"calls/{CALLSET}/batches/{batch}/regions.tsv")
+                       "system", batch_dir(CALLSET, batch, root) / "regions.tsv")
         write_benchmark(benchmarks / f"{batch}.tsv", sum(seconds), 900.0)
-    batch_dirs = sorted(results.glob(f"calls/{CALLSET}/batches/*"))
-    summarize_regions(results / "regions/batches.tsv", batch_dirs, BUDGET,
-                      results / "qc/region_runtimes.tsv", results / "qc/runaway_regions.tsv")
+    summarize_regions(results / "regions/batches.tsv", [CALLSET], BUDGET,
+                      results / "qc/region_runtimes.tsv", results / "qc/runaway_regions.tsv", root)
     config = {"reference": str(reference_path), "calling": {"mode": "joint",
               "region_time_budget": BUDGET}, "regions": {"count": regions, "batches": batches}}
     write_run_info(describe_run(config, names, regions, Path(f"{reference_path}.fai"),

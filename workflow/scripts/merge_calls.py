@@ -3,7 +3,6 @@
 import argparse
 from pathlib import Path
 
-from kubecall.pipeline.batching import batch_dirs
 from kubecall.pipeline.merge import merge_region_vcfs, region_vcfs_in_plan_order
 from kubecall.pipeline.regions import read_fai
 from kubecall.pipeline.scripting import run_step, step_parser
@@ -11,8 +10,7 @@ from kubecall.pipeline.scripting import run_step, step_parser
 
 def main(args: argparse.Namespace) -> None:
     merge_region_vcfs(
-        inputs=region_vcfs_in_plan_order(args.batches,
-                                         batch_dirs(args.batches, [args.callset])),
+        inputs=region_vcfs_in_plan_order(args.batches, args.callset),
         output=args.output,
         contig_order=[name for name, _ in read_fai(args.fai)],
         sample_order=args.samples,

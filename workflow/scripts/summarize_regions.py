@@ -3,14 +3,12 @@
 import argparse
 from pathlib import Path
 
-from kubecall.pipeline.batching import batch_dirs
 from kubecall.pipeline.qc import summarize_regions
 from kubecall.pipeline.scripting import run_step, step_parser
 
 
 def main(args: argparse.Namespace) -> None:
-    summarize_regions(args.batches, batch_dirs(args.batches, args.callsets), args.budget,
-                      args.runtimes, args.runaways)
+    summarize_regions(args.batches, args.callsets, args.budget, args.runtimes, args.runaways)
 
 
 parser = step_parser(__doc__)

@@ -80,12 +80,9 @@ def read_batches(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def batch_dirs(batches_tsv: Path, callsets: Sequence[str]) -> list[Path]:
-    """The calling jobs' directories of ``callsets`` (``kubecall.layout.BATCH_DIR``), one per
-    batch the plan gives regions, in plan order."""
-    batches = dict.fromkeys(row["batch"] for row in read_batches(batches_tsv))
-    return [Path(BATCH_DIR.format(callset=callset, batch=batch))
-            for callset in callsets for batch in batches]
+def batch_dir(callset: str, batch: str, root: Path = Path(".")) -> Path:
+    """A calling job's directory under the run directory ``root`` (kubecall.layout.BATCH_DIR)."""
+    return root / BATCH_DIR.format(callset=callset, batch=batch)
 
 
 def read_batch_regions(path: Path, batch: str) -> list[tuple[Region, float]]:

@@ -153,18 +153,13 @@ def _run(command: list[str]) -> None:
         raise KubecallError(f"{command[0]} {command[1]} failed: {result.stderr.strip()}")
 
 
-def region_vcfs_in_plan_order(batches_tsv: Path, batch_dirs: Iterable[Path]) -> list[Path]:
-    """Each region's VCF, found in its batch's directory (named by the batch), in plan
-    (= reference) order."""
-    from kubecall.pipeline.batching import read_batches
+def region_vcfs_in_plan_order(batches_tsv: Path, callset: str) -> list[Path]:
+    """Each region's VCF of ``callset``, in its batch's directory, in plan (= reference)
+    order."""
+    from kubecall.pipeline.batching import batch_dir, read_batches
 
-    by_batch = {Path(d).name: Path(d) for d in batch_dirs}
-    paths = []
-    for row in read_batches(batches_tsv):
-        if row["batch"] not in by_batch:
-            raise KubecallError(f"{batches_tsv}: batch {row['batch']} is not among this merge's "
-                                "inputs; rerun plan_regions")
-        paths.append(by_batch[row["batch"]] / f"{row['region']}.vcf.gz")
+    paths = [batch_dir(callset, row["batch"]) / f"{row['region']}.vcf.gz"
+             for row in read_batches(batches_tsv)]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise KubecallError(f"region VCF(s) missing: {', '.join(missing[:5])}; rerun calling")

@@ -6,32 +6,34 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 
-from kubecall.pipeline.batching import read_batches
+from kubecall.pipeline.batching import batch_dir, read_batches
 
 RUNTIME_COLUMNS = ["callset", "region", "batch", "weight", "bases", "how", "seconds",
                    "cpu_seconds", "max_rss_mb", "records", "allocator"]
 
 
 def summarize_regions(
-    batches_tsv: Path, batch_dirs: Iterable[Path], budget: float, runtimes: Path,
-    runaways: Path,
+    batches_tsv: Path, callsets: Iterable[str], budget: float, runtimes: Path,
+    runaways: Path, root: Path = Path("."),
 ) -> None:
     """Join the plan's expected work with each batch's measured outcome, per call set, in
-    plan order (each batch directory ``<callset>/batches/<batch>/`` holds its regions.tsv).
+    plan order (each batch's directory under the run directory ``root`` holds its
+    regions.tsv).
 
     ``runaway_regions.tsv`` lists the regions the time budget split (``how`` = split) or
     that needed the fallback options (``how`` = fallback), with the budget in force.
     """
-    measured: dict[tuple[str, str], dict[str, str]] = {}
-    for batch_dir in sorted(map(Path, batch_dirs)):
-        table = batch_dir / "regions.tsv"
-        callset = batch_dir.parent.parent.name  # the layout: calls/<callset>/batches/<batch>
-        with open(table, newline="") as handle:
-            for row in csv.DictReader(handle, delimiter="\t"):
-                measured[(callset, row["region"])] = row
     planned_rows = read_batches(batches_tsv)
+    batches = dict.fromkeys(row["batch"] for row in planned_rows)
+    callsets = sorted(callsets)
+    measured: dict[tuple[str, str], dict[str, str]] = {}
+    for callset in callsets:
+        for batch in batches:
+            with open(batch_dir(callset, batch, root) / "regions.tsv", newline="") as handle:
+                for row in csv.DictReader(handle, delimiter="\t"):
+                    measured[(callset, row["region"])] = row
     rows = []
-    for callset in sorted({callset for callset, _ in measured}):
+    for callset in callsets:
         for planned in planned_rows:
             outcome = measured[(callset, planned["region"])]
             rows.append({"callset": callset} | planned |
