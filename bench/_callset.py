@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -307,7 +308,8 @@ def write_run(root: Path, samples: int, records: int, regions: int, batches: int
                       results / "qc/region_runtimes.tsv", results / "qc/runaway_regions.tsv", root)
     config = {"reference": str(reference_path), "calling": {"mode": "joint",
               "region_time_budget": BUDGET}, "regions": {"count": regions, "batches": batches}}
+    versions = tool_versions() | {"snakemake": metadata.version("snakemake")}
     write_run_info(describe_run(config, names, regions, Path(f"{reference_path}.fai"),
-                                tool_versions()), results / "run.json")
+                                versions), results / "run.json")
     return Layout(root, names, regions, sorted(per_batch), records, vcf_bytes)
 
