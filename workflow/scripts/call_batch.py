@@ -1,7 +1,6 @@
 """Adapter: call one batch of regions with freebayes over the cohort."""
 
 import argparse
-from pathlib import Path
 
 from kubecall.pipeline.allocator import resolve_allocator
 from kubecall.pipeline.batching import read_batch_regions
@@ -30,9 +29,7 @@ def main(args: argparse.Namespace) -> None:
                weights={region.name: weight for region, weight in chosen})
 
 
-parser = step_parser(__doc__)
-for name in ("reference", "manifest", "batches", "output"):
-    parser.add_argument(f"--{name}", type=Path, required=True)
+parser = step_parser(__doc__, paths=("reference", "manifest", "batches", "output"))
 parser.add_argument("--batch", required=True, help="the batch's name in batches.tsv")
 parser.add_argument("--extra", required=True, help="config calling.extra")
 parser.add_argument("--padding", type=int, required=True, help="config regions.padding")

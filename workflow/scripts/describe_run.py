@@ -1,7 +1,6 @@
 """Adapter: write results/run.json (config, samples, tool versions, run id)."""
 
 import argparse
-from pathlib import Path
 
 from kubecall.pipeline.allocator import allocator_name, resolve_allocator
 from kubecall.pipeline.batching import read_batches
@@ -19,9 +18,7 @@ def main(args: argparse.Namespace) -> None:
     write_run_info(describe_run(args.config, samples, regions, args.fai, versions), args.output)
 
 
-parser = step_parser(__doc__)
-for name in ("samples", "fai", "batches", "output"):
-    parser.add_argument(f"--{name}", type=Path, required=True)
+parser = step_parser(__doc__, paths=("samples", "fai", "batches", "output"))
 parser.add_argument("--config", type=json_option, required=True, help="the run's config, as JSON")
 parser.add_argument("--snakemake-version", required=True, help="of the snakemake running the run")
 run_step(parser, main)

@@ -1,7 +1,6 @@
 """Adapter: merge a call set's region VCFs into its call set VCF."""
 
 import argparse
-from pathlib import Path
 
 from kubecall.pipeline.merge import merge_region_vcfs, region_vcfs_in_plan_order
 from kubecall.pipeline.regions import read_fai
@@ -19,8 +18,6 @@ def main(args: argparse.Namespace) -> None:
     )
 
 
-parser = step_parser(__doc__)
-for name in ("batches", "samples", "fai", "output"):
-    parser.add_argument(f"--{name}", type=Path, required=True)
+parser = step_parser(__doc__, paths=("batches", "samples", "fai", "output"))
 parser.add_argument("--callset", required=True, help="the call set (its batches' directories)")
 run_step(parser, main)

@@ -20,8 +20,6 @@ def main(args: argparse.Namespace) -> None:
     )
 
 
-parser = step_parser(__doc__)
-for name in ("samples", "fai", "output"):
-    parser.add_argument(f"--{name}", type=Path, required=True)
+parser = step_parser(__doc__, paths=("samples", "fai", "output"))
 parser.add_argument("--callsets", nargs="+", required=True, help="the call sets merged")
 run_step(parser, main)

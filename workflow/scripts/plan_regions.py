@@ -26,9 +26,7 @@ def main(args: argparse.Namespace) -> None:
     write_batches(plan, assign_batches(plan, args.batch_count), args.batches)
 
 
-parser = step_parser(__doc__)
-for name in ("report", "fai", "reference", "plan", "batches"):
-    parser.add_argument(f"--{name}", type=Path, required=True)
+parser = step_parser(__doc__, paths=("report", "fai", "reference", "plan", "batches"))
 parser.add_argument("--targets", type=Path, help="the targets BED (strategy bed)")
 parser.add_argument("--strategy", required=True, help="config regions.strategy")
 parser.add_argument("--regions", type=int, required=True, help="config regions.count")

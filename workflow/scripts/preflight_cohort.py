@@ -33,9 +33,8 @@ def main(args: argparse.Namespace) -> None:
                             args.report.parent / "callsets")
 
 
-parser = step_parser(__doc__)
-for name in ("sheet", "schema", "reference", "fai", "manifest", "samples", "report"):
-    parser.add_argument(f"--{name}", type=Path, required=True)
+parser = step_parser(__doc__, paths=("sheet", "schema", "reference", "fai", "manifest", "samples",
+                                     "report"))
 parser.add_argument("--cohort", type=json_option, required=True, help="config cohort, as JSON")
 parser.add_argument("--mode", required=True, help="config calling.mode")
 parser.add_argument("--group-by", required=True, help="config calling.group_by")

@@ -15,9 +15,7 @@ def main(args: argparse.Namespace) -> None:
     print(f"kubecall: published {result.url} (receipt {args.receipt})", flush=True)
 
 
-parser = step_parser(__doc__)
-parser.add_argument("--run", type=Path, required=True, help="results/run.json")
+parser = step_parser(__doc__, paths=("run", "receipt"))
 parser.add_argument("--publish", type=json_option, required=True,
                     help="config publish, as JSON")
-parser.add_argument("--receipt", type=Path, required=True)
 run_step(parser, main)

@@ -26,14 +26,13 @@ def main(args: argparse.Namespace) -> None:
         data.calls.write_json(args.summary_out)
 
 
-parser = step_parser(__doc__)
+parser = step_parser(__doc__, paths=("html",))
 parser.add_argument("--deliverable", type=deliverable, action="append", required=True,
                     help="KEY=PATH of each deliverable the report reads")
 parser.add_argument("--publish", type=json_option, required=True,
                     help="config publish, as JSON")
 parser.add_argument("--summary", type=Path, help="the call set summary render_report saved")
 parser.add_argument("--receipt", type=Path, help="the publication's receipt")
-parser.add_argument("--html", type=Path, required=True)
 parser.add_argument("--figures", type=Path, help="the directory of SVG figures")
 parser.add_argument("--summary-out", type=Path, help="where to save the call set summary")
 run_step(parser, main)

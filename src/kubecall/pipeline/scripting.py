@@ -8,7 +8,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,11 +17,14 @@ from kubecall.errors import KubecallError
 T = TypeVar("T")
 
 
-def step_parser(description: str | None) -> argparse.ArgumentParser:
-    """An adapter's parser, with the options every rule passes: ``--log`` and ``--threads``."""
+def step_parser(description: str | None, paths: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """An adapter's parser, with the options every rule passes (``--log``, ``--threads``) and
+    a required path option ``--<name>`` for each of ``paths`` (its rule's files)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--log", type=Path, required=True, help="the rule's log file")
     parser.add_argument("--threads", type=int, default=1, help="the job's threads")
+    for name in paths:
+        parser.add_argument(f"--{name}", type=Path, required=True)
     return parser
 
 
