@@ -17,7 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pysam
 from _measure import Measured, run_measured
+
+from kubecall.devtools.simulate import TRUTH_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 FREEBAYES_SCRIPTS = Path("/usr/share/freebayes/scripts")
@@ -132,7 +135,43 @@ def build_dwgsim_cohort(cohort: Path, *, samples: int, length: int, contigs: int
     stages["samples_wall"] = time.perf_counter() - clock
     bams = [str(cohort / f"{name}.bam") for name in names]
     write_sample_sheet(cohort / "samples.tsv", bams)
+    write_dwgsim_truth(cohort, names)
     return Cohort(bams, stages)
+
+
+def write_dwgsim_truth(cohort: Path, names: Sequence[str]) -> Path:
+    """``truth.vcf.gz`` (TRUTH_NAME, as ``kubecall simulate`` names its own; bgzipped and
+    indexed): each sample's genotype at every population site
+    one of them carries, from dwgsim's own record of what it put into that sample's reads
+    (``<name>.mutations.vcf``: AF=1.0 on both haplotypes, 0.5 on one); 0/0 where a sample
+    carries none. The truth is dwgsim's, so calls can be scored against something the
+    project did not make (kubecall.devtools.accuracy)."""
+    genotypes: dict[tuple[str, int, str, str], dict[str, str]] = {}
+    for name in names:
+        for line in (cohort / f"{name}.mutations.vcf").read_text().splitlines():
+            if line.startswith("#"):
+                continue
+            contig, pos, _, ref, alt, _, _, info = line.split("\t")[:8]
+            frequency = dict(field.split("=", 1) for field in info.split(";") if "=" in field)
+            genotype = "1/1" if float(frequency["AF"]) == 1.0 else "0/1"
+            genotypes.setdefault((contig, int(pos), ref, alt), {})[name] = genotype
+    contigs = [line.split("\t")[:2] for line in
+               (cohort / "ref.fa.fai").read_text().splitlines()]
+    order = {contig: index for index, (contig, _) in enumerate(contigs)}
+    truth = cohort / TRUTH_NAME
+    plain = truth.with_suffix("")  # truth.vcf, which tabix_index compresses into truth
+    with open(plain, "w") as vcf:
+        vcf.write("##fileformat=VCFv4.2\n")
+        vcf.writelines(f"##contig=<ID={contig},length={length}>\n" for contig, length in contigs)
+        vcf.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
+        vcf.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+                  + "\t".join(names) + "\n")
+        for key in sorted(genotypes, key=lambda site: (order[site[0]], *site[1:])):
+            contig, pos, ref, alt = key
+            calls = "\t".join(genotypes[key].get(name, "0/0") for name in names)
+            vcf.write(f"{contig}\t{pos}\t.\t{ref}\t{alt}\t.\tPASS\t.\tGT\t{calls}\n")
+    pysam.tabix_index(str(plain), preset="vcf", force=True)
+    return truth
 
 
 def write_sample_sheet(path: Path, bams: Sequence[str]) -> None:

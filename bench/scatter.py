@@ -24,6 +24,15 @@ carrying a random half of them, 2x100 bp reads with sequencing errors from ``dwg
 with ``bwa mem`` (read groups per sample), sorted and indexed with samtools, ``--cores``
 samples at a time (bench/_cohort.py; Debian: apt-get install dwgsim bwa).
 
+Each cohort comes with its truth (``truth.vcf.gz``: the simulator's, or dwgsim's record of
+the mutations it put into each sample's reads), and serial freebayes, freebayes-parallel and
+the workflow (its first round, at the last padding) are scored against it with
+``kubecall accuracy``'s counts: every record, and those of QUAL 20 or more (freebayes' README
+filters at QUAL > 20). Agreeing with serial freebayes is what the split must not change;
+the truth says whether a difference from it matters. ``--keep DIR --reuse`` runs on the
+cohort an earlier ``--keep DIR`` left there instead of making one (its earlier outputs are
+replaced).
+
 freebayes-parallel needs GNU parallel and vcflib (Debian: apt-get install parallel
 libvcflib-tools); its helper scripts come with Debian's freebayes in
 /usr/share/freebayes/scripts. The last line holds the figures as key=value pairs.
@@ -32,6 +41,7 @@ libvcflib-tools); its helper scripts come with Debian's freebayes in
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime
 import shutil
 import statistics
@@ -47,16 +57,55 @@ from _cohort import (
     run_freebayes_parallel,
     schema_defaults,
     timed,
+    write_dwgsim_truth,
 )
 from _cohort import run_kubecall as run_workflow
 
+from kubecall.devtools.accuracy import AccuracyReport, compare_calls
 from kubecall.devtools.concordance import Concordance, compare_records
-from kubecall.devtools.simulate import SimulationParams, simulate_cohort
+from kubecall.devtools.simulate import TRUTH_NAME, SimulationParams, simulate_cohort
 from kubecall.report.progress import REGION_DONE, REGION_START
 
 
 def run_serial(cohort: Path, bams: list[str], out: Path) -> float:
     return timed(["freebayes", "-f", str(cohort / "ref.fa"), *bams], out)
+
+
+TRUTH_MIN_QUAL = 20.0  # the second score against the truth: calls of this QUAL or more
+
+
+def truth_line(label: str, cohort: Path, calls: Path) -> tuple[str, list[str]]:
+    """``calls`` scored against the cohort's truth, every record and QUAL 20 or more: a
+    printable line, and its ``key=value`` pairs (``label_tp`` ... at QUAL 20 or more)."""
+    scores: dict[str, AccuracyReport] = {
+        name: compare_calls(cohort / TRUTH_NAME, calls, cohort / "ref.fa", min_qual)
+        for name, min_qual in (("every record", 0.0), (f"QUAL >= {TRUTH_MIN_QUAL:g}",
+                                                       TRUTH_MIN_QUAL))}
+    parts = []
+    for name, report in scores.items():
+        snp, indel, overall = report.snp, report.indel, report.overall
+        parts.append(f"{name}: TP {overall.true_positives}, FP {overall.false_positives}, FN "
+                     f"{overall.false_negatives}, GT matches {overall.genotype_matches}; SNP "
+                     f"recall {snp.recall:.4f} precision {snp.precision:.4f}, indel recall "
+                     f"{indel.recall:.4f} precision {indel.precision:.4f}")
+    filtered = scores[f"QUAL >= {TRUTH_MIN_QUAL:g}"].overall
+    pairs = [f"{label}_tp={filtered.true_positives}", f"{label}_fp={filtered.false_positives}",
+             f"{label}_fn={filtered.false_negatives}"]
+    return f"{label} vs the truth ({'; '.join(parts)})", pairs
+
+
+def reused_cohort(cohort: Path, kind: str) -> list[str]:
+    """The BAMs of a cohort an earlier run kept in ``cohort`` (its samples.tsv), writing a
+    dwgsim cohort's truth if it was made before there was one."""
+    sheet = cohort / "samples.tsv"
+    if not sheet.is_file():
+        raise SystemExit(f"--reuse: {sheet} not found; make the cohort first with --keep "
+                         f"{cohort} (or --cohort-only --keep {cohort})")
+    with open(sheet, newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if kind == "dwgsim" and not (cohort / TRUTH_NAME).is_file():
+        write_dwgsim_truth(cohort, [row["sample"] for row in rows])
+    return [str(cohort / row["alignment"]) for row in rows]  # relative to the sheet, or absolute
 
 
 def default_padding() -> int:
@@ -68,6 +117,7 @@ def run_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.Names
     """Wall seconds of the whole run, seconds until the indexed call set existed, workdir
     (``suffix`` after its name: the round's)."""
     workdir = cohort / f"kubecall-{strategy}-pad{padding}{suffix}"
+    shutil.rmtree(workdir, ignore_errors=True)  # an earlier run's, with --reuse
     seconds, calls_ready = run_workflow(
         workdir,
         f"reference: {cohort}/ref.fa\nsamples: {cohort}/samples.tsv\n"
@@ -164,9 +214,13 @@ def main() -> int:
     parser.add_argument("--strategies", default="equal,balanced")
     parser.add_argument("--fbparallel-region-size", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="keep the cohort and outputs here")
+    parser.add_argument("--reuse", action="store_true", help="run on the cohort an earlier "
+                        "--keep left in the --keep directory instead of making one")
     parser.add_argument("--rounds", type=int, default=1, help="run freebayes-parallel and "
                         "the workflow runs this many times, taking turns")
     args = parser.parse_args()
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs --keep DIR: the directory of the cohort to reuse")
     needed = {} if args.cohort_only else {tool: "parallel libvcflib-tools"
                                           for tool in ("parallel", "vcfstreamsort", "vcfuniq")}
     if args.cohort == "dwgsim":
@@ -179,7 +233,10 @@ def main() -> int:
     cohort = args.keep or Path(tmp)
     cohort.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    if args.cohort == "dwgsim":
+    if args.reuse:
+        bams = reused_cohort(cohort, args.cohort)
+        print(f"reusing the {args.cohort} cohort in {cohort}: {len(bams)} samples")
+    elif args.cohort == "dwgsim":
         bams = build_dwgsim_cohort(cohort, samples=args.samples, length=args.length,
                                    contigs=args.contigs, depth=args.depth, seed=args.seed,
                                    cores=args.cores).bams
@@ -222,12 +279,21 @@ def main() -> int:
                 runs[strategy, padding] = measure_kubecall(
                     cohort, strategy, padding, args, serial_s, label, suffix)
         rounds.append(runs)
+    strategy = "balanced" if ("balanced", paddings[-1]) in rounds[0] else strategy
+    first = "-round1" if args.rounds > 1 else ""
+    truth_pairs = []
+    for label, calls in (("serial", cohort / "serial.vcf.gz"),
+                         ("fbparallel", cohort / f"fbparallel{first}.vcf.gz"),
+                         ("kubecall", cohort / f"kubecall-{strategy}-pad{paddings[-1]}{first}"
+                          / "results/calls/cohort.vcf.gz")):
+        line, pairs = truth_line(label, cohort, calls)
+        print(line)
+        truth_pairs += pairs
     if not args.keep:
         shutil.rmtree(tmp)
     # the summary: balanced (else the last strategy) at the largest padding, vs padding 0;
     # over several rounds, each figure's median and freebayes-parallel against the workflow
     # round by round
-    strategy = "balanced" if ("balanced", paddings[-1]) in rounds[0] else strategy
     summary, base = (median_run([runs[strategy, padding] for runs in rounds])
                      for padding in (paddings[-1], paddings[0]))
     seconds, calls_ready, cpu, compared, spread, overhead, window, idle, fixed = summary
@@ -251,7 +317,7 @@ def main() -> int:
           f"padding_cpu_pct={100 * (cpu - base.cpu) / base.cpu:.1f} "
           f"padding{paddings[0]}_kubecall_s={base.seconds:.1f} "
           f"padding{paddings[0]}_discordant_sites={base.compared.discordant_sites} "
-          f"rounds={args.rounds}")
+          f"rounds={args.rounds} {' '.join(truth_pairs)}")
     return 0
 
 

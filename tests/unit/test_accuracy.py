@@ -108,6 +108,28 @@ def test_identical_calls_are_perfect_and_empty_calls_recall_nothing(
     assert "all_precision=NA" in empty.summary_line()
 
 
+def test_calls_below_the_minimum_qual_are_not_calls(
+    tmp_path: Path, reference: Path, truth: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The truth's own QUAL is never looked at; a call below the minimum, or without QUAL,
+    counts as not called."""
+    lines = truth.read_text().splitlines(keepends=True)
+    low = [line.replace("\t50\t", "\t19.5\t") if line.startswith("c1\t10\t") else
+           line.replace("\t50\t", "\t.\t") if line.startswith("c1\t44\t") else line
+           for line in lines]  # fmt: skip
+    calls = tmp_path / "calls.vcf"
+    calls.write_text("".join(low))
+    assert compare_calls(truth, calls, reference).overall == AccuracyCounts(5, 0, 0, 5)
+    assert compare_calls(truth, calls, reference, min_qual=19.5).indel == AccuracyCounts(0, 0, 1, 0)
+    # the SNP at 10 carried by both samples and the deletion at 44 are dropped
+    assert compare_calls(truth, calls, reference, min_qual=20).overall == AccuracyCounts(2, 0, 3, 2)
+    args = ["accuracy", "--truth", str(truth), "--calls", str(calls), "--reference"]
+    assert main([*args, str(reference), "--min-qual", "20"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("samples=2 snp_tp=2 ")
+    assert main([*args, str(reference), "--min-qual", "-1"]) == 2
+    assert "--min-qual -1.0: must be 0 or more" in capsys.readouterr().err
+
+
 def test_missing_truth_sample_in_calls_is_a_user_error(
     tmp_path: Path, reference: Path, truth: Path
 ) -> None:

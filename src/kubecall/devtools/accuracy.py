@@ -3,7 +3,8 @@
 Both VCFs are normalised the same way (``bcftools norm -f REF -m -any``: left-aligned, trimmed,
 one ALT per record) so representation differences do not count as errors. A *variant genotype*
 is (sample, CHROM, POS, REF, ALT) where the sample's GT carries that ALT; truth and calls are
-compared as sets of those, over the samples of the truth.
+compared as sets of those, over the samples of the truth. With a minimum QUAL, calls below it
+(or without one) are not calls, the way ``bcftools view -i 'QUAL>=N'`` would drop them.
 """
 
 from __future__ import annotations
@@ -129,14 +130,17 @@ def normalise_vcf(source: Path, reference: Path, destination: Path) -> None:
         )
 
 
-def variant_genotypes(path: Path, samples: tuple[str, ...]) -> dict[GenotypeKey, Genotype]:
-    """Every variant genotype of ``samples`` in a normalised VCF, with its genotype."""
+def variant_genotypes(
+    path: Path, samples: tuple[str, ...], min_qual: float = 0.0
+) -> dict[GenotypeKey, Genotype]:
+    """Every variant genotype of ``samples`` in a normalised VCF, with its genotype, in its
+    records of QUAL ``min_qual`` or more (every record when 0)."""
     genotypes: dict[GenotypeKey, Genotype] = {}
     # htslib warns about harmless header quirks (freebayes declares GQ as Float); keep quiet.
     previous_verbosity = pysam.set_verbosity(0)
     try:
         with pysam.VariantFile(str(path)) as vcf:
-            _collect(vcf, path, samples, genotypes)
+            _collect(vcf, path, samples, genotypes, min_qual)
     finally:
         pysam.set_verbosity(previous_verbosity)
     return genotypes
@@ -147,8 +151,10 @@ def _collect(
     path: Path,
     samples: tuple[str, ...],
     genotypes: dict[GenotypeKey, Genotype],
+    min_qual: float,
 ) -> None:
-    """Add the variant genotypes of ``samples`` in ``vcf`` to ``genotypes``."""
+    """Add the variant genotypes of ``samples`` in ``vcf``'s records of QUAL ``min_qual`` or
+    more to ``genotypes``."""
     missing = [sample for sample in samples if sample not in vcf.header.samples]
     if missing:
         raise KubecallError(
@@ -156,6 +162,8 @@ def _collect(
             "call all truth samples (sample names must match the read groups' SM)"
         )
     for record in vcf:
+        if min_qual and (record.qual is None or record.qual < min_qual):
+            continue
         for alt_index, alt in enumerate(record.alts or (), start=1):
             if alt == "*" or alt.startswith("<"):
                 continue
@@ -187,8 +195,11 @@ def count(
     )
 
 
-def compare_calls(truth: Path, calls: Path, reference: Path) -> AccuracyReport:
-    """Accuracy of ``calls`` against ``truth`` over the truth's samples."""
+def compare_calls(
+    truth: Path, calls: Path, reference: Path, min_qual: float = 0.0
+) -> AccuracyReport:
+    """Accuracy of ``calls`` (those of QUAL ``min_qual`` or more) against ``truth`` over the
+    truth's samples."""
     for label, path in (("--truth", truth), ("--calls", calls), ("--reference", reference)):
         if not path.is_file():
             raise KubecallError(f"{label} {path}: no such file")
@@ -202,7 +213,7 @@ def compare_calls(truth: Path, calls: Path, reference: Path) -> AccuracyReport:
         normalise_vcf(truth, reference, truth_norm)
         normalise_vcf(calls, reference, calls_norm)
         true_genotypes = variant_genotypes(truth_norm, samples)
-        called_genotypes = variant_genotypes(calls_norm, samples)
+        called_genotypes = variant_genotypes(calls_norm, samples, min_qual)
     return AccuracyReport(
         samples=samples,
         snp=count(true_genotypes, called_genotypes, "snp"),
@@ -213,7 +224,9 @@ def compare_calls(truth: Path, calls: Path, reference: Path) -> AccuracyReport:
 
 def run(args: argparse.Namespace) -> int:
     """The ``kubecall accuracy`` command."""
-    report = compare_calls(args.truth, args.calls, args.reference)
+    if args.min_qual < 0:
+        raise KubecallError(f"--min-qual {args.min_qual}: must be 0 or more")
+    report = compare_calls(args.truth, args.calls, args.reference, args.min_qual)
     print(report.table())
     print(report.summary_line())
     return 0
@@ -222,6 +235,8 @@ def run(args: argparse.Namespace) -> int:
 EXAMPLES = """examples:
   freebayes -f cohort/ref.fa cohort/S01.bam cohort/S02.bam > calls.vcf
   kubecall accuracy --truth cohort/truth.vcf.gz --calls calls.vcf --reference cohort/ref.fa
+  kubecall accuracy --truth cohort/truth.vcf.gz --calls calls.vcf --reference cohort/ref.fa \\
+      --min-qual 20
 """
 
 
@@ -240,4 +255,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--truth", type=Path, required=True, help="truth VCF (e.g. truth.vcf.gz)")
     parser.add_argument("--calls", type=Path, required=True, help="VCF to evaluate")
     parser.add_argument("--reference", type=Path, required=True, help="FASTA both refer to")
+    parser.add_argument(
+        "--min-qual",
+        type=float,
+        default=0.0,
+        help="count only calls of this QUAL or more (default 0: every record)",
+    )
     parser.set_defaults(func=run)
