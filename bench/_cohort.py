@@ -141,11 +141,11 @@ def build_dwgsim_cohort(cohort: Path, *, samples: int, length: int, contigs: int
 
 def write_dwgsim_truth(cohort: Path, names: Sequence[str]) -> Path:
     """``truth.vcf.gz`` (TRUTH_NAME, as ``kubecall simulate`` names its own; bgzipped and
-    indexed): each sample's genotype at every population site
-    one of them carries, from dwgsim's own record of what it put into that sample's reads
-    (``<name>.mutations.vcf``: AF=1.0 on both haplotypes, 0.5 on one); 0/0 where a sample
-    carries none. The truth is dwgsim's, so calls can be scored against something the
-    project did not make (kubecall.devtools.accuracy)."""
+    indexed): each sample's genotype at every population site one of them carries, from
+    dwgsim's own record of what it put into that sample's reads (``<name>.mutations.vcf``:
+    AF=1.0 on both haplotypes, 0.5 on one); 0/0 where a sample carries none. The truth is
+    dwgsim's, so calls can be scored against something the project did not make
+    (kubecall.devtools.accuracy)."""
     genotypes: dict[tuple[str, int, str, str], dict[str, str]] = {}
     for name in names:
         for line in (cohort / f"{name}.mutations.vcf").read_text().splitlines():

@@ -77,10 +77,10 @@ TRUTH_MIN_QUAL = 20.0  # the second score against the truth: calls of this QUAL 
 def truth_line(label: str, cohort: Path, calls: Path) -> tuple[str, list[str]]:
     """``calls`` scored against the cohort's truth, every record and QUAL 20 or more: a
     printable line, and its ``key=value`` pairs (``label_tp`` ... at QUAL 20 or more)."""
+    filtered_name = f"QUAL >= {TRUTH_MIN_QUAL:g}"
     scores: dict[str, AccuracyReport] = {
         name: compare_calls(cohort / TRUTH_NAME, calls, cohort / "ref.fa", min_qual)
-        for name, min_qual in (("every record", 0.0), (f"QUAL >= {TRUTH_MIN_QUAL:g}",
-                                                       TRUTH_MIN_QUAL))}
+        for name, min_qual in (("every record", 0.0), (filtered_name, TRUTH_MIN_QUAL))}
     parts = []
     for name, report in scores.items():
         snp, indel, overall = report.snp, report.indel, report.overall
@@ -88,7 +88,7 @@ def truth_line(label: str, cohort: Path, calls: Path) -> tuple[str, list[str]]:
                      f"{overall.false_negatives}, GT matches {overall.genotype_matches}; SNP "
                      f"recall {snp.recall:.4f} precision {snp.precision:.4f}, indel recall "
                      f"{indel.recall:.4f} precision {indel.precision:.4f}")
-    filtered = scores[f"QUAL >= {TRUTH_MIN_QUAL:g}"].overall
+    filtered = scores[filtered_name].overall
     pairs = [f"{label}_tp={filtered.true_positives}", f"{label}_fp={filtered.false_positives}",
              f"{label}_fn={filtered.false_negatives}"]
     return f"{label} vs the truth ({'; '.join(parts)})", pairs
