@@ -74,24 +74,20 @@ def run_serial(cohort: Path, bams: list[str], out: Path) -> float:
 TRUTH_MIN_QUAL = 20.0  # the second score against the truth: calls of this QUAL or more
 
 
-def truth_line(label: str, cohort: Path, calls: Path) -> tuple[str, list[str]]:
-    """``calls`` scored against the cohort's truth, every record and QUAL 20 or more: a
-    printable line, and its ``key=value`` pairs (``label_tp`` ... at QUAL 20 or more)."""
+def truth_scores(label: str, cohort: Path, calls: Path) -> tuple[str, list[str]]:
+    """``calls`` scored against the cohort's truth, every record and QUAL 20 or more: the
+    printable tables (``kubecall accuracy``'s), and ``key=value`` pairs (``label_tp`` ... at
+    QUAL 20 or more)."""
     filtered_name = f"QUAL >= {TRUTH_MIN_QUAL:g}"
     scores: dict[str, AccuracyReport] = {
         name: compare_calls(cohort / TRUTH_NAME, calls, cohort / "ref.fa", min_qual)
         for name, min_qual in (("every record", 0.0), (filtered_name, TRUTH_MIN_QUAL))}
-    parts = []
-    for name, report in scores.items():
-        snp, indel, overall = report.snp, report.indel, report.overall
-        parts.append(f"{name}: TP {overall.true_positives}, FP {overall.false_positives}, FN "
-                     f"{overall.false_negatives}, GT matches {overall.genotype_matches}; SNP "
-                     f"recall {snp.recall:.4f} precision {snp.precision:.4f}, indel recall "
-                     f"{indel.recall:.4f} precision {indel.precision:.4f}")
+    text = "\n".join(f"{label} vs the truth, {name}:\n{report.table()}"
+                     for name, report in scores.items())
     filtered = scores[filtered_name].overall
     pairs = [f"{label}_tp={filtered.true_positives}", f"{label}_fp={filtered.false_positives}",
              f"{label}_fn={filtered.false_negatives}"]
-    return f"{label} vs the truth ({'; '.join(parts)})", pairs
+    return text, pairs
 
 
 def reused_cohort(cohort: Path, kind: str) -> list[str]:
@@ -286,8 +282,8 @@ def main() -> int:
                          ("fbparallel", cohort / f"fbparallel{first}.vcf.gz"),
                          ("kubecall", cohort / f"kubecall-{strategy}-pad{paddings[-1]}{first}"
                           / "results/calls/cohort.vcf.gz")):
-        line, pairs = truth_line(label, cohort, calls)
-        print(line)
+        text, pairs = truth_scores(label, cohort, calls)
+        print(text)
         truth_pairs += pairs
     if not args.keep:
         shutil.rmtree(tmp)
