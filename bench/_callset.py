@@ -12,8 +12,9 @@ precomputed pool (genotypes in Hardy-Weinberg proportions of a per-record allele
 depth around 30, about 1% of samples without reads, ``.``), and the columns are joined as
 strings, so generating costs Python work per record and a string join per sample, not
 formatting per sample. SNPs, indels and two-ALT sites; INFO sums (DP, AC, AN, RO, AO, QR, QA,
-AB) agree with the sample columns. Sample columns are in an order of their own (freebayes
-uses its own), so the merge's reordering has work to do.
+AB) agree with the sample columns. Sample columns are in the sheet's order and the files
+compressed at htslib's default level, as call_batch writes them (it puts freebayes' own order
+into the sheet's), so that the merge joins them as they are.
 """
 
 from __future__ import annotations
@@ -221,7 +222,6 @@ def write_run(root: Path, samples: int, records: int, regions: int, batches: int
     names = [f"HG{index:05d}" for index in range(samples)]  # sheet order
     for path in ("cohort/samples.txt", f"cohort/callsets/{CALLSET}.samples.txt"):
         (results / path).write_text("".join(f"{name}\n" for name in names))
-    column_order = [names[i] for i in rng.permutation(samples)]  # freebayes' own order
 
     plan = plan_equal(contigs, regions)
     write_plan(plan, results / "regions/regions.bed")
@@ -247,7 +247,7 @@ def write_run(root: Path, samples: int, records: int, regions: int, batches: int
               *(line for line in meta if line.startswith("##phasing=")),
               '##commandline="freebayes -f reference.fa -L alignments.txt -t targets.bed"',
               *(line for line in meta if line.startswith(("##INFO=", "##FORMAT="))),
-              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(column_order)]
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(names)]
     header_bytes = ("\n".join(header) + "\n").encode()
     columns, numbers = sample_pool(rng)
     boundaries = np.searchsorted(region_of, np.arange(regions + 1))
@@ -259,7 +259,7 @@ def write_run(root: Path, samples: int, records: int, regions: int, batches: int
         path = directory / f"{region.name}.vcf.gz"
         first, last = int(boundaries[number]), int(boundaries[number + 1])
         with open(path, "wb") as out:
-            bgzip = subprocess.Popen(["bgzip", "-@2", "-l", "1", "-c"], stdin=subprocess.PIPE,
+            bgzip = subprocess.Popen(["bgzip", "-@2", "-c"], stdin=subprocess.PIPE,
                                      stdout=out)
             assert bgzip.stdin is not None
             bgzip.stdin.write(header_bytes)

@@ -7,6 +7,11 @@ batches, sample files, QC tables, run.json), then runs, each in a process of its
 that its peak RSS (``os.wait4``'s ``ru_maxrss``: the largest single process of the step,
 not the sum of a pipeline's processes) is the step's alone:
 
+0. region_write: what call_batch's writing of region VCFs costs at this many samples
+   (kubecall.pipeline.calling.write_owned_records: the ownership and order checks, the
+   sample columns put into the sheet's order, compression) over the first batch's regions,
+   read decompressed into memory first as freebayes would pipe them: per record with the
+   columns to reorder (as from freebayes, whose order is its own) and without;
 1. merge: workflow/scripts/merge_calls.py, the merge_calls rule's adapter, run with the
    options its rule gives it;
 2. stats: the compute_stats rule's shell command, read from workflow/rules/stats.smk;
@@ -17,9 +22,10 @@ not the sum of a pipeline's processes) is the step's alone:
 Prints seconds and peak RSS per step, last line ``key=value`` pairs. With ``--profile`` the
 Python steps run under cProfile and the most-called functions are printed with their call
 counts: a count near samples x records would mean a per-sample walk in Python. Run niced
-(other people time things on the machine). At full size some 23 GB of VCF text is written:
-7.2 GB of region VCFs (bgzip level 1) and a 5.7 GB merged VCF under --workdir, removed at
-the end unless --keep; a run made with --keep is timed again with --reuse:
+(other people time things on the machine). At full size some 23 GB of VCF text is written,
+some 6 GB of region VCFs (bgzip's default level, as call_batch's) and a merged VCF as large,
+under --workdir, removed at the end unless --keep; a run made with --keep is timed again
+with --reuse:
 
     nice -n 19 python bench/after_calling.py --samples 2504 --records 200000 --regions 1000 \\
         --workdir /var/tmp/after-calling --keep
@@ -51,7 +57,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from _measure import run_measured  # noqa: E402
 
-STEPS = ("merge", "stats", "report")
+STEPS = ("region_write", "merge", "stats", "report")
 VCF = "results/calls/cohort.vcf.gz"
 STATS = "results/stats/cohort.stats.txt"
 
@@ -108,6 +114,37 @@ def step_merge(root: Path) -> dict[str, float]:
     return {}
 
 
+def step_region_write(root: Path) -> dict[str, float]:
+    import gzip
+
+    import pysam
+
+    from kubecall.pipeline.batching import read_plan_regions
+    from kubecall.pipeline.calling import write_owned_records
+
+    plan = read_plan_regions(root / "results/regions/batches.tsv")
+    first_batch = plan[0][1]
+    measured = {"write_records": 0.0, "write_reordered_s": 0.0, "write_as_is_s": 0.0}
+    for region, batch in plan:
+        if batch != first_batch:
+            continue
+        with gzip.open(root / f"results/calls/cohort/batches/{batch}/{region.name}.vcf.gz",
+                       "rt") as handle:
+            lines = handle.readlines()
+        names = next(line for line in lines if line.startswith("#CHROM")).split()[9:]
+        for key, wanted in (("write_reordered_s", names[::-1]), ("write_as_is_s", names)):
+            started = time.perf_counter()
+            with pysam.BGZFile(str(root / ".region_write.vcf.gz"), "wb") as out:
+                kept, _ = write_owned_records(lines, region, out, samples=wanted)
+            measured[key] += time.perf_counter() - started
+        measured["write_records"] += kept
+    (root / ".region_write.vcf.gz").unlink()
+    for key in ("write_reordered_s", "write_as_is_s"):
+        measured[key.replace("_s", "_ms_per_record")] = (
+            1000 * measured[key] / max(1, measured["write_records"]))
+    return measured
+
+
 def step_report(root: Path) -> dict[str, float]:
     import kubecall.report.data as data
     from kubecall.layout import DELIVERABLES
@@ -150,7 +187,8 @@ def run_child(step: str, root: Path, shape: dict[str, int], profile: Path | None
         measured = step_generate(root, shape)
     else:
         os.chdir(root)
-        action = {"merge": step_merge, "report": step_report}[step]
+        action = {"region_write": step_region_write, "merge": step_merge,
+                  "report": step_report}[step]
         if profile is None:
             measured = action(root)
         else:
@@ -192,8 +230,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="time the steps on the run already in --workdir (made with --keep)")
     parser.add_argument("--steps", type=lambda text: text.split(","), default=list(STEPS),
-                        help="which of merge,stats,report to run (with --reuse, each needs "
-                             "the ones before it done once)")
+                        help="which of region_write,merge,stats,report to run (with "
+                             "--reuse, each needs the ones before it done once)")
     parser.add_argument("--profile", action="store_true",
                         help="run the Python steps under cProfile; print the most called")
     parser.add_argument("--step", choices=("generate", *STEPS), help=argparse.SUPPRESS)
@@ -256,6 +294,11 @@ def report(args: argparse.Namespace, root: Path, shape: dict[str, int]) -> None:
             rule = {"merge": "merge_calls/cohort", "stats": "compute_stats"}[step]
             write_benchmark(root / f"benchmarks/{rule}.tsv", seconds, rss)
         print(f"{step}: {seconds:.1f} s ({cpu:.1f} s CPU), peak RSS {rss:.0f} MB", flush=True)
+        if step == "region_write":
+            print(f"  {figures['write_records']:,.0f} records of the first batch: "
+                  f"{figures['write_reordered_ms_per_record']:.2f} ms a record with the "
+                  f"sample columns reordered, {figures['write_as_is_ms_per_record']:.2f} ms "
+                  "as they are")
         if profile:
             for calls, where in most_called(profile):
                 print(f"    {calls:>12,} calls  {where}")

@@ -14,6 +14,10 @@ RECEIPT = f"{RESULTS}/publish/receipt.json"
 # shell command may hold).
 BATCH_DIR = f"{RESULTS}/calls/{{callset}}/batches/{{batch}}"
 CALLSET_VCF = f"{RESULTS}/calls/{{callset}}.vcf.gz"
+# A call set's alignments (freebayes -L) and its sample names in the sheet's order (the
+# column order of its region VCFs and call set), both written by preflight.
+CALLSET_MANIFEST = f"{RESULTS}/cohort/callsets/{{callset}}.txt"
+CALLSET_SAMPLES = f"{RESULTS}/cohort/callsets/{{callset}}.samples.txt"
 
 # What a finished run delivers: key -> path under results/ (also its object name in S3).
 # The workflow's rule all and publish stage, and `kubecall publish`, all read this list.

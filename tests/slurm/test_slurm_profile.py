@@ -96,9 +96,8 @@ def test_demo_cohort_runs_through_slurm(cluster: Cluster, tmp_path: Path) -> Non
     # the profile's resources reached sbatch: time limit (minutes), CPUs and memory per rule
     expected = {"call_batch": ("720", "cpu=2,mem=16000M"),  # 2 threads x 8000 MB
                 "preflight_cohort": ("120", "cpu=2,mem=2000M"),
-                # the jobs reading the whole call set: 720 minutes; merge has threads: 2
-                # (compression threads)
-                "merge_calls": ("720", "cpu=2,mem=2000M"),
+                # the jobs reading the whole call set: 720 minutes
+                "merge_calls": ("720", "cpu=1,mem=2000M"),
                 "compute_stats": ("720", "cpu=1,mem=2000M"),
                 "render_report": ("720", "cpu=1,mem=2000M")}
     for job_id, rule in submitted.items():

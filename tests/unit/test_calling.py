@@ -63,15 +63,75 @@ def test_padding_changes_what_is_seen_not_what_is_kept(na12878: dict[str, Path],
     assert abs(a.records - b.records) <= 2
 
 
+COLUMNS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT"
+
+
+def record(contig: str, pos: int, alt: str = "C", genotypes: str = "0/1\t0/0\t1/1") -> str:
+    return f"{contig}\t{pos}\t.\tA\t{alt}\t50\t.\t.\tGT\t{genotypes}\n"
+
+
+def written(lines: list[str], region: Region, path: Path,
+            samples: tuple[str, ...] = ()) -> tuple[int, int]:
+    with pysam.BGZFile(str(path), "wb") as out:
+        return write_owned_records(lines, region, out, samples=samples)
+
+
 def test_records_outside_the_region_are_dropped(tmp_path: Path) -> None:
     region = Region("r0000", (Interval("a", 10, 20), Interval("b", 0, 5)))
-    lines = ["##fileformat=VCFv4.2\n", "#CHROM\tPOS\n", "a\t10\tx\n", "a\t11\tx\n",
-             "a\t20\tx\n", "a\t21\tx\n", "b\t5\tx\n", "b\t6\tx\n"]
-    with pysam.BGZFile(str(tmp_path / "o.vcf.gz"), "wb") as out:
-        kept, dropped = write_owned_records(lines, region, out)
-    assert (kept, dropped) == (3, 3)
+    lines = ["##fileformat=VCFv4.2\n", f"{COLUMNS}\tS1\tS2\tS3\n",
+             *(record(contig, pos) for contig, pos in (("a", 10), ("a", 11), ("a", 20),
+                                                      ("a", 21), ("b", 5), ("b", 6)))]
+    assert written(lines, region, tmp_path / "o.vcf.gz") == (3, 3)
     assert [r[:2] for r in records(tmp_path / "o.vcf.gz")] == [["a", "11"], ["a", "20"],
                                                                 ["b", "5"]]
+
+
+def test_sample_columns_are_written_in_the_sheets_order(tmp_path: Path) -> None:
+    """freebayes writes samples in an order of its own; a region's VCF has the call set's
+    (the sheet's), so that the merge can join region files as they are."""
+    region = Region("r0000", (Interval("a", 0, 100),))
+    lines = ["##fileformat=VCFv4.2\n", "##contig=<ID=a,length=100>\n",
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n',
+             f"{COLUMNS}\tS2\tS3\tS1\n", record("a", 5, genotypes="0/1\t1/1\t0/0"),
+             record("a", 9, genotypes="./.\t0/1\t1/1")]
+    assert written(lines, region, tmp_path / "o.vcf.gz", ("S1", "S2", "S3")) == (2, 0)
+    with pysam.VariantFile(str(tmp_path / "o.vcf.gz")) as vcf:
+        assert list(vcf.header.samples) == ["S1", "S2", "S3"]
+        assert [[s["GT"] for s in rec.samples.values()] for rec in vcf] == [
+            [(0, 0), (0, 1), (1, 1)], [(1, 1), (None, None), (0, 1)]]
+    one = [f"{COLUMNS}\tS1\n", record("a", 5, genotypes="0/1")]
+    assert written(one, region, tmp_path / "one.vcf.gz", ("S1",)) == (1, 0)
+    assert records(tmp_path / "one.vcf.gz")[0][9] == "0/1\n"
+    with pytest.raises(KubecallError, match=r"freebayes wrote samples S2, S3, S1.* where the "
+                                            r"call set has S1, S2, S4.*preflight_cohort"):
+        written(lines, region, tmp_path / "x.vcf.gz", ("S1", "S2", "S4"))
+
+
+@pytest.mark.parametrize(("sites", "expected"), [
+    ([("a", 9, "C"), ("a", 5, "C")], r"region r0000's records out of order at a:5"),
+    ([("b", 1, "C"), ("a", 5, "C")], r"region r0000's records out of order at a:5"),
+    ([("a", 5, "C"), ("a", 5, "G"), ("a", 5, "C")], r"a:5 A>C twice in region r0000"),
+])
+def test_records_out_of_order_or_twice_fail_the_region(
+        tmp_path: Path, sites: list[tuple[str, int, str]], expected: str) -> None:
+    """What the merge relies on when it joins region files without reading them: a region's
+    records in its intervals' order, each CHROM/POS/REF/ALT once."""
+    region = Region("r0000", (Interval("a", 0, 100), Interval("b", 0, 100)))
+    lines = [f"{COLUMNS}\tS1\tS2\tS3\n", *(record(c, p, alt) for c, p, alt in sites)]
+    with pytest.raises(KubecallError, match=expected):
+        written(lines, region, tmp_path / "o.vcf.gz")
+    neighbours = [f"{COLUMNS}\tS1\tS2\tS3\n", record("a", 5, "C"), record("a", 5, "G"),
+                  record("b", 1, "C")]
+    assert written(neighbours, region, tmp_path / "ok.vcf.gz") == (3, 0)
+
+
+def test_a_line_that_is_not_a_record_fails_the_region(tmp_path: Path) -> None:
+    region = Region("r0000", (Interval("a", 0, 100),))
+    for lines in ([f"{COLUMNS}\tS1\n", "a\t10\tx\n"],
+                  [record("a", 5, genotypes="0/1")]):  # a record before the #CHROM line
+        with pytest.raises(KubecallError, match=r"not a VCF record after a #CHROM line in "
+                                                r"region r0000"):
+            written(lines, region, tmp_path / "o.vcf.gz", ("S1",))
 
 
 def test_split_halves_tile_the_region() -> None:

@@ -13,11 +13,13 @@ rule call_batch:
     # intervals.
     input:
         reference=REFERENCE,
-        manifest="results/cohort/callsets/{callset}.txt",
+        manifest=CALLSET_MANIFEST,
         batches="results/regions/batches.tsv",
     output:
         directory(BATCH_DIR),
     params:
+        # the column order of the region VCFs; written with the manifest, so not an input
+        samples=lambda wildcards: CALLSET_SAMPLES.format(callset=wildcards.callset),
         extra=config["calling"]["extra"],
         padding=config["regions"]["padding"],
         time_budget=config["calling"]["region_time_budget"],
@@ -36,6 +38,7 @@ rule call_batch:
     shell:
         step("call_batch") +
         " --reference {input.reference:q} --manifest {input.manifest:q}"
+        " --samples {params.samples:q}"
         " --batches {input.batches:q} --batch {wildcards.batch} --extra={params.extra:q}"
         " --padding {params.padding} --time-budget {params.time_budget}"
         " --fallback={params.fallback:q} --allocator={params.allocator:q}"

@@ -13,7 +13,8 @@ from snakemake_interface_executor_plugins.settings import DeploymentMethod
 # The installed kubecall package (make run: pip install -e .; the job image; conda's env).
 try:
     from kubecall.errors import KubecallError
-    from kubecall.layout import BATCH_DIR, CALLSET_VCF, DELIVERABLES, RESULTS
+    from kubecall.layout import (BATCH_DIR, CALLSET_MANIFEST, CALLSET_SAMPLES, CALLSET_VCF,
+                                 DELIVERABLES, RESULTS)
     from kubecall.pipeline.allocator import resolve_allocator
     from kubecall.pipeline.batching import batch_names, default_batch_count
     from kubecall.pipeline.calling import parse_extra

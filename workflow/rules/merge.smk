@@ -6,15 +6,14 @@ rule merge_calls:
     input:
         batch_dirs=get_batch_dirs,
         batches="results/regions/batches.tsv",
-        samples="results/cohort/callsets/{callset}.samples.txt",
+        samples=CALLSET_SAMPLES,
         fai=f"{REFERENCE}.fai",
     output:
         vcf=CALLSET_VCF,
         tbi=f"{CALLSET_VCF}.tbi",
-    # bcftools view's bgzip compression threads: compression is most of a large merge
-    # (2,504 samples: 84 of 149 CPU-s), and 2 took it from 116 s to 67 s on 2 cores, the
-    # same bytes (bench/after_calling.py; README, Measured).
-    threads: 2
+    # the region VCFs are joined as they are, no record decoded or compressed again
+    # (kubecall.pipeline.merge.merge_region_vcfs): one thread, the disk's speed
+    threads: 1
     log:
         "logs/merge_calls/{callset}.log",
     benchmark:
@@ -42,7 +41,7 @@ if not JOINT:
             tbi="results/calls/cohort.vcf.gz.tbi",
         params:
             callsets=list(CALLSETS),
-        threads: 2  # compression threads, as merge_calls
+        threads: 2  # bcftools view's compression threads: the merge re-encodes every record
         log:
             "logs/merge_callsets.log",
         benchmark:

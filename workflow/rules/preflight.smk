@@ -32,9 +32,8 @@ rule preflight_cohort:
         manifest="results/cohort/alignments.txt",
         samples="results/cohort/samples.txt",
         report="results/cohort/preflight.tsv",
-        callsets=expand("results/cohort/callsets/{callset}.txt", callset=CALLSETS),
-        callset_samples=expand("results/cohort/callsets/{callset}.samples.txt",
-                               callset=CALLSETS),
+        callsets=expand(CALLSET_MANIFEST, callset=CALLSETS),
+        callset_samples=expand(CALLSET_SAMPLES, callset=CALLSETS),
     params:
         schema=SCHEMAS / "samples.schema.yaml",
         # A changed selection changes the cohort: params are a rerun trigger.

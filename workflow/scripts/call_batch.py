@@ -20,6 +20,7 @@ def main(args: argparse.Namespace) -> None:
         time_budget=args.time_budget,
         fallback_extra=args.fallback,
         allocator=resolve_allocator(args.allocator),
+        samples=tuple(args.samples.read_text().split()),
     )
     # the reference's index, which freebayes reads beside it (the rule's comment says why
     # it is not an input)
@@ -29,7 +30,7 @@ def main(args: argparse.Namespace) -> None:
                weights={region.name: weight for region, weight in chosen})
 
 
-parser = step_parser(__doc__, paths=("reference", "manifest", "batches", "output"))
+parser = step_parser(__doc__, paths=("reference", "manifest", "samples", "batches", "output"))
 parser.add_argument("--batch", required=True, help="the batch's name in batches.tsv")
 parser.add_argument("--extra", required=True, help="config calling.extra")
 parser.add_argument("--padding", type=int, required=True, help="config regions.padding")

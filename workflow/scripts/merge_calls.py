@@ -9,12 +9,11 @@ from kubecall.pipeline.scripting import run_step, step_parser
 
 def main(args: argparse.Namespace) -> None:
     merge_region_vcfs(
-        inputs=region_vcfs_in_plan_order(args.batches, args.callset),
+        parts=region_vcfs_in_plan_order(args.batches, args.callset),
         output=args.output,
         contig_order=[name for name, _ in read_fai(args.fai)],
         sample_order=args.samples,
         work_dir=args.output.parent / f".merge-{args.callset}",
-        threads=args.threads,
     )
 
 

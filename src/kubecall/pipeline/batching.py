@@ -87,17 +87,26 @@ def batch_dir(callset: str, batch: str, root: Path = Path(".")) -> Path:
 
 def read_batch_regions(path: Path, batch: str) -> list[tuple[Region, float]]:
     """The regions of ``batch`` with their expected work, in plan order."""
-    chosen = []
+    return [(region, weight) for region, in_batch, weight in _plan_rows(path)
+            if in_batch == batch]
+
+
+def read_plan_regions(path: Path) -> list[tuple[Region, str]]:
+    """Every region of the plan with its batch, in plan order."""
+    return [(region, batch) for region, batch, _ in _plan_rows(path)]
+
+
+def _plan_rows(path: Path) -> list[tuple[Region, str, float]]:
+    """Each row of a batches TSV as (region, batch, expected work), in plan order."""
+    rows = []
     for lineno, row in enumerate(read_batches(path), 2):
-        if row["batch"] != batch:
-            continue
         try:
             intervals = tuple(_interval(token) for token in row["intervals"].split(" "))
-            chosen.append((Region(row["region"], intervals), float(row["weight"])))
+            rows.append((Region(row["region"], intervals), row["batch"], float(row["weight"])))
         except (KeyError, AttributeError, ValueError) as exc:
             raise KubecallError(f"{path}:{lineno}: not a batches row with intervals ({exc}); "
                                 f"rerun plan_regions (snakemake --forcerun plan_regions)") from None
-    return chosen
+    return rows
 
 
 def _interval(token: str) -> Interval:

@@ -13,6 +13,7 @@ freebayes process the job runs before the job exits.
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import shlex
 import signal
@@ -55,6 +56,9 @@ class CallSettings:
     fallback_extra: str = "--use-best-n-alleles 4 --limit-coverage 250"
     freebayes: str = "freebayes"
     allocator: Path | None = None  # shared library preloaded into freebayes (None: system)
+    # the call set's samples in the sheet's order, which each region's VCF is written in
+    # (freebayes writes its own order); empty: freebayes' order
+    samples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -307,7 +311,8 @@ def _call_into(
             import pysam
 
             with pysam.BGZFile(str(output), "wb") as out:
-                kept, dropped = write_owned_records(process.stdout, region, out, header)
+                kept, dropped = write_owned_records(process.stdout, region, out, header,
+                                                    settings.samples)
         finally:
             process.stdout.close()
             returncode, usage = _reap(process)
@@ -355,22 +360,74 @@ def _stop(process: subprocess.Popen, stopped: threading.Event) -> None:
 
 
 def write_owned_records(
-    lines: Iterable[str], region: Region, out: pysam.BGZFile, header: bool = True
+    lines: Iterable[str], region: Region, out: pysam.BGZFile, header: bool = True,
+    samples: Sequence[str] = (),
 ) -> tuple[int, int]:
-    """Copy the header (when asked) and the records whose POS the region owns to ``out``."""
+    """Copy the header (when asked) and the records whose POS the region owns to ``out``,
+    sample columns in the order of ``samples`` (empty: freebayes' own).
+
+    The kept records are checked in order and each CHROM/POS/REF/ALT once, which with
+    regions that own disjoint spans in reference order is what lets the merge concatenate
+    region files as they are (:func:`kubecall.pipeline.merge.merge_region_vcfs`).
+    """
     kept = dropped = 0
+    reorder: Callable[[list[str]], str] | None = None
+    columns_known = not samples
+    previous: tuple[int, int] = (-1, -1)
+    seen_here: set[tuple[str, str]] = set()
     for line in lines:
         if line.startswith("#"):
+            if line.startswith("#CHROM") and samples:
+                reorder = sample_reordering(line.rstrip("\n").split("\t")[9:], samples)
+                columns_known = True
+                if reorder:
+                    line = reorder(line.rstrip("\n").split("\t"))
             if header:
                 out.write(line.encode())
             continue
-        contig, pos, _ = line.split("\t", 2)
-        if region.owns(contig, int(pos) - 1):
-            out.write(line.encode())
-            kept += 1
-        else:
+        site = line.split("\t", 5)
+        if len(site) < 6 or not site[1].isdigit() or not columns_known:
+            raise KubecallError(f"freebayes wrote a line that is not a VCF record after a "
+                                f"#CHROM line in region {region.name}: {line[:80]!r}")
+        contig, pos, _, ref, alt, _ = site
+        pos0 = int(pos) - 1
+        interval = region.owner(contig, pos0)
+        if interval is None:
             dropped += 1
+            continue
+        key = (interval, pos0)
+        if key < previous:
+            raise KubecallError(f"freebayes wrote region {region.name}'s records out of order "
+                                f"at {contig}:{pos}")
+        if key != previous:
+            seen_here.clear()
+        if (ref, alt) in seen_here:
+            raise KubecallError(f"freebayes wrote {contig}:{pos} {ref}>{alt} twice in region "
+                                f"{region.name}")
+        seen_here.add((ref, alt))
+        previous = key
+        out.write((reorder(line.rstrip("\n").split("\t")) if reorder else line).encode())
+        kept += 1
     return kept, dropped
+
+
+def sample_reordering(written: Sequence[str],
+                      wanted: Sequence[str]) -> Callable[[list[str]], str] | None:
+    """A function from a VCF line's fields to the line with its sample columns in the order
+    of ``wanted``, given the order freebayes ``written``; None when they are the same."""
+    if list(written) == list(wanted):
+        return None
+    if sorted(written) != sorted(wanted):
+        raise KubecallError(
+            f"freebayes wrote samples {', '.join(written[:5])}... where the call set has "
+            f"{', '.join(wanted[:5])}...; rerun preflight_cohort (snakemake --forcerun "
+            "preflight_cohort)")
+    column = {name: index + 9 for index, name in enumerate(written)}
+    # C-level gathering: a line of 2,504 samples is reordered without a loop over them
+    pick = operator.itemgetter(*(column[name] for name in wanted))
+    if len(wanted) == 1:
+        return lambda fields: "\t".join((*fields[:9], pick(fields))) + "\n"
+    return lambda fields: "\t".join((*fields[:9], *pick(fields))) + "\n"
 
 
 def _raise_on_failure(returncode: int, stderr: str, stderr_log: Path, region: Region) -> None:

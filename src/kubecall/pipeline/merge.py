@@ -1,4 +1,4 @@
-"""Concatenate per-region VCFs in plan order into one sorted, indexed call set, and merge
+"""Join per-region VCFs in plan order into one sorted, indexed call set, and merge
 call sets of disjoint samples (modes per_group and per_sample) into the cohort's."""
 
 from __future__ import annotations
@@ -10,28 +10,61 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from kubecall.errors import KubecallError
+from kubecall.pipeline.regions import Region
 
 
 def merge_region_vcfs(
-    inputs: Sequence[Path],
+    parts: Sequence[tuple[Region, Path]],
     output: Path,
     contig_order: Sequence[str],
     sample_order: Path,
     work_dir: Path,
-    threads: int = 1,
 ) -> int:
-    """Concatenate ``inputs`` (in region-plan order), check the result, bgzip and tabix it.
+    """Join the regions' VCFs (``parts``, in plan order) into one indexed call set; returns
+    the number of records.
 
-    Sample columns follow ``sample_order`` (the sheet's order; freebayes uses its own).
-    ``threads``: compression threads (bgzip is most of a large merge's time; the bytes
-    written are the same whatever the number). Returns the number of records. Regions own
-    disjoint intervals in reference order, so a plain concatenation is sorted;
-    :func:`check_sorted_unique` proves it rather than trusts it.
+    call_batch writes a region's VCF with only the records the region owns, each once, in
+    order, sample columns in the sheet's order (:func:`kubecall.pipeline.calling.
+    write_owned_records`). So once the regions are shown disjoint and in reference order,
+    their concatenation is sorted and duplicate-free, and ``bcftools concat --naive`` joins
+    the compressed files without parsing a record: decoding and re-encoding 2,504 samples
+    cost some 4 ms a record (bench/after_calling.py). bcftools checks that every file names
+    the same samples in the same order; the header is checked against the sheet's order;
+    tabix, which reads every record's position, refuses any out of order.
     """
-    file_list, partial = _prepare(inputs, output, work_dir)
-    _write_reordered(["bcftools", "concat", "--no-version", "--file-list", str(file_list),
-                      "-Ou"], sample_order, partial, threads)
-    return _check_and_index(partial, output, contig_order)
+    check_plan_order([region for region, _ in parts], contig_order)
+    file_list, partial = _prepare([path for _, path in parts], output, work_dir)
+    try:
+        _run(["bcftools", "concat", "--naive", "--file-list", str(file_list),
+              "-o", str(partial)], "rerun calling (snakemake --forcerun call_batch)")
+        written = _run(["bcftools", "query", "--list-samples", str(partial)]).split()
+        wanted = sample_order.read_text().split()
+        if written != wanted:
+            raise KubecallError(
+                f"the region VCFs list samples in another order than {sample_order} (an "
+                "earlier kubecall wrote them in freebayes' order); rerun calling "
+                "(snakemake --forcerun call_batch)")
+        return _index(partial, output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        Path(f"{partial}.tbi").unlink(missing_ok=True)
+        raise
+
+
+def check_plan_order(regions: Sequence[Region], contig_order: Sequence[str]) -> None:
+    """Check the regions' intervals, in plan order, are disjoint and in reference order."""
+    rank = {name: index for index, name in enumerate(contig_order)}
+    previous: tuple[int, int] = (-1, 0)
+    for region in regions:
+        for interval in region.intervals:
+            if interval.contig not in rank:
+                raise KubecallError(f"region {region.name} is on contig {interval.contig!r}, "
+                                    "absent from the reference; rerun plan_regions")
+            if (rank[interval.contig], interval.start) < previous:
+                raise KubecallError(
+                    f"region {region.name} ({interval.htslib_region()}) overlaps or precedes "
+                    "the region before it in the plan; rerun plan_regions")
+            previous = (rank[interval.contig], interval.end)
 
 
 def merge_callsets(
@@ -116,7 +149,15 @@ def _check_and_index(partial: Path, output: Path, contig_order: Sequence[str]) -
             errors.seek(0)
             message = errors.read().decode(errors="replace").strip()
             raise KubecallError(f"bcftools query failed on the merged VCF: {message}")
+    _index(partial, output)
+    return count
+
+
+def _index(partial: Path, output: Path) -> int:
+    """Index ``partial`` with tabix (which refuses records out of order) and move both into
+    place as ``output``; returns the number of records (from the index)."""
     _run(["tabix", "-f", "-p", "vcf", str(partial)])
+    count = int(_run(["bcftools", "index", "--nrecords", str(partial)]))
     os.replace(f"{partial}.tbi", f"{output}.tbi")
     os.replace(partial, output)
     return count
@@ -147,20 +188,25 @@ def check_sorted_unique(records: Iterable[str], contig_order: Sequence[str]) -> 
     return count
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], remedy: str = "") -> str:
+    """``command``'s standard output; the end of its standard error (and ``remedy``) if it
+    fails (bcftools concat's stderr has a line per input before the one that matters)."""
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise KubecallError(f"{command[0]} {command[1]} failed: {result.stderr.strip()}")
+        error = " ".join(result.stderr.strip().splitlines()[-3:])
+        raise KubecallError(f"{command[0]} {command[1]} failed: {error}"
+                            + (f"; {remedy}" if remedy else ""))
+    return result.stdout
 
 
-def region_vcfs_in_plan_order(batches_tsv: Path, callset: str) -> list[Path]:
-    """Each region's VCF of ``callset``, in its batch's directory, in plan (= reference)
-    order."""
-    from kubecall.pipeline.batching import batch_dir, read_batches
+def region_vcfs_in_plan_order(batches_tsv: Path, callset: str) -> list[tuple[Region, Path]]:
+    """Each region of the plan with its VCF of ``callset`` (in its batch's directory), in
+    plan (= reference) order."""
+    from kubecall.pipeline.batching import batch_dir, read_plan_regions
 
-    paths = [batch_dir(callset, row["batch"]) / f"{row['region']}.vcf.gz"
-             for row in read_batches(batches_tsv)]
-    missing = [str(p) for p in paths if not p.is_file()]
+    parts = [(region, batch_dir(callset, batch) / f"{region.name}.vcf.gz")
+             for region, batch in read_plan_regions(batches_tsv)]
+    missing = [str(path) for _, path in parts if not path.is_file()]
     if missing:
         raise KubecallError(f"region VCF(s) missing: {', '.join(missing[:5])}; rerun calling")
-    return paths
+    return parts

@@ -59,7 +59,12 @@ class Region:
 
     def owns(self, contig: str, pos0: int) -> bool:
         """Whether a record at 0-based ``pos0`` on ``contig`` belongs to this region."""
-        return any(i.owns(contig, pos0) for i in self.intervals)
+        return self.owner(contig, pos0) is not None
+
+    def owner(self, contig: str, pos0: int) -> int | None:
+        """The index of the interval holding 0-based ``pos0`` on ``contig``, or None."""
+        return next((index for index, interval in enumerate(self.intervals)
+                     if interval.owns(contig, pos0)), None)
 
 
 def read_fai(path: Path) -> list[tuple[str, int]]:
