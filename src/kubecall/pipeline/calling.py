@@ -537,7 +537,7 @@ def run_queue(
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            _join_awake(thread)
     except BaseException:
         children.stop()
         for thread in threads:
@@ -547,6 +547,19 @@ def run_queue(
     if failures:
         raise failures[0]
     return done
+
+
+# How often the main thread wakes while it waits for the workers (see _join_awake).
+SIGNAL_CHECK_SECONDS = 0.2
+
+
+def _join_awake(thread: threading.Thread) -> None:
+    """Wait for ``thread``, waking every SIGNAL_CHECK_SECONDS. The kernel may hand a signal
+    to the job (SIGTERM, SIGINT) to any of its threads; Python runs the handler in the main
+    thread only, and a main thread asleep in an untimed join would not run it until a
+    worker's freebayes ended by itself (an hour, at 2,504 samples)."""
+    while thread.is_alive():
+        thread.join(SIGNAL_CHECK_SECONDS)
 
 
 class _Terminated(SystemExit):
