@@ -226,7 +226,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path,
                         help="where the run is written (default: a new directory in $TMPDIR)")
-    parser.add_argument("--keep", action="store_true", help="keep the run directory")
+    parser.add_argument("--keep", action="store_true", help="keep the run directory (a "
+                        "--reuse run always does)")
     parser.add_argument("--reuse", action="store_true",
                         help="time the steps on the run already in --workdir (made with --keep)")
     parser.add_argument("--steps", type=lambda text: text.split(","), default=list(STEPS),
@@ -248,7 +249,7 @@ def main() -> None:
     try:
         report(args, root, shape)
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):  # a reused run is one kept earlier: leave it
             shutil.rmtree(root, ignore_errors=True)
 
 
