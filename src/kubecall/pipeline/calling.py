@@ -418,9 +418,12 @@ def sample_reordering(written: Sequence[str],
     if list(written) == list(wanted):
         return None
     if sorted(written) != sorted(wanted):
+        extra = sorted(set(written) - set(wanted))[:5]
+        missing = sorted(set(wanted) - set(written))[:5]
         raise KubecallError(
-            f"freebayes wrote samples {', '.join(written[:5])}... where the call set has "
-            f"{', '.join(wanted[:5])}...; rerun preflight_cohort (snakemake --forcerun "
+            f"freebayes wrote samples the call set does not have ({', '.join(extra) or '-'}) "
+            f"and lacks some it has ({', '.join(missing) or '-'}): the alignments' read "
+            "groups changed since preflight; rerun preflight_cohort (snakemake --forcerun "
             "preflight_cohort)")
     column = {name: index + 9 for index, name in enumerate(written)}
     # C-level gathering: a line of 2,504 samples is reordered without a loop over them
