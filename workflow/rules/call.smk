@@ -7,7 +7,8 @@
 rule call_batch:
     # Three files, the fewest that order the job and rerun it when they change: each file a
     # job declares costs the DAG (2,504 samples, 3,000 jobs, dry run against a bare workflow
-    # of that shape: 1.46x with five inputs and two logs, 1.22x with these; bench/dag_scale.py).
+    # of that shape: 1.46x with five inputs and two logs, 1.22x with these in the same session;
+    # bench/dag_scale.py and the README's figures).
     # The reference's .fai (index_reference) precedes the job through the manifest (preflight
     # reads it) and changes only with the reference; batches.tsv carries each region's
     # intervals.
@@ -19,7 +20,8 @@ rule call_batch:
         directory(BATCH_DIR),
     params:
         # the column order of the region VCFs; written with the manifest, so not an input
-        samples=lambda wildcards: CALLSET_SAMPLES.format(callset=wildcards.callset),
+        # (a string: snakemake fills in the wildcards)
+        samples=CALLSET_SAMPLES,
         extra=config["calling"]["extra"],
         padding=config["regions"]["padding"],
         time_budget=config["calling"]["region_time_budget"],
