@@ -5,8 +5,8 @@ side with a bare snakemake workflow of the same shape, in the same run.
 Generates a sample sheet of N samples (alignments need not exist for a dry run: preflight is
 a job, and a dry run executes none) with the 26 1000 Genomes populations cycled through the
 population, super_population and group columns, a reference index with GRCh37's main contigs,
-and measures, each ``--repeats`` times (the median is reported), interleaved so that both
-workflows see the same machine load:
+and measures, each ``--repeats`` times, interleaved so that both workflows see the same
+machine load (the median of each is reported; a ratio is the median of each repeat's):
 
 * the DAG: ``snakemake --cores 2 --dry-run --quiet rules`` with R regions, for kubecall and
   for a generated bare Snakefile (one rule writing a manifest, one job per calling job each
@@ -175,6 +175,21 @@ def median(runs: list[Measured]) -> Measured:
                runs[0].output)
 
 
+def repeat_ratios(mine: list[Measured], theirs: list[Measured]) -> list[tuple[float, float]]:
+    """Each repeat's ratios, wall and CPU. The two runs of a repeat follow each other, so a
+    slow spell of the machine (here the CPU seconds of one run vary by 40% from one minute
+    to the next) weighs on both sides of a ratio rather than on one side's median."""
+    return [(a.seconds / b.seconds, a.cpu_seconds / b.cpu_seconds)
+            for a, b in zip(mine, theirs, strict=True)]
+
+
+def paired_ratio(mine: list[Measured], theirs: list[Measured]) -> tuple[float, float]:
+    """The median of the repeats' ratios, wall and CPU."""
+    ratios = repeat_ratios(mine, theirs)
+    return (statistics.median(wall for wall, _ in ratios),
+            statistics.median(cpu for _, cpu in ratios))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -228,22 +243,23 @@ def main() -> int:
             print(result[key].output[-4000:], file=sys.stderr)
             raise SystemExit(f"{key}: the job's command line did not plan exactly one job")
     jobs, bare_jobs = total_jobs(result["dag"].output), total_jobs(result["bare_dag"].output)
-    dag_ratio = result["dag"].seconds / result["bare_dag"].seconds
-    parse_ratio = result["job"].seconds / result["bare_job"].seconds
-    dag_cpu_ratio = result["dag"].cpu_seconds / result["bare_dag"].cpu_seconds
-    parse_cpu_ratio = result["job"].cpu_seconds / result["bare_job"].cpu_seconds
+    dag_ratio, dag_cpu_ratio = paired_ratio(runs["dag"], runs["bare_dag"])
+    parse_ratio, parse_cpu_ratio = paired_ratio(runs["job"], runs["bare_job"])
     selection = f"populations {','.join(selected)}" if selected else "all samples"
     print(f"dry run of {args.samples} samples x {args.regions} regions ({selection}), mode "
-          f"{args.mode}: {jobs} jobs, bare workflow {bare_jobs}; median of {args.repeats}")
+          f"{args.mode}: {jobs} jobs, bare workflow {bare_jobs}; median of {args.repeats}, "
+          f"ratios: the median of each repeat's")
     for label, key, ratio, cpu_ratio, goal in (
             ("DAG (snakemake -n)", "dag", dag_ratio, dag_cpu_ratio, GOAL_DAG),
             (f"per-job parse (--target-jobs {target} -n)", "job", parse_ratio,
              parse_cpu_ratio, GOAL_PARSE)):
         mine, theirs = result[key], result[f"bare_{key}"]
+        by_repeat = " ".join(f"{cpu:.2f}" for _, cpu in repeat_ratios(runs[key],
+                                                                       runs[f"bare_{key}"]))
         print(f"{label}: kubecall {mine.seconds:.2f} s ({mine.cpu_seconds:.2f} s CPU) "
               f"{mine.peak_mb:.0f} MB, bare {theirs.seconds:.2f} s ({theirs.cpu_seconds:.2f} s "
               f"CPU) {theirs.peak_mb:.0f} MB: {ratio:.2f}x, CPU {cpu_ratio:.2f}x (goal at "
-              f"most {goal}x)")
+              f"most {goal}x); CPU ratio by repeat {by_repeat}")
     print(f"samples={args.samples} regions={args.regions} mode={args.mode} "
           f"batches={args.batches} selected_populations={len(selected) or 'all'} "
           f"jobs={jobs} repeats={args.repeats} seconds={result['dag'].seconds:.2f} "

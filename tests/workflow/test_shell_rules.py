@@ -56,3 +56,34 @@ def test_full_disk_leaves_no_truncated_stats(na12878: dict[str, Path], tmp_path:
     assert (tmp_path / "left.txt").read_text() == ""
     assert "No space left on device" in (workdir / "logs" / "compute_stats.log").read_text() \
         or "No space left on device" in done.stderr
+
+
+# Each calling setting call_batch passes to its adapter (call.smk), changed.
+CALLING_CHANGES = [
+    ("calling", "extra", "--min-alternate-count 3"),
+    ("regions", "padding", 200),
+    ("calling", "region_time_budget", 600),
+    ("calling", "runaway_fallback", "--use-best-n-alleles 2"),
+    ("calling", "allocator", "system"),
+]
+
+
+def test_a_changed_calling_setting_reruns_the_calling_jobs(na12878: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    """Each setting reruns call_batch by its own params trigger (a rule whose setting is not
+    among its params or command would keep the old calls)."""
+    sheet = write_sheet(tmp_path / "s.tsv", [("1", str(na12878["bam"]))])
+    workdir = tmp_path / "work"
+    config = _config(na12878["ref"], sheet)
+    assert run_workflow(workdir, config).returncode == 0
+    unchanged = run_workflow(workdir, config, "--dry-run")
+    assert unchanged.returncode == 0, unchanged.stderr[-3000:]
+    assert "Nothing to be done" in unchanged.stdout + unchanged.stderr
+    for section, key, value in CALLING_CHANGES:
+        changed = {**config, section: {**config.get(section, {}), key: value}}
+        plan = run_workflow(workdir, changed, "--dry-run")
+        assert plan.returncode == 0, plan.stderr[-3000:]
+        jobs = plan.stdout + plan.stderr
+        assert "call_batch" in jobs, f"{section}.{key} changed, call_batch not rerun"
+        # by its own trigger, not because the plan before it reran
+        assert "plan_regions" not in jobs and "preflight_cohort" not in jobs, jobs[-3000:]

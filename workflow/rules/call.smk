@@ -15,7 +15,7 @@ rule call_batch:
     input:
         reference=REFERENCE,
         manifest=CALLSET_MANIFEST,
-        batches="results/regions/batches.tsv",
+        batches=BATCHES_TSV,
     output:
         directory(BATCH_DIR),
     params:

@@ -135,6 +135,8 @@ def _batch_count() -> int:
 CALL_THREADS = rule_threads(workflow, "call_batch", default=1)
 SAMPLES, CALLSETS = _load_inputs()
 REFERENCE = config["reference"]
+# the region plan's batches (plan_regions): every calling, merge and QC job reads it
+BATCHES_TSV = f"{RESULTS}/{DELIVERABLES['batches']}"
 JOINT = config["calling"]["mode"] == "joint"
 # Each call set is split into batches; together they make about _batch_count() jobs.
 BATCHES = batch_names(max(1, _batch_count() // len(CALLSETS)))

@@ -5,7 +5,7 @@
 rule merge_calls:
     input:
         batch_dirs=get_batch_dirs,
-        batches="results/regions/batches.tsv",
+        batches=BATCHES_TSV,
         samples=CALLSET_SAMPLES,
         fai=f"{REFERENCE}.fai",
     output:

@@ -8,7 +8,7 @@ rule summarize_regions:
         # the rule, in every job's snakemake (3,000 paths at one region a job), while a
         # function is called only to build this rule's one job.
         batch_dirs=get_all_batch_dirs,
-        batches="results/regions/batches.tsv",
+        batches=BATCHES_TSV,
     output:
         runtimes=report(
             "results/qc/region_runtimes.tsv",

@@ -14,7 +14,7 @@ rule plan_regions:
         plan=report(
             "results/regions/regions.bed", caption="../report/regions_bed.rst", category="Run"
         ),
-        batches="results/regions/batches.tsv",
+        batches=BATCHES_TSV,
     params:
         strategy=config["regions"]["strategy"],
         n_regions=config["regions"]["count"],

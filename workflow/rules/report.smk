@@ -8,7 +8,7 @@ rule describe_run:
     input:
         samples="results/cohort/samples.txt",
         fai=f"{REFERENCE}.fai",
-        batches="results/regions/batches.tsv",
+        batches=BATCHES_TSV,
     output:
         report("results/run.json", caption="../report/run_json.rst", category="Run"),
     params:
