@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pysam
 from _measure import Measured, run_measured
@@ -200,23 +201,31 @@ def run_freebayes_parallel(reference: Path, bams: Sequence[str], cores: int, siz
     return run_measured(command, bgzip_to=out, env=env)
 
 
-def run_kubecall(workdir: Path, config: str, cores: int,
-                 call_threads: int = 0) -> tuple[float, float]:
+class WorkflowRun(NamedTuple):
+    """One workflow run: wall seconds, seconds until the indexed call set existed, and the CPU
+    seconds of snakemake and every job it ran (freebayes, the adapters, bcftools, ...)."""
+
+    seconds: float
+    calls_ready: float
+    cpu_seconds: float
+
+
+def run_kubecall(workdir: Path, config: str, cores: int, call_threads: int = 0) -> WorkflowRun:
     """The workflow (profiles/local, target ``all``) in ``workdir`` with ``config`` (YAML
-    text, written to workdir/config.yaml): wall seconds of the whole run, and seconds until
-    the indexed call set existed. ``call_threads``: --set-threads call_batch=N (0: the
-    profile's)."""
+    text, written to workdir/config.yaml). ``call_threads``: --set-threads call_batch=N (0:
+    the profile's)."""
     workdir.mkdir(parents=True)
     (workdir / "config.yaml").write_text(config)
     started = time.time()
-    seconds = timed([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                     "--profile", str(REPO / "profiles/local"), "--directory", str(workdir),
-                     "--configfile", str(workdir / "config.yaml"), "--cores", str(cores),
-                     "--quiet", "all",
-                     *(["--set-threads", f"call_batch={call_threads}"] if call_threads else [])])
+    run = run_measured([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                        "--profile", str(REPO / "profiles/local"), "--directory", str(workdir),
+                        "--configfile", str(workdir / "config.yaml"), "--cores", str(cores),
+                        "--quiet", "all",
+                        *(["--set-threads", f"call_batch={call_threads}"] if call_threads
+                          else [])], capture=False)
     # The call set (bgzipped and indexed) is ready before statistics and the report.
     calls_ready = (workdir / "results/calls/cohort.vcf.gz.tbi").stat().st_mtime - started
-    return seconds, calls_ready
+    return WorkflowRun(run.seconds, calls_ready, run.cpu_seconds)
 
 
 def region_rows(workdir: Path) -> list[dict[str, str]]:

@@ -228,7 +228,7 @@ def run_size(n: int, bams: list[str], reference: Path, root: Path, args: argpars
               f"  batches: {args.batches}\n"
               f"calling:\n  region_time_budget: {args.time_budget:g}\n"
               f"  extra: {json.dumps(args.freebayes_options)}\n")
-    seconds, calls_ready = run_kubecall(workdir, config, args.cores, args.call_threads)
+    seconds, calls_ready, _ = run_kubecall(workdir, config, args.cores, args.call_threads)
     stages["kubecall"] = seconds
     run = SizeRun(n, fbp, seconds, calls_ready, region_rows(workdir), benchmark_rows(workdir),
                   stages=stages)

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from _cohort import (
+    WorkflowRun,
     build_dwgsim_cohort,
     region_seconds,
     run_freebayes_parallel,
@@ -109,18 +110,17 @@ def default_padding() -> int:
 
 
 def run_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.Namespace,
-                 suffix: str = "") -> tuple[float, float, Path]:
-    """Wall seconds of the whole run, seconds until the indexed call set existed, workdir
-    (``suffix`` after its name: the round's)."""
+                 suffix: str = "") -> tuple[WorkflowRun, Path]:
+    """The run's figures and its workdir (``suffix`` after its name: the round's)."""
     workdir = cohort / f"kubecall-{strategy}-pad{padding}{suffix}"
     shutil.rmtree(workdir, ignore_errors=True)  # an earlier run's, with --reuse
-    seconds, calls_ready = run_workflow(
+    run = run_workflow(
         workdir,
         f"reference: {cohort}/ref.fa\nsamples: {cohort}/samples.tsv\n"
         f"regions:\n  strategy: {strategy}\n  count: {args.regions}\n"
         f"  padding: {padding}\n  batches: {args.batches}\n",
         args.cores, args.call_threads)
-    return seconds, calls_ready, workdir
+    return run, workdir
 
 
 def calling_window(workdir: Path) -> float:
@@ -147,13 +147,15 @@ class KubecallRun(NamedTuple):
     window: float
     idle: float
     fixed: float
+    run_cpu: float  # the whole run's: snakemake and every job
 
 
 def measure_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.Namespace,
                      serial_s: float, label: str, suffix: str) -> KubecallRun:
     """One workflow run, printed on one line (after ``label``) and compared with serial
     freebayes."""
-    seconds, calls_ready, workdir = run_kubecall(cohort, strategy, padding, args, suffix)
+    run, workdir = run_kubecall(cohort, strategy, padding, args, suffix)
+    seconds, calls_ready = run.seconds, run.calls_ready
     compared = compare_records(cohort / "serial.vcf.gz", workdir / "results/calls/cohort.vcf.gz")
     times = region_seconds(workdir)
     cpu = sum(region_seconds(workdir, "cpu_seconds"))
@@ -166,13 +168,14 @@ def measure_kubecall(cohort: Path, strategy: str, padding: int, args: argparse.N
     fixed = seconds - window
     print(f"{label}kubecall {strategy} padding {padding} ({args.regions} regions, "
           f"{args.cores} cores): {seconds:.1f} s (indexed call set after {calls_ready:.1f} s), "
-          f"freebayes CPU {cpu:.1f} s, speed-up {serial_s / seconds:.2f}x, slowest region "
-          f"{spread:.2f}x the mean, overhead {overhead:.1f} s ({100 * overhead / seconds:.0f}% "
-          f"of wall); calling window {window:.1f} s, {100 * idle:.1f}% of its core time idle; "
-          f"fixed cost {fixed:.1f} s (calls ready {calls_ready - window:.1f} s after the "
-          f"window's length); vs serial: {compared.summary_line()}")
+          f"freebayes CPU {cpu:.1f} s (the whole run {run.cpu_seconds:.1f} s), speed-up "
+          f"{serial_s / seconds:.2f}x, slowest region {spread:.2f}x the mean, overhead "
+          f"{overhead:.1f} s ({100 * overhead / seconds:.0f}% of wall); calling window "
+          f"{window:.1f} s, {100 * idle:.1f}% of its core time idle; fixed cost {fixed:.1f} s "
+          f"(calls ready {calls_ready - window:.1f} s after the window's length); vs serial: "
+          f"{compared.summary_line()}")
     return KubecallRun(seconds, calls_ready, cpu, compared, spread, overhead, window, idle,
-                       fixed)
+                       fixed, run.cpu_seconds)
 
 
 def median_run(runs: list[KubecallRun]) -> KubecallRun:
@@ -257,18 +260,22 @@ def main() -> int:
     paddings = [int(p) for p in args.paddings.split(",")] if args.paddings else \
         sorted({0, default_padding()})
     fbp_rounds: list[float] = []
+    fbp_cpu_rounds: list[float] = []
     rounds: list[dict[tuple[str, int], KubecallRun]] = []
     for round_number in range(1, args.rounds + 1):
         label, suffix = ((f"round {round_number}: ", f"-round{round_number}")
                          if args.rounds > 1 else ("", ""))
         fbp_out = cohort / f"fbparallel{suffix}.vcf.gz"
-        fbp_s = run_freebayes_parallel(cohort / "ref.fa", bams, args.cores,
-                                       args.fbparallel_region_size, fbp_out).seconds
+        fbp_run = run_freebayes_parallel(cohort / "ref.fa", bams, args.cores,
+                                         args.fbparallel_region_size, fbp_out)
+        fbp_s = fbp_run.seconds
         fbp = compare_records(cohort / "serial.vcf.gz", fbp_out)
         fbp_rounds.append(fbp_s)
+        fbp_cpu_rounds.append(fbp_run.cpu_seconds)
+        # its CPU: freebayes, GNU parallel and vcflib's sort and uniq (bgzip is the bench's)
         print(f"{label}freebayes-parallel ({args.cores} cores, {args.fbparallel_region_size} "
-              f"bp regions): {fbp_s:.1f} s, speed-up {serial_s / fbp_s:.2f}x; vs serial: "
-              f"{fbp.summary_line()}")
+              f"bp regions): {fbp_s:.1f} s, CPU {fbp_run.cpu_seconds:.1f} s, speed-up "
+              f"{serial_s / fbp_s:.2f}x; vs serial: {fbp.summary_line()}")
         runs: dict[tuple[str, int], KubecallRun] = {}
         for strategy in args.strategies.split(","):
             for padding in paddings:
@@ -292,7 +299,7 @@ def main() -> int:
     # round by round
     summary, base = (median_run([runs[strategy, padding] for runs in rounds])
                      for padding in (paddings[-1], paddings[0]))
-    seconds, calls_ready, cpu, compared, spread, overhead, window, idle, fixed = summary
+    seconds, calls_ready, cpu, compared, spread, overhead, window, idle, fixed, _ = summary
     fbp_s = statistics.median(fbp_rounds)
     if args.rounds > 1:
         ratios = [f / runs[strategy, paddings[-1]].seconds
@@ -310,6 +317,8 @@ def main() -> int:
           f"kubecall_vs_fbparallel={fbp_s / seconds:.2f} strategy={strategy} "
           f"kubecall_calls_s={calls_ready:.1f} padding={paddings[-1]} "
           f"freebayes_cpu_s={cpu:.1f} padding{paddings[0]}_freebayes_cpu_s={base.cpu:.1f} "
+          f"kubecall_run_cpu_s={summary.run_cpu:.1f} "
+          f"fbparallel_cpu_s={statistics.median(fbp_cpu_rounds):.1f} "
           f"padding_cpu_pct={100 * (cpu - base.cpu) / base.cpu:.1f} "
           f"padding{paddings[0]}_kubecall_s={base.seconds:.1f} "
           f"padding{paddings[0]}_discordant_sites={base.compared.discordant_sites} "
