@@ -12,7 +12,10 @@ and compares each call set with the serial one at CHROM/POS/REF/ALT/GT. ``--roun
 compares them round by round: on a shared virtual machine the speed can change by more than
 the difference being measured within minutes (serial freebayes on one simulated cohort took
 111 s, then 68 s half an hour later), so a run that always comes last would take the quiet
-minutes. Run by hand:
+minutes. Beside each wall it prints CPU seconds, which count no wait for a core (a slow
+spell inflates them too): freebayes-parallel's whole pipeline (freebayes, GNU parallel,
+vcflib), and the workflow's freebayes alone and its whole run (snakemake and every job).
+Run by hand:
 
     python bench/scatter.py --samples 4 --length 3000000 --depth 20 --uneven
     python bench/scatter.py --cohort dwgsim --samples 4 --length 3000000 --depth 20 --contigs 8
