@@ -183,9 +183,8 @@ def repeat_ratios(mine: list[Measured], theirs: list[Measured]) -> list[tuple[fl
             for a, b in zip(mine, theirs, strict=True)]
 
 
-def paired_ratio(mine: list[Measured], theirs: list[Measured]) -> tuple[float, float]:
+def median_ratio(ratios: list[tuple[float, float]]) -> tuple[float, float]:
     """The median of the repeats' ratios, wall and CPU."""
-    ratios = repeat_ratios(mine, theirs)
     return (statistics.median(wall for wall, _ in ratios),
             statistics.median(cpu for _, cpu in ratios))
 
@@ -243,8 +242,9 @@ def main() -> int:
             print(result[key].output[-4000:], file=sys.stderr)
             raise SystemExit(f"{key}: the job's command line did not plan exactly one job")
     jobs, bare_jobs = total_jobs(result["dag"].output), total_jobs(result["bare_dag"].output)
-    dag_ratio, dag_cpu_ratio = paired_ratio(runs["dag"], runs["bare_dag"])
-    parse_ratio, parse_cpu_ratio = paired_ratio(runs["job"], runs["bare_job"])
+    ratios = {key: repeat_ratios(runs[key], runs[f"bare_{key}"]) for key in ("dag", "job")}
+    dag_ratio, dag_cpu_ratio = median_ratio(ratios["dag"])
+    parse_ratio, parse_cpu_ratio = median_ratio(ratios["job"])
     selection = f"populations {','.join(selected)}" if selected else "all samples"
     print(f"dry run of {args.samples} samples x {args.regions} regions ({selection}), mode "
           f"{args.mode}: {jobs} jobs, bare workflow {bare_jobs}; median of {args.repeats}, "
@@ -254,8 +254,7 @@ def main() -> int:
             (f"per-job parse (--target-jobs {target} -n)", "job", parse_ratio,
              parse_cpu_ratio, GOAL_PARSE)):
         mine, theirs = result[key], result[f"bare_{key}"]
-        by_repeat = " ".join(f"{cpu:.2f}" for _, cpu in repeat_ratios(runs[key],
-                                                                       runs[f"bare_{key}"]))
+        by_repeat = " ".join(f"{cpu:.2f}" for _, cpu in ratios[key])
         print(f"{label}: kubecall {mine.seconds:.2f} s ({mine.cpu_seconds:.2f} s CPU) "
               f"{mine.peak_mb:.0f} MB, bare {theirs.seconds:.2f} s ({theirs.cpu_seconds:.2f} s "
               f"CPU) {theirs.peak_mb:.0f} MB: {ratio:.2f}x, CPU {cpu_ratio:.2f}x (goal at "

@@ -75,7 +75,8 @@ def test_a_changed_calling_setting_reruns_the_calling_jobs(na12878: dict[str, Pa
     sheet = write_sheet(tmp_path / "s.tsv", [("1", str(na12878["bam"]))])
     workdir = tmp_path / "work"
     config = _config(na12878["ref"], sheet)
-    assert run_workflow(workdir, config).returncode == 0
+    first = run_workflow(workdir, config)
+    assert first.returncode == 0, first.stderr[-3000:]
     unchanged = run_workflow(workdir, config, "--dry-run")
     assert unchanged.returncode == 0, unchanged.stderr[-3000:]
     assert "Nothing to be done" in unchanged.stdout + unchanged.stderr
